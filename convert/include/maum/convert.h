@@ -1,0 +1,27 @@
+// Converts a Hugging Face model folder into one self-contained maum model file (docs/FORMAT.md).
+#pragma once
+#include <string>
+#include <vector>
+
+namespace maum {
+
+struct ConvertOptions {
+  std::string quantize = "none";  // "none" | "int8"
+  std::string policy_path;        // optional analysis policy JSON to embed
+  bool verbose = false;
+};
+
+struct ConvertReport {
+  std::string model_type;
+  size_t tensors_written = 0;
+  size_t bytes_written = 0;
+  std::vector<std::string> skipped;  // checkpoint tensors a classifier does not use
+};
+
+// Reads config.json, model.safetensors or pytorch_model.bin, the tokenizer files and an optional
+// calibration.json from `hf_dir`, writes `out_path` atomically. Throws maum::IoError /
+// maum::FormatError naming the file and the problem.
+ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out_path,
+                               const ConvertOptions& options = {});
+
+}  // namespace maum

@@ -1,0 +1,27 @@
+// Internal: a read-only memory mapping of a whole file (no copy; pages load on demand).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace maum::core {
+
+class MappedFile {
+ public:
+  // Throws maum::IoError if the file cannot be opened or mapped. An empty file maps to size 0.
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace maum::core

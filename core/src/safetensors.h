@@ -1,0 +1,86 @@
+// Internal: reading and writing the safetensors container (https://huggingface.co/docs/safetensors).
+// Layout: u64 little-endian header length N, N bytes of JSON header, then the tensor bytes.
+// Header: {"__metadata__": {str: str}, name: {"dtype", "shape", "data_offsets": [begin, end]}, ...}
+// with offsets relative to the end of the header.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace maum::core {
+
+enum class DType { F32, F16, BF16, F64, I8, U8, I16, I32, I64, BOOL };
+
+const char* dtype_name(DType d);
+size_t dtype_size(DType d);
+
+// A read-only view of one tensor inside a mapped file (or a caller-owned buffer).
+struct TensorView {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  const uint8_t* data = nullptr;  // points into the mapping; valid while the SafetensorsFile lives
+  size_t nbytes = 0;
+
+  int64_t numel() const;
+};
+
+// A memory-mapped, fully validated safetensors file. Validation on open: header length within the
+// file, header is JSON of the documented shape, every dtype known, every shape non-negative with
+// numel * dtype_size == end - begin, offsets inside the data area, no two tensors overlapping.
+// Any violation throws maum::FormatError naming the file and the problem; I/O failures IoError.
+class SafetensorsFile {
+ public:
+  static std::shared_ptr<const SafetensorsFile> open(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  const std::map<std::string, TensorView>& tensors() const { return tensors_; }
+  bool has(const std::string& name) const { return tensors_.count(name) != 0; }
+  // Throws FormatError if absent.
+  const TensorView& get(const std::string& name) const;
+  // Throws FormatError if absent, or its dtype/shape differ from what is expected.
+  const TensorView& get(const std::string& name, DType dtype, const std::vector<int64_t>& shape) const;
+  // Metadata value, or throws FormatError if absent.
+  const std::string& meta(const std::string& key) const;
+
+  ~SafetensorsFile();
+  SafetensorsFile(const SafetensorsFile&) = delete;
+  SafetensorsFile& operator=(const SafetensorsFile&) = delete;
+
+ private:
+  SafetensorsFile() = default;
+  std::string path_;
+  const uint8_t* map_ = nullptr;
+  size_t map_size_ = 0;
+  std::map<std::string, std::string> metadata_;
+  std::map<std::string, TensorView> tensors_;
+};
+
+// Builds a safetensors file: tensors are written in insertion order, 8-byte aligned data area (as
+// the reference writer pads the header with spaces), header keys sorted as the reference does.
+class SafetensorsWriter {
+ public:
+  void set_metadata(const std::string& key, const std::string& value);
+  // Copies the bytes. Throws InvalidArgument on a duplicate name or a size/shape mismatch.
+  void add(const std::string& name, DType dtype, const std::vector<int64_t>& shape, const void* data,
+           size_t nbytes);
+  // Writes to a temporary file next to `path` and renames it over `path`, so an interrupted write
+  // never leaves a truncated model behind. Throws IoError.
+  void write(const std::string& path) const;
+
+ private:
+  struct Entry {
+    std::string name;
+    DType dtype;
+    std::vector<int64_t> shape;
+    std::vector<uint8_t> bytes;
+  };
+  std::vector<Entry> entries_;
+  std::map<std::string, std::string> metadata_;
+};
+
+}  // namespace maum::core

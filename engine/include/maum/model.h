@@ -1,0 +1,68 @@
+// A BERT/ELECTRA sequence classifier loaded from a maum model file (see docs/FORMAT.md), with its
+// tokenizer and labels. Thread-safe: one loaded Model may serve concurrent classify() calls.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "maum/tokenizer.h"
+
+namespace maum {
+
+struct LoadOptions {
+  bool verbose = false;  // log load time, ISA and kernels to stderr
+};
+
+struct ClassifyOptions {
+  size_t max_length = 0;  // 0: the model's max_position_embeddings; longer inputs are truncated
+  size_t batch_size = 32; // texts per forward pass (grouped by length to avoid padding work)
+  float threshold = 0.5f; // multi-label: labels with probability >= threshold are "predicted"
+};
+
+struct Classification {
+  std::vector<float> logits;     // one per label, raw
+  std::vector<float> probs;      // softmax(logits / temperature), or sigmoid for multi-label
+  int32_t top = 0;               // argmax of probs
+  std::vector<int32_t> predicted;  // multi-label: indices with probs >= threshold, ascending
+};
+
+struct ModelInfo {
+  std::string model_type;         // "bert" | "electra"
+  std::string problem_type;       // "single_label_classification" | "multi_label_classification"
+  std::vector<std::string> labels;  // id order
+  float temperature = 1.0f;
+  size_t hidden_size = 0, num_layers = 0, num_heads = 0, intermediate_size = 0;
+  size_t max_position_embeddings = 0;
+  std::string weight_type;        // "f32" | "int8"
+  bool multi_label() const { return problem_type == "multi_label_classification"; }
+};
+
+class Model {
+ public:
+  // Maps the file (no copy of fp32 weights) and validates every tensor's dtype and shape.
+  // Throws maum::IoError / maum::FormatError.
+  static Model load(const std::string& path, const LoadOptions& options = {});
+
+  std::vector<Classification> classify(const std::vector<std::string>& texts,
+                                       const ClassifyOptions& options = {}) const;
+  // Logits for already-tokenized inputs (ids including [CLS]/[SEP]); type ids default to 0.
+  std::vector<std::vector<float>> logits(const std::vector<std::vector<int32_t>>& ids,
+                                         const std::vector<std::vector<int32_t>>& type_ids = {},
+                                         size_t batch_size = 32) const;
+
+  const ModelInfo& info() const;
+  const Tokenizer& tokenizer() const;
+
+  Model(const Model&) = default;
+  Model& operator=(const Model&) = default;
+  ~Model();
+
+  struct Impl;
+
+ private:
+  explicit Model(std::shared_ptr<const Impl> impl);
+  std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace maum

@@ -1,0 +1,74 @@
+// WordPiece tokenizer that gives the same ids, type ids and offsets as Hugging Face `tokenizers`
+// (BertNormalizer + BertPreTokenizer + WordPiece + BERT post-processing) on every input.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace maum {
+
+struct Encoding {
+  std::vector<int32_t> ids;
+  std::vector<int32_t> type_ids;
+  // [begin, end) into the original text, in Unicode code points (as HF's Python/node bindings
+  // report them); [0, 0] for special and padding tokens.
+  std::vector<std::pair<uint32_t, uint32_t>> offsets;
+  // 1 for real tokens and specials, 0 for padding.
+  std::vector<uint8_t> attention_mask;
+};
+
+enum class InvalidUtf8 {
+  kError,    // throw maum::InvalidArgument naming the byte offset
+  kReplace,  // replace each maximal invalid subsequence with U+FFFD (as Python's errors="replace")
+};
+
+struct EncodeOptions {
+  size_t max_length = 0;          // 0: no truncation; else truncate (longest_first for pairs)
+  bool add_special_tokens = true; // [CLS] A [SEP] ( B [SEP] )
+  size_t pad_to_length = 0;       // 0: no padding; else pad with [PAD] up to this length
+  InvalidUtf8 invalid_utf8 = InvalidUtf8::kError;
+};
+
+class Tokenizer {
+ public:
+  // Loads tokenizer.json when the folder has one; otherwise vocab.txt + tokenizer_config.json
+  // (+ special_tokens_map.json), building the tokenizer transformers would build from them.
+  // Throws maum::IoError / maum::FormatError.
+  static Tokenizer from_dir(const std::string& dir);
+  // Restores a tokenizer from serialize()'s output (what a converted model file embeds).
+  static Tokenizer from_serialized(std::string_view serialized);
+  // A self-contained description (JSON: vocab, normalizer flags, special and added tokens).
+  std::string serialize() const;
+
+  Encoding encode(std::string_view text, const EncodeOptions& options = {}) const;
+  Encoding encode_pair(std::string_view first, std::string_view second,
+                       const EncodeOptions& options = {}) const;
+  // Encodes in parallel on `threads` threads (0: hardware concurrency); output in input order.
+  std::vector<Encoding> encode_batch(const std::vector<std::string>& texts,
+                                     const EncodeOptions& options = {}, int threads = 1) const;
+  // Joins tokens as HF's WordPiece decoder does ("##" pieces glued to the previous token).
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = true) const;
+
+  size_t vocab_size() const;
+  int32_t token_to_id(std::string_view token) const;  // -1 if absent
+  std::string id_to_token(int32_t id) const;          // throws InvalidArgument if out of range
+  int32_t cls_id() const;
+  int32_t sep_id() const;
+  int32_t pad_id() const;
+  int32_t unk_id() const;
+
+  Tokenizer(const Tokenizer&) = default;
+  Tokenizer& operator=(const Tokenizer&) = default;
+  ~Tokenizer();
+
+  struct Impl;
+
+ private:
+  explicit Tokenizer(std::shared_ptr<const Impl> impl);
+  std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace maum

@@ -1,0 +1,24 @@
+// Internal to the CLI: every subcommand registers itself on the app. Options shared by all of
+// them live in GlobalOptions and are parsed before any subcommand callback runs.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace maum::cli {
+
+struct GlobalOptions {
+  int threads = 0;       // 0: number of cores
+  bool verbose = false;  // timings, chosen ISA and kernels on stderr
+};
+
+// Applies the global options to the library (thread count) and, with --verbose, prints the
+// run-time ISA/kernels line. Each subcommand calls it first.
+void apply_global_options(const GlobalOptions& global);
+
+void add_convert_command(CLI::App& app, GlobalOptions& global);
+void add_classify_command(CLI::App& app, GlobalOptions& global);
+void add_tokenize_command(CLI::App& app, GlobalOptions& global);
+void add_eval_command(CLI::App& app, GlobalOptions& global);
+void add_calibrate_command(CLI::App& app, GlobalOptions& global);
+void add_bench_command(CLI::App& app, GlobalOptions& global);
+
+}  // namespace maum::cli
