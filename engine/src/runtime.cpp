@@ -1,1 +1,38 @@
-// placeholder
+#include "maum/runtime.h"
+
+#include <sstream>
+
+#include "engine/kernels/kernels.h"
+#include "engine/src/thread_pool.h"
+
+namespace maum {
+
+void set_num_threads(int threads) {
+  engine::resize_pool(threads < 0 ? 0 : threads);
+}
+
+int num_threads() { return engine::pool_threads(); }
+
+std::string runtime_info() {
+  const auto& f = kernels::cpu_features();
+  std::ostringstream out;
+  out << "cpu:";
+  auto flag = [&](bool on, const char* name) {
+    if (on) out << ' ' << name;
+  };
+  flag(f.avx2, "avx2");
+  flag(f.fma, "fma");
+  flag(f.f16c, "f16c");
+  flag(f.avx512f, "avx512f");
+  flag(f.avx512bw, "avx512bw");
+  flag(f.avx512vl, "avx512vl");
+  flag(f.avx512dq, "avx512dq");
+  flag(f.avx512vnni, "avx512vnni");
+  const auto& ops = kernels::ops();
+  out << "; best isa: " << kernels::isa_name(kernels::best_isa())
+      << "; selected isa: " << kernels::isa_name(ops.isa) << " (kernels: " << ops.name << ")"
+      << "; threads: " << num_threads();
+  return out.str();
+}
+
+}  // namespace maum

@@ -1,0 +1,171 @@
+#include "engine/src/thread_pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace maum::engine {
+namespace {
+
+int hardware_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+class ThreadPool {
+ public:
+  static ThreadPool& instance() {
+    // Leaked on purpose: workers must not be joined during static destruction, when a late
+    // parallel_for from another static's destructor could still need them.
+    static ThreadPool* pool = new ThreadPool(hardware_threads());
+    return *pool;
+  }
+
+  int threads() const { return threads_.load(std::memory_order_relaxed); }
+
+  void resize(int threads) {
+    if (threads <= 0) threads = hardware_threads();
+    std::lock_guard<std::mutex> busy(busy_mutex_);
+    if (threads == this->threads()) return;
+    stop_workers();
+    start_workers(threads);
+  }
+
+  void run(size_t count, const std::function<void(size_t)>& task) {
+    if (count == 0) return;
+    std::unique_lock<std::mutex> busy(busy_mutex_, std::try_to_lock);
+    if (!busy.owns_lock() || workers_.empty() || count == 1) {
+      run_inline(count, task);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      task_ = &task;
+      count_ = count;
+      next_.store(0);
+      pending_workers_ = workers_.size();
+      error_ = nullptr;
+      ++generation_;
+    }
+    wake_.notify_all();
+    work(task, count);
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return pending_workers_ == 0; });
+    task_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  explicit ThreadPool(int threads) { start_workers(threads); }
+
+  static void run_inline(size_t count, const std::function<void(size_t)>& task) {
+    std::exception_ptr error;
+    for (size_t i = 0; i < count; ++i) {
+      try {
+        task(i);
+      } catch (...) {
+        if (!error) error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+  }
+
+  // Claims tasks one at a time until none are left (dynamic scheduling evens out uneven tasks,
+  // e.g. attention over sequences of different lengths).
+  void work(const std::function<void(size_t)>& task, size_t count) {
+    for (;;) {
+      size_t i = next_.fetch_add(1);
+      if (i >= count) return;
+      try {
+        task(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!error_) error_ = std::current_exception();
+      }
+    }
+  }
+
+  // `seen` starts at the generation current when the worker was made, so a worker started by a
+  // resize does not mistake the last finished run for a new one.
+  void worker_loop(uint64_t seen) {
+    for (;;) {
+      const std::function<void(size_t)>* task;
+      size_t count;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+        if (stopping_) return;
+        seen = generation_;
+        task = task_;
+        count = count_;
+      }
+      work(*task, count);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (--pending_workers_ == 0) done_.notify_one();
+      }
+    }
+  }
+
+  void start_workers(int threads) {
+    threads_.store(threads);
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = false;
+    uint64_t current = generation_;
+    for (int i = 1; i < threads; ++i)
+      workers_.emplace_back([this, current] { worker_loop(current); });
+  }
+
+  void stop_workers() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+  }
+
+  std::atomic<int> threads_{1};
+  std::mutex busy_mutex_;  // held for the whole of one parallel run (or a resize)
+  std::mutex mutex_;       // guards the fields below
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> workers_;
+  const std::function<void(size_t)>* task_ = nullptr;
+  size_t count_ = 0;
+  std::atomic<size_t> next_{0};
+  size_t pending_workers_ = 0;
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+  std::exception_ptr error_;
+};
+
+}  // namespace
+
+int pool_threads() { return ThreadPool::instance().threads(); }
+
+void parallel_for(size_t count, const std::function<void(size_t)>& task) {
+  ThreadPool::instance().run(count, task);
+}
+
+void parallel_ranges(size_t total, size_t min_grain,
+                     const std::function<void(size_t, size_t)>& range) {
+  if (total == 0) return;
+  min_grain = std::max<size_t>(min_grain, 1);
+  size_t max_chunks = static_cast<size_t>(pool_threads()) * 4;
+  size_t chunks = std::max<size_t>(1, std::min(max_chunks, total / min_grain));
+  size_t step = (total + chunks - 1) / chunks;
+  chunks = (total + step - 1) / step;
+  parallel_for(chunks, [&](size_t c) {
+    size_t begin = c * step;
+    range(begin, std::min(total, begin + step));
+  });
+}
+
+void resize_pool(int threads) { ThreadPool::instance().resize(threads); }
+
+}  // namespace maum::engine
