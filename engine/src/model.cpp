@@ -1,1 +1,172 @@
-// placeholder
+#include "maum/model.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <numeric>
+
+#include "core/src/safetensors.h"
+#include "engine/kernels/kernels.h"
+#include "engine/src/encoder.h"
+#include "engine/src/thread_pool.h"
+#include "engine/src/weights.h"
+#include "maum/error.h"
+#include "maum/runtime.h"
+
+namespace maum {
+
+struct Model::Impl {
+  engine::ModelConfig config;
+  std::unique_ptr<engine::Weights> weights;
+  std::unique_ptr<Tokenizer> tokenizer;
+  ModelInfo info;
+};
+
+namespace {
+
+// Runs the encoder over `order` (indices into refs) in batches of batch_size and returns logits
+// in the original index order.
+std::vector<std::vector<float>> run_batches(const Model::Impl& impl,
+                                            const std::vector<engine::SequenceRef>& refs,
+                                            size_t batch_size) {
+  if (batch_size == 0) throw InvalidArgument("batch size must be at least 1");
+  // Grouping similar lengths keeps the attention tasks of one batch evenly sized.
+  std::vector<size_t> order(refs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return refs[a].length < refs[b].length; });
+  std::vector<std::vector<float>> logits(refs.size());
+  for (size_t begin = 0; begin < order.size(); begin += batch_size) {
+    const size_t end = std::min(order.size(), begin + batch_size);
+    std::vector<engine::SequenceRef> batch;
+    for (size_t i = begin; i < end; ++i) batch.push_back(refs[order[i]]);
+    auto out = engine::encode_and_classify(impl.config, *impl.weights, batch);
+    for (size_t i = begin; i < end; ++i) logits[order[i]] = std::move(out[i - begin]);
+  }
+  return logits;
+}
+
+Classification make_classification(const ModelInfo& info, std::vector<float> logits,
+                                   float threshold) {
+  Classification c;
+  c.logits = std::move(logits);
+  const size_t n = c.logits.size();
+  c.probs.resize(n);
+  if (info.multi_label()) {
+    for (size_t i = 0; i < n; ++i) {
+      const double z = c.logits[i];
+      // Stable for large |z|: exp of a non-positive number only.
+      c.probs[i] = static_cast<float>(z >= 0 ? 1.0 / (1.0 + std::exp(-z))
+                                             : std::exp(z) / (1.0 + std::exp(z)));
+      if (c.probs[i] >= threshold) c.predicted.push_back(static_cast<int32_t>(i));
+    }
+  } else {
+    const double t = info.temperature;
+    double max = -INFINITY;
+    for (float z : c.logits) max = std::max(max, z / t);
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i) sum += std::exp(c.logits[i] / t - max);
+    for (size_t i = 0; i < n; ++i)
+      c.probs[i] = static_cast<float>(std::exp(c.logits[i] / t - max) / sum);
+  }
+  c.top = static_cast<int32_t>(std::max_element(c.probs.begin(), c.probs.end()) - c.probs.begin());
+  return c;
+}
+
+}  // namespace
+
+Model::Model(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+Model Model::load(const std::string& path, const LoadOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  auto file = core::SafetensorsFile::open(path);
+  const std::string& version = file->meta("maum.format_version");
+  if (version != "1")
+    throw FormatError(path + ": maum.format_version is \"" + version + "\"; this build reads \"1\"");
+  auto impl = std::make_shared<Impl>();
+  impl->config = engine::parse_config(file->meta("maum.config"), path);
+  impl->tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_serialized(file->meta("maum.tokenizer")));
+  impl->weights = engine::bind_weights(file, impl->config);
+
+  const auto& c = impl->config;
+  ModelInfo& info = impl->info;
+  info.model_type = c.model_type;
+  info.problem_type = c.problem_type;
+  info.labels = c.labels;
+  info.temperature = c.temperature;
+  info.hidden_size = c.hidden_size;
+  info.num_layers = c.num_layers;
+  info.num_heads = c.num_heads;
+  info.intermediate_size = c.intermediate_size;
+  info.max_position_embeddings = c.max_position_embeddings;
+  info.weight_type = impl->weights->quantized ? "int8" : "f32";
+  if (options.verbose) {
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    std::cerr << "maum: loaded " << path << " in " << ms << " ms (" << c.model_type << ", "
+              << c.num_layers << " layers, hidden " << c.hidden_size << ", " << c.labels.size()
+              << " labels, " << info.weight_type << " weights)\n"
+              << "maum: " << runtime_info() << "\n";
+  }
+  return Model(std::move(impl));
+}
+
+const ModelInfo& Model::info() const { return impl_->info; }
+const Tokenizer& Model::tokenizer() const { return *impl_->tokenizer; }
+
+std::vector<std::vector<float>> Model::logits(const std::vector<std::vector<int32_t>>& ids,
+                                              const std::vector<std::vector<int32_t>>& type_ids,
+                                              size_t batch_size) const {
+  if (!type_ids.empty() && type_ids.size() != ids.size())
+    throw InvalidArgument("logits: " + std::to_string(type_ids.size()) + " type id lists for " +
+                          std::to_string(ids.size()) + " id lists");
+  std::vector<engine::SequenceRef> refs(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    refs[i].ids = ids[i].data();
+    refs[i].length = ids[i].size();
+    if (!type_ids.empty()) {
+      if (type_ids[i].size() != ids[i].size())
+        throw InvalidArgument("logits: input " + std::to_string(i) + " has " +
+                              std::to_string(ids[i].size()) + " ids but " +
+                              std::to_string(type_ids[i].size()) + " type ids");
+      refs[i].type_ids = type_ids[i].data();
+    }
+  }
+  return run_batches(*impl_, refs, batch_size);
+}
+
+std::vector<Classification> Model::classify(const std::vector<std::string>& texts,
+                                            const ClassifyOptions& options) const {
+  const auto& c = impl_->config;
+  if (options.batch_size == 0) throw InvalidArgument("batch size must be at least 1");
+  if (!(options.threshold >= 0.f && options.threshold <= 1.f))
+    throw InvalidArgument("threshold must be within [0, 1]");
+  size_t max_length = options.max_length == 0 ? c.max_position_embeddings : options.max_length;
+  if (max_length > c.max_position_embeddings)
+    throw InvalidArgument("max length " + std::to_string(max_length) + " exceeds the model's " +
+                          std::to_string(c.max_position_embeddings) + " positions");
+  if (max_length < 2) throw InvalidArgument("max length must be at least 2 ([CLS] and [SEP])");
+
+  EncodeOptions encode;
+  encode.max_length = max_length;
+  std::vector<Encoding> encodings(texts.size());
+  engine::parallel_for(texts.size(), [&](size_t i) {
+    try {
+      encodings[i] = impl_->tokenizer->encode(texts[i], encode);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("text " + std::to_string(i) + ": " + e.what());
+    }
+  });
+  std::vector<engine::SequenceRef> refs(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i)
+    refs[i] = {encodings[i].ids.data(), encodings[i].type_ids.data(), encodings[i].ids.size()};
+  auto logits = run_batches(*impl_, refs, options.batch_size);
+  std::vector<Classification> out;
+  out.reserve(texts.size());
+  for (auto& l : logits) out.push_back(make_classification(impl_->info, std::move(l), options.threshold));
+  return out;
+}
+
+}  // namespace maum

@@ -1,0 +1,76 @@
+// Internal: the model's configuration and weights as the encoder reads them. F32 tensors point
+// into the mapped file (no copy); int8 linear layers carry their prepared kernels::QuantizedWeights.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/src/safetensors.h"
+#include "engine/kernels/kernels.h"
+
+namespace maum::engine {
+
+enum class Activation { kGeluErf, kGeluTanh, kRelu };
+enum class HeadType { kBertPooler, kElectra };
+
+struct ModelConfig {
+  std::string model_type;  // "bert" | "electra"
+  size_t vocab_size = 0, embedding_size = 0, hidden_size = 0, num_layers = 0, num_heads = 0;
+  size_t intermediate_size = 0, max_position_embeddings = 0, type_vocab_size = 0;
+  Activation hidden_act = Activation::kGeluErf;
+  float layer_norm_eps = 1e-12f;
+  int32_t pad_token_id = 0;
+  HeadType head = HeadType::kBertPooler;
+  std::vector<std::string> labels;
+  std::string problem_type;
+  float temperature = 1.0f;
+};
+
+// Parses and checks the `maum.config` JSON (docs/FORMAT.md). Throws FormatError naming the key.
+ModelConfig parse_config(const std::string& json, const std::string& file);
+
+// y = x . W^T + b for W [n out, k in], in F32 or int8 (per-output-channel scales).
+struct Linear {
+  size_t n = 0, k = 0;
+  const float* weight = nullptr;  // F32 [n, k], or null when quantized
+  kernels::QuantizedWeights quantized;  // valid when weight == null
+  const float* bias = nullptr;    // [n]
+  bool is_quantized() const { return weight == nullptr; }
+};
+
+struct LayerNormWeights {
+  const float* gamma = nullptr;
+  const float* beta = nullptr;
+};
+
+struct EncoderLayer {
+  Linear qkv, attn_out, ffn_up, ffn_down;
+  LayerNormWeights attn_ln, ffn_ln;
+};
+
+struct Weights {
+  const float* word_embeddings = nullptr;      // [V, E]
+  const float* position_embeddings = nullptr;  // [P, E]
+  const float* token_type_embeddings = nullptr;  // [T, E]
+  LayerNormWeights embedding_ln;
+  bool has_projection = false;
+  Linear embedding_projection;  // [H, E] (ELECTRA when E != H)
+  std::vector<EncoderLayer> layers;
+  Linear head_dense, head_out;
+  bool quantized = false;
+
+  // Keeps the mapping alive, and owns what could not be used in place (F32 tensors the file
+  // stores at a misaligned offset, int8 row sums).
+  std::shared_ptr<const core::SafetensorsFile> file;
+  std::vector<std::unique_ptr<float[]>> owned_floats;
+  std::vector<std::unique_ptr<int32_t[]>> owned_row_sums;
+};
+
+// Binds every tensor the config calls for, checking dtype and shape. Throws FormatError naming the
+// tensor and the expected shape.
+std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFile> file,
+                                      const ModelConfig& config);
+
+}  // namespace maum::engine
