@@ -1,1 +1,186 @@
-// placeholder
+// Run-time ISA selection: cpuid says what the CPU has, xgetbv says whether the OS saves the
+// vector registers (AVX-512 state can be disabled by the OS even when cpuid reports it).
+#include <cpuid.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "engine/kernels/table.h"
+#include "maum/error.h"
+
+extern "C" {
+// OpenBLAS (pthread build): the engine's pool parallelizes around single-threaded kernel calls.
+void openblas_set_num_threads(int num_threads);
+}
+
+namespace maum::kernels {
+namespace {
+
+uint64_t read_xcr0() {
+  uint32_t eax = 0, edx = 0;
+  // xgetbv without requiring -mxsave for the intrinsic.
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<uint64_t>(edx) << 32) | eax;
+}
+
+CpuFeatures detect() {
+  CpuFeatures f;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return f;
+  const unsigned max_leaf = eax;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return f;
+  const bool osxsave = ecx & (1u << 27);
+  const bool avx = ecx & (1u << 28);
+  const bool fma = ecx & (1u << 12);
+  const bool f16c = ecx & (1u << 29);
+  if (!osxsave || !avx) return f;
+  const uint64_t xcr0 = read_xcr0();
+  const bool os_ymm = (xcr0 & 0x6) == 0x6;            // SSE + AVX state
+  const bool os_zmm = (xcr0 & 0xe6) == 0xe6;          // + opmask, ZMM_Hi256, Hi16_ZMM
+  if (!os_ymm) return f;
+  f.fma = fma;
+  f.f16c = f16c;
+  if (max_leaf < 7) return f;
+  __cpuid_count(7, 0, eax, ebx, ecx, edx);
+  f.avx2 = ebx & (1u << 5);
+  if (os_zmm) {
+    f.avx512f = ebx & (1u << 16);
+    f.avx512dq = ebx & (1u << 17);
+    f.avx512bw = ebx & (1u << 30);
+    f.avx512vl = ebx & (1u << 31);
+    f.avx512vnni = f.avx512f && (ecx & (1u << 11));
+  }
+  return f;
+}
+
+Ops make_ref_ops() {
+  Ops o;
+  o.isa = Isa::kScalar;
+  o.name = "scalar reference";
+  o.gemm_f32 = ref::gemm_f32;
+  o.gelu_erf = ref::gelu_erf;
+  o.gelu_tanh = ref::gelu_tanh;
+  o.add_layernorm = ref::add_layernorm;
+  o.softmax = ref::softmax;
+  o.quantize_rows_u8 = ref::quantize_rows_u8;
+  o.gemm_u8s8 = ref::gemm_u8s8;
+  o.packed_f32_size = ref::packed_none;
+  o.pack_f32 = ref::pack_f32_none;
+  o.packed_u8s8_size = ref::packed_none;
+  o.pack_u8s8 = ref::pack_u8s8_none;
+  o.linear_f32 = ref::linear_f32;
+  o.linear_u8s8 = ref::linear_u8s8;
+  o.attention_head = ref::attention_head;
+  return o;
+}
+
+Ops make_ops(Isa isa) {
+  Ops o = make_ref_ops();
+  switch (isa) {
+    case Isa::kScalar:
+      break;
+    case Isa::kAvx2:
+      fill_avx2_ops(o);
+      break;
+    case Isa::kAvx512:
+      fill_avx512_ops(o);
+      break;
+    case Isa::kAvx512Vnni:
+      fill_vnni_ops(o);
+      break;
+  }
+  o.isa = isa;
+  return o;
+}
+
+Isa parse_isa(const std::string& text) {
+  if (text == "scalar") return Isa::kScalar;
+  if (text == "avx2") return Isa::kAvx2;
+  if (text == "avx512") return Isa::kAvx512;
+  if (text == "avx512vnni" || text == "vnni") return Isa::kAvx512Vnni;
+  throw InvalidArgument("MAUM_ISA='" + text +
+                        "' is not a known ISA (expected scalar, avx2, avx512 or avx512vnni)");
+}
+
+void init_openblas_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+}  // namespace
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures features = detect();
+  return features;
+}
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar: return "scalar";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kAvx512: return "avx512";
+    case Isa::kAvx512Vnni: return "avx512vnni";
+  }
+  return "unknown";
+}
+
+bool isa_supported(Isa isa) {
+  const CpuFeatures& f = cpu_features();
+  const bool avx2 = f.avx2 && f.fma && f.f16c;
+  const bool avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
+  switch (isa) {
+    case Isa::kScalar: return true;
+    case Isa::kAvx2: return avx2;
+    case Isa::kAvx512: return avx512;
+    case Isa::kAvx512Vnni: return avx512 && f.avx512vnni;
+  }
+  return false;
+}
+
+Isa best_isa() {
+  for (Isa isa : {Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2}) {
+    if (isa_supported(isa)) return isa;
+  }
+  return Isa::kScalar;
+}
+
+// Not cached: tests change MAUM_ISA between calls; ops() caches what it picked.
+Isa selected_isa() {
+  const char* env = std::getenv("MAUM_ISA");
+  if (env == nullptr || *env == '\0') return best_isa();
+  const Isa isa = parse_isa(env);
+  if (!isa_supported(isa)) {
+    throw InvalidArgument(std::string("MAUM_ISA=") + env + ": this CPU cannot run " +
+                          isa_name(isa) + " (best available: " + isa_name(best_isa()) + ")");
+  }
+  return isa;
+}
+
+const Ops& ops_for(Isa isa) {
+  if (!isa_supported(isa)) {
+    throw InvalidArgument(std::string("kernels for ") + isa_name(isa) +
+                          " requested but this CPU cannot run them");
+  }
+  init_openblas_once();
+  static const Ops tables[4] = {make_ops(Isa::kScalar), make_ops(Isa::kAvx2),
+                                make_ops(Isa::kAvx512), make_ops(Isa::kAvx512Vnni)};
+  return tables[static_cast<int>(isa)];
+}
+
+const Ops& ops() {
+  // A function-local static: if MAUM_ISA is invalid the exception propagates and the next call
+  // tries again (a static whose initializer throws is not considered initialized).
+  static const Ops& selected = ops_for(selected_isa());
+  return selected;
+}
+
+size_t attention_scratch_floats(size_t seq, size_t head_dim) {
+  // K transposed [head_dim, seq] + one block of 16 query rows of scores [16, seq], each rounded
+  // up to whole cache lines.
+  const size_t seq_padded = (seq + 15) / 16 * 16;
+  return head_dim * seq_padded + 16 * seq_padded;
+}
+
+}  // namespace maum::kernels

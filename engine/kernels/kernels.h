@@ -32,7 +32,27 @@ struct QuantizedWeights {
   const float* scale = nullptr;      // [n]: w_real = data * scale
   const int32_t* row_sum = nullptr;  // [n]: sum_k data[n][k] (zero-point compensation for u8 inputs)
   size_t n = 0, k = 0;
+  // Optional copy of data in the SIMD layout, written once at load by Ops::pack_u8s8 of the table
+  // that will run it (null: the SIMD kernels fall back to the reference, which reads data).
+  const int8_t* packed = nullptr;
 };
+
+// Activation fused into a GEMM's epilogue (applied after the bias).
+enum class Epilogue { kNone = 0, kGeluErf = 1, kGeluTanh = 2 };
+
+// fp32 linear-layer weights for Ops::linear_f32.
+struct LinearF32 {
+  const float* w = nullptr;       // [n, k] row-major (PyTorch layout); always required
+  const float* bias = nullptr;    // [n] or null
+  // Optional copy of w in the SIMD layout, written once at load by Ops::pack_f32 of the table that
+  // will run it (null: that table uses its unpacked path).
+  const float* packed = nullptr;
+  size_t n = 0, k = 0;
+};
+
+// Columns per panel of the packed layouts: linear_f32 / linear_u8s8 callers that split the output
+// columns across threads must split at multiples of this.
+constexpr size_t kPackPanel = 16;
 
 struct Ops {
   Isa isa = Isa::kScalar;
@@ -52,12 +72,47 @@ struct Ops {
 
   // int8 path (dynamic per-row activation quantization):
   // q[m, k] = round(x / scale[m]) + 128 as u8, scale[m] = max|x_row| / 127.
+  // Exactly: inv = 127.0f / max|x_row| (0 for an all-zero row), q = clamp(nearbyint(x * inv),
+  // -127, 127) + 128 with round-half-to-even (the default rounding mode, what cvtps2dq does), so
+  // every ISA produces bit-identical q and scale.
   void (*quantize_rows_u8)(const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale,
                            size_t m, size_t k) = nullptr;
   // y[m, n] = x_scale[m] * w.scale[n] * (sum_k q[m,k]*w[n,k] - 128 * w.row_sum[n]) + bias[n]
   void (*gemm_u8s8)(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
                     const float* bias, float* y, size_t ldy, size_t m) = nullptr;
+
+  // ---- Additions (see docs/PERF.md "Kernel API for the engine") ----
+  // Weight packing, once at load. packed_*_size returns the element count to allocate (floats /
+  // bytes; 0 = this table does not use a packed copy, leave LinearF32::packed /
+  // QuantizedWeights::packed null). Allocate with 64-byte alignment.
+  size_t (*packed_f32_size)(size_t n, size_t k) = nullptr;
+  void (*pack_f32)(const float* w, size_t n, size_t k, float* packed) = nullptr;
+  size_t (*packed_u8s8_size)(size_t n, size_t k) = nullptr;
+  void (*pack_u8s8)(const int8_t* w, size_t n, size_t k, int8_t* packed) = nullptr;
+
+  // y[m, n_begin:n_end] = epilogue(x[m, k] . w[n_begin:n_end, k]^T + bias): the output columns
+  // [n_begin, n_end) only, so the engine can split columns across threads (n_begin must be a
+  // multiple of kPackPanel; n_end is any value <= w.n). y points at column 0 of the output.
+  void (*linear_f32)(const float* x, size_t ldx, const LinearF32& w, float* y, size_t ldy,
+                     size_t m, size_t n_begin, size_t n_end, Epilogue epilogue) = nullptr;
+  // Same for the int8 path: y = epilogue(x_scale[m] * w.scale[n] * (q . w^T - 128 * w.row_sum[n])
+  // + bias[n]) over columns [n_begin, n_end).
+  void (*linear_u8s8)(const uint8_t* q, size_t ldq, const float* x_scale,
+                      const QuantizedWeights& w, const float* bias, float* y, size_t ldy, size_t m,
+                      size_t n_begin, size_t n_end, Epilogue epilogue) = nullptr;
+
+  // One attention head over one sequence of `seq` tokens (no mask: the caller passes that
+  // sequence's real tokens only). q, k, v: [seq, head_dim] with row stride ld (e.g. slices of the
+  // fused [seq, 3H] qkv output); out: [seq, head_dim] with row stride ldo.
+  // out_i = sum_j softmax_j(scale * q_i . k_j) v_j. scratch: attention_scratch_floats(seq,
+  // head_dim) floats, 64-byte aligned, per calling thread.
+  void (*attention_head)(const float* q, const float* k, const float* v, size_t ld, size_t seq,
+                         size_t head_dim, float scale, float* out, size_t ldo,
+                         float* scratch) = nullptr;
 };
+
+// Scratch floats attention_head needs (same for every ISA).
+size_t attention_scratch_floats(size_t seq, size_t head_dim);
 
 // The table for one ISA (must be supported), and the one selected_isa() picks (cached).
 const Ops& ops_for(Isa isa);

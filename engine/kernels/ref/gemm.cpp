@@ -1,0 +1,82 @@
+// Portable scalar fp32 GEMM: the reference every SIMD GEMM is tested against, and the fallback on
+// CPUs without AVX2. Eight independent partial sums per dot product keep it reasonably fast (the
+// compiler can map them onto SSE2 lanes without reassociating anything) and its rounding error
+// small (~eps * sqrt(k / 8) relative).
+#include "engine/kernels/table.h"
+
+namespace maum::kernels::ref {
+namespace {
+
+float dot(const float* a, const float* b, size_t k) {
+  float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t i = 0;
+  for (; i + 8 <= k; i += 8) {
+    for (int j = 0; j < 8; ++j) lanes[j] += a[i + j] * b[i + j];
+  }
+  for (size_t j = 0; i < k; ++i, ++j) lanes[j] += a[i] * b[i];
+  return ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) +
+         ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+}
+
+}  // namespace
+
+void gemm_f32(const float* x, size_t ldx, const float* w, const float* bias, float* y, size_t ldy,
+              size_t m, size_t n, size_t k) {
+  for (size_t r = 0; r < m; ++r) {
+    const float* xr = x + r * ldx;
+    float* yr = y + r * ldy;
+    for (size_t c = 0; c < n; ++c) {
+      yr[c] = dot(xr, w + c * k, k) + (bias ? bias[c] : 0.0f);
+    }
+  }
+}
+
+void linear_f32(const float* x, size_t ldx, const LinearF32& w, float* y, size_t ldy, size_t m,
+                size_t n_begin, size_t n_end, Epilogue epilogue) {
+  if (n_end <= n_begin) return;
+  gemm_f32(x, ldx, w.w + n_begin * w.k, w.bias ? w.bias + n_begin : nullptr, y + n_begin, ldy, m,
+           n_end - n_begin, w.k);
+  if (epilogue != Epilogue::kNone) {
+    for (size_t r = 0; r < m; ++r) apply_epilogue(y + r * ldy + n_begin, n_end - n_begin, epilogue);
+  }
+}
+
+size_t packed_none(size_t, size_t) { return 0; }
+void pack_f32_none(const float*, size_t, size_t, float*) {}
+void pack_u8s8_none(const int8_t*, size_t, size_t, int8_t*) {}
+
+size_t packed_f32_panels_size(size_t n, size_t k) {
+  return (n + kPackPanel - 1) / kPackPanel * kPackPanel * k;
+}
+
+void pack_f32_panels(const float* w, size_t n, size_t k, float* packed) {
+  for (size_t p = 0; p < n; p += kPackPanel) {
+    float* panel = packed + p * k;
+    for (size_t kk = 0; kk < k; ++kk) {
+      for (size_t c = 0; c < kPackPanel; ++c) {
+        panel[kk * kPackPanel + c] = p + c < n ? w[(p + c) * k + kk] : 0.0f;
+      }
+    }
+  }
+}
+
+size_t packed_u8s8_panels_size(size_t n, size_t k) {
+  return (n + kPackPanel - 1) / kPackPanel * kPackPanel * ((k + 3) / 4 * 4);
+}
+
+void pack_u8s8_panels(const int8_t* w, size_t n, size_t k, int8_t* packed) {
+  const size_t k4 = (k + 3) / 4 * 4;
+  for (size_t p = 0; p < n; p += kPackPanel) {
+    int8_t* panel = packed + p * k4;
+    for (size_t kg = 0; kg < k4; kg += 4) {
+      for (size_t c = 0; c < kPackPanel; ++c) {
+        for (size_t j = 0; j < 4; ++j) {
+          const size_t kk = kg + j;
+          panel[kg * kPackPanel + c * 4 + j] = (p + c < n && kk < k) ? w[(p + c) * k + kk] : 0;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace maum::kernels::ref

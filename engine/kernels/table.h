@@ -1,0 +1,48 @@
+// Internal to engine/kernels: how dispatch.cpp assembles the per-ISA tables. Each ISA's source
+// files export one fill_*_ops() that overwrites the entries that ISA has a faster version of; the
+// rest stay the scalar reference, so every table is fully populated.
+#pragma once
+#include "engine/kernels/kernels.h"
+
+namespace maum::kernels {
+
+namespace ref {
+void gemm_f32(const float* x, size_t ldx, const float* w, const float* bias, float* y, size_t ldy,
+              size_t m, size_t n, size_t k);
+void gelu_erf(float* x, size_t n);
+void gelu_tanh(float* x, size_t n);
+void add_layernorm(float* x, const float* residual, const float* gamma, const float* beta,
+                   size_t rows, size_t n, float eps);
+void softmax(float* x, size_t n);
+void quantize_rows_u8(const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale, size_t m,
+                      size_t k);
+void gemm_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
+               const float* bias, float* y, size_t ldy, size_t m);
+size_t packed_none(size_t n, size_t k);
+void pack_f32_none(const float* w, size_t n, size_t k, float* packed);
+void pack_u8s8_none(const int8_t* w, size_t n, size_t k, int8_t* packed);
+void linear_f32(const float* x, size_t ldx, const LinearF32& w, float* y, size_t ldy, size_t m,
+                size_t n_begin, size_t n_end, Epilogue epilogue);
+void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
+                 const float* bias, float* y, size_t ldy, size_t m, size_t n_begin, size_t n_end,
+                 Epilogue epilogue);
+void attention_head(const float* q, const float* k, const float* v, size_t ld, size_t seq,
+                    size_t head_dim, float scale, float* out, size_t ldo, float* scratch);
+// Applies an epilogue to n values in place.
+void apply_epilogue(float* y, size_t n, Epilogue epilogue);
+
+// The shared SIMD weight layouts (x86 kernels read them; packing itself is plain code).
+// f32: panels of kPackPanel columns, [n/16][k][16] floats, last panel zero-padded.
+size_t packed_f32_panels_size(size_t n, size_t k);
+void pack_f32_panels(const float* w, size_t n, size_t k, float* packed);
+// u8s8: panels of 16 columns, k in groups of 4 interleaved: [n/16][k/4][16][4] bytes, zero-padded
+// in n and k (what vpdpbusd consumes; the AVX2 kernel widens the same bytes).
+size_t packed_u8s8_panels_size(size_t n, size_t k);
+void pack_u8s8_panels(const int8_t* w, size_t n, size_t k, int8_t* packed);
+}  // namespace ref
+
+void fill_avx2_ops(Ops& ops);
+void fill_avx512_ops(Ops& ops);
+void fill_vnni_ops(Ops& ops);
+
+}  // namespace maum::kernels
