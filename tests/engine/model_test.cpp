@@ -1,0 +1,298 @@
+// maum::Model on the shared checkpoints: batching and packing never change a result, edge-case
+// texts work, probabilities follow the stated math, concurrent calls are safe, and malformed model
+// files are rejected with FormatError naming the problem.
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/src/safetensors.h"
+#include "maum/error.h"
+#include "maum/model.h"
+#include "maum/runtime.h"
+#include "tests/engine/test_models.h"
+
+namespace maum {
+namespace {
+
+const char* kKo = "ko-emotion7-small";
+const char* kEn = "en-goemotions-electra-small";
+
+const Model& ko_model() {
+  static const Model model = Model::load(testing::converted_model(kKo));
+  return model;
+}
+const Model& en_model() {
+  static const Model model = Model::load(testing::converted_model(kEn));
+  return model;
+}
+
+// Texts of very different lengths, read from the golden corpora (independent of the engine).
+std::vector<std::string> sample_texts(const std::string& model, size_t count) {
+  std::ifstream in(testing::shared_path("golden/model/" + model + "/adversarial.jsonl"));
+  std::vector<std::string> texts;
+  std::string line;
+  while (texts.size() < count && std::getline(in, line))
+    texts.push_back(nlohmann::json::parse(line).at("text").get<std::string>());
+  return texts;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double d = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    d = std::max(d, std::fabs(double(a[i]) - double(b[i])));
+  return d;
+}
+
+// Packing puts sequences back to back and attention never crosses them, so a text's logits must
+// not depend on its batch-mates; only the GEMM kernels' row blocking could change rounding.
+constexpr double kBatchTolerance = 1e-6;
+
+TEST(Model, BatchedResultsEqualOneByOne) {
+  for (const char* name : {kKo, kEn}) {
+    const Model& model = name == std::string(kKo) ? ko_model() : en_model();
+    auto texts = sample_texts(name, 60);
+    texts.push_back("");
+    texts.push_back(std::string(3000, 'a') + " " + std::string(2000, 'b'));
+    std::vector<std::vector<float>> single;
+    ClassifyOptions one;
+    one.batch_size = 1;
+    for (const auto& t : texts) single.push_back(model.classify({t}, one).at(0).logits);
+    for (size_t batch : {1u, 7u, 32u, 1000u}) {
+      ClassifyOptions options;
+      options.batch_size = batch;
+      const auto results = model.classify(texts, options);
+      ASSERT_EQ(results.size(), texts.size());
+      for (size_t i = 0; i < texts.size(); ++i)
+        EXPECT_LE(max_abs_diff(results[i].logits, single[i]), kBatchTolerance)
+            << name << " text " << i << " at batch " << batch;
+    }
+  }
+}
+
+TEST(Model, ThreadCountDoesNotChangeResults) {
+  const auto texts = sample_texts(kKo, 40);
+  set_num_threads(1);
+  const auto serial = ko_model().classify(texts);
+  set_num_threads(3);
+  const auto threaded = ko_model().classify(texts);
+  set_num_threads(0);
+  for (size_t i = 0; i < texts.size(); ++i)
+    EXPECT_LE(max_abs_diff(serial[i].logits, threaded[i].logits), kBatchTolerance) << i;
+}
+
+TEST(Model, EmptyTextIsClsSep) {
+  const Model& model = ko_model();
+  const auto& tok = model.tokenizer();
+  const auto result = model.classify({""}).at(0);
+  const auto direct = model.logits({{tok.cls_id(), tok.sep_id()}}).at(0);
+  EXPECT_LE(max_abs_diff(result.logits, direct), kBatchTolerance);
+  ASSERT_EQ(result.probs.size(), model.info().labels.size());
+}
+
+TEST(Model, LongTextIsTruncatedLikeHuggingFace) {
+  const Model& model = ko_model();
+  const auto& tok = model.tokenizer();
+  std::string text;
+  for (int i = 0; i < 400; ++i) text += "정말 기쁜 하루였어요! ";
+  const auto full = tok.encode(text).ids;
+  ASSERT_GT(full.size(), 512u);
+  // truncation=True keeps [CLS], the first max_length - 2 tokens, [SEP].
+  for (size_t max_length : {size_t(0), size_t(16), size_t(512)}) {
+    const size_t keep = (max_length == 0 ? 512 : max_length) - 1;
+    std::vector<int32_t> truncated(full.begin(), full.begin() + keep);
+    truncated.push_back(tok.sep_id());
+    ClassifyOptions options;
+    options.max_length = max_length;
+    const auto result = model.classify({text}, options).at(0);
+    EXPECT_LE(max_abs_diff(result.logits, model.logits({truncated}).at(0)), kBatchTolerance)
+        << "max_length " << max_length;
+  }
+  ClassifyOptions too_long;
+  too_long.max_length = 513;
+  EXPECT_THROW(model.classify({text}, too_long), InvalidArgument);
+}
+
+TEST(Model, SingleLabelProbabilitiesAreTemperatureSoftmax) {
+  const Model& model = ko_model();
+  // The converter embeds calibration.json's temperature (model card: T = 1.8383).
+  std::ifstream calib(testing::shared_path("models/ko-emotion7-small/calibration.json"));
+  const double t = nlohmann::json::parse(calib).at("temperature").get<double>();
+  EXPECT_NEAR(model.info().temperature, t, 1e-6);
+  EXPECT_FALSE(model.info().multi_label());
+  for (const auto& r : model.classify(sample_texts(kKo, 20))) {
+    double max = -INFINITY, sum = 0;
+    for (float z : r.logits) max = std::max(max, z / t);
+    for (float z : r.logits) sum += std::exp(z / t - max);
+    for (size_t i = 0; i < r.logits.size(); ++i)
+      EXPECT_NEAR(r.probs[i], std::exp(r.logits[i] / t - max) / sum, 1e-6);
+    EXPECT_EQ(r.top, std::max_element(r.logits.begin(), r.logits.end()) - r.logits.begin());
+    EXPECT_TRUE(r.predicted.empty());
+  }
+}
+
+TEST(Model, MultiLabelProbabilitiesAreSigmoidWithThreshold) {
+  const Model& model = en_model();
+  EXPECT_TRUE(model.info().multi_label());
+  EXPECT_EQ(model.info().labels.size(), 28u);
+  EXPECT_EQ(model.info().labels[27], "neutral");
+  ClassifyOptions options;
+  options.threshold = 0.3f;
+  for (const auto& r : model.classify(sample_texts(kEn, 30), options)) {
+    std::vector<int32_t> expected;
+    for (size_t i = 0; i < r.logits.size(); ++i) {
+      const double p = 1.0 / (1.0 + std::exp(-double(r.logits[i])));
+      EXPECT_NEAR(r.probs[i], p, 1e-6);
+      if (r.probs[i] >= 0.3f) expected.push_back(int32_t(i));
+    }
+    EXPECT_EQ(r.predicted, expected);
+    EXPECT_EQ(r.top, std::max_element(r.logits.begin(), r.logits.end()) - r.logits.begin());
+  }
+}
+
+TEST(Model, ConcurrentClassifyEqualsSerial) {
+  const Model& model = ko_model();
+  const auto texts = sample_texts(kKo, 40);
+  const auto serial = model.classify(texts);
+  std::vector<std::vector<Classification>> results(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 3; ++rep) results[t] = model.classify(texts);
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t)
+    for (size_t i = 0; i < texts.size(); ++i)
+      EXPECT_LE(max_abs_diff(results[t][i].logits, serial[i].logits), kBatchTolerance);
+}
+
+TEST(Model, RejectsBadInputs) {
+  const Model& model = ko_model();
+  EXPECT_THROW(model.classify({"ok", std::string("bad \xff utf8")}), InvalidArgument);
+  ClassifyOptions zero_batch;
+  zero_batch.batch_size = 0;
+  EXPECT_THROW(model.classify({"x"}, zero_batch), InvalidArgument);
+  ClassifyOptions bad_threshold;
+  bad_threshold.threshold = 1.5f;
+  EXPECT_THROW(model.classify({"x"}, bad_threshold), InvalidArgument);
+  EXPECT_THROW(model.logits({{}}), InvalidArgument);
+  EXPECT_THROW(model.logits({{2, 32000, 3}}), InvalidArgument);
+  EXPECT_THROW(model.logits({{2, -1, 3}}), InvalidArgument);
+  EXPECT_THROW(model.logits({std::vector<int32_t>(513, 5)}), InvalidArgument);
+  EXPECT_THROW(model.logits({{2, 5, 3}}, {{0, 2, 0}}), InvalidArgument);
+  EXPECT_THROW(model.logits({{2, 5, 3}}, {{0, 0}}), InvalidArgument);
+  EXPECT_TRUE(model.classify({}).empty());
+}
+
+// Rewrites the converted ko model with one change, for the malformed-file tests.
+std::string rewrite_model(const std::string& out_name,
+                          const std::function<void(std::map<std::string, std::string>&)>& edit_meta,
+                          const std::string& drop_tensor = "",
+                          const std::string& reshape_tensor = "") {
+  auto src = core::SafetensorsFile::open(testing::converted_model(kKo));
+  core::SafetensorsWriter writer;
+  auto meta = src->metadata();
+  edit_meta(meta);
+  for (const auto& [k, v] : meta) writer.set_metadata(k, v);
+  for (const auto& [name, t] : src->tensors()) {
+    if (name == drop_tensor) continue;
+    std::vector<int64_t> shape = t.shape;
+    if (name == reshape_tensor) {
+      // Same bytes, wrong shape: [a, b] -> [b, a] (or [n] -> [1, n]).
+      if (shape.size() == 2) std::swap(shape[0], shape[1]);
+      else shape.insert(shape.begin(), 1);
+    }
+    writer.add(name, t.dtype, shape, t.data, t.nbytes);
+  }
+  const std::string path = testing::process_temp_dir().path() + "/" + out_name;
+  writer.write(path);
+  return path;
+}
+
+void expect_format_error(const std::string& path, const std::string& must_mention) {
+  try {
+    Model::load(path);
+    ADD_FAILURE() << path << " loaded";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find(must_mention), std::string::npos)
+        << "message '" << e.what() << "' should mention '" << must_mention << "'";
+  }
+}
+
+TEST(ModelFile, MissingConfigKeyIsFormatError) {
+  const auto path = rewrite_model("no_heads.safetensors", [](auto& meta) {
+    auto config = nlohmann::json::parse(meta.at("maum.config"));
+    config.erase("num_heads");
+    meta["maum.config"] = config.dump();
+  });
+  expect_format_error(path, "num_heads");
+}
+
+TEST(ModelFile, BadConfigValuesAreFormatErrors) {
+  expect_format_error(rewrite_model("bad_json.safetensors",
+                                    [](auto& meta) { meta["maum.config"] = "{not json"; }),
+                      "maum.config");
+  expect_format_error(rewrite_model("bad_act.safetensors",
+                                    [](auto& meta) {
+                                      auto c = nlohmann::json::parse(meta.at("maum.config"));
+                                      c["hidden_act"] = "swish";
+                                      meta["maum.config"] = c.dump();
+                                    }),
+                      "hidden_act");
+  expect_format_error(rewrite_model("bad_heads.safetensors",
+                                    [](auto& meta) {
+                                      auto c = nlohmann::json::parse(meta.at("maum.config"));
+                                      c["num_heads"] = 3;  // 256 is not a multiple of 3
+                                      meta["maum.config"] = c.dump();
+                                    }),
+                      "num_heads");
+  expect_format_error(rewrite_model("more_labels.safetensors",
+                                    [](auto& meta) {
+                                      auto c = nlohmann::json::parse(meta.at("maum.config"));
+                                      c["labels"].push_back("extra");  // head.out has 7 rows
+                                      meta["maum.config"] = c.dump();
+                                    }),
+                      "head.out.weight");
+  expect_format_error(rewrite_model("no_version.safetensors",
+                                    [](auto& meta) { meta.erase("maum.format_version"); }),
+                      "maum.format_version");
+}
+
+TEST(ModelFile, WrongTensorShapeIsFormatError) {
+  const auto path = rewrite_model("bad_shape.safetensors", [](auto&) {}, "",
+                                  "layer.1.attn.qkv.weight");
+  expect_format_error(path, "layer.1.attn.qkv.weight");
+  try {
+    Model::load(path);
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("[768, 256]"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ModelFile, MissingTensorIsFormatError) {
+  expect_format_error(rewrite_model("no_tensor.safetensors", [](auto&) {}, "layer.3.ffn.ln.bias"),
+                      "layer.3.ffn.ln.bias");
+}
+
+TEST(ModelFile, MissingFileIsIoError) {
+  EXPECT_THROW(Model::load(testing::process_temp_dir().path() + "/absent.safetensors"), IoError);
+}
+
+TEST(ModelFile, ModelStaysUsableAfterCopies) {
+  std::vector<float> expected = ko_model().classify({"테스트"}).at(0).logits;
+  Model copy = Model::load(testing::converted_model(kKo));
+  Model second = copy;
+  copy = ko_model();
+  EXPECT_LE(max_abs_diff(second.classify({"테스트"}).at(0).logits, expected), kBatchTolerance);
+}
+
+}  // namespace
+}  // namespace maum

@@ -1,0 +1,57 @@
+// Test helper: the shared Hugging Face checkpoints converted once per test process into a
+// temporary folder (removed at exit).
+#pragma once
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "maum/convert.h"
+#include "tests/common/shared_dir.h"
+
+namespace maum::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "maum-engine-test-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+inline TempDir& process_temp_dir() {
+  static TempDir dir;
+  return dir;
+}
+
+// Path of shared models/<name> converted to a maum file ("int8" quantizes).
+inline std::string converted_model(const std::string& name, const std::string& quantize = "none") {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> done;
+  std::lock_guard<std::mutex> lock(mutex);
+  const std::string key = name + "/" + quantize;
+  auto it = done.find(key);
+  if (it != done.end()) return it->second;
+  const std::string out = process_temp_dir().path() + "/" + name + "." + quantize + ".safetensors";
+  ConvertOptions options;
+  options.quantize = quantize;
+  convert_hf_model(shared_path("models/" + name), out, options);
+  done[key] = out;
+  return out;
+}
+
+}  // namespace maum::testing

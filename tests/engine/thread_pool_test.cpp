@@ -1,0 +1,78 @@
+// The engine's thread pool: every task runs exactly once, errors reach the caller, nested and
+// concurrent callers neither deadlock nor lose work, and resizing takes effect.
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "engine/src/thread_pool.h"
+#include "maum/runtime.h"
+
+namespace maum::engine {
+namespace {
+
+TEST(ThreadPool, RunsEveryTaskExactlyOnce) {
+  for (int threads : {1, 2, 3, 8}) {
+    set_num_threads(threads);
+    EXPECT_EQ(num_threads(), threads);
+    for (size_t count : {0u, 1u, 2u, 7u, 1000u}) {
+      std::vector<std::atomic<int>> hits(count);
+      parallel_for(count, [&](size_t i) { hits[i].fetch_add(1); });
+      for (size_t i = 0; i < count; ++i) ASSERT_EQ(hits[i].load(), 1) << "task " << i;
+    }
+  }
+  set_num_threads(0);
+  EXPECT_EQ(num_threads(), static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+TEST(ThreadPool, RangesCoverTheWholeInterval) {
+  set_num_threads(4);
+  for (size_t total : {1u, 5u, 64u, 1001u}) {
+    std::vector<std::atomic<int>> hits(total);
+    parallel_ranges(total, 3, [&](size_t b, size_t e) {
+      ASSERT_LT(b, e);
+      for (size_t i = b; i < e; ++i) hits[i].fetch_add(1);
+    });
+    for (size_t i = 0; i < total; ++i) ASSERT_EQ(hits[i].load(), 1);
+  }
+}
+
+TEST(ThreadPool, RethrowsTaskErrorsAfterAllTasksRan) {
+  set_num_threads(3);
+  std::atomic<int> ran{0};
+  EXPECT_THROW(parallel_for(50,
+                            [&](size_t i) {
+                              ran.fetch_add(1);
+                              if (i == 17) throw std::runtime_error("task 17");
+                            }),
+               std::runtime_error);
+  EXPECT_EQ(ran.load(), 50);
+  // Still usable afterwards.
+  std::atomic<int> after{0};
+  parallel_for(10, [&](size_t) { after.fetch_add(1); });
+  EXPECT_EQ(after.load(), 10);
+}
+
+TEST(ThreadPool, NestedCallsRunInline) {
+  set_num_threads(4);
+  std::atomic<int> inner{0};
+  parallel_for(8, [&](size_t) { parallel_for(5, [&](size_t) { inner.fetch_add(1); }); });
+  EXPECT_EQ(inner.load(), 40);
+}
+
+TEST(ThreadPool, ConcurrentCallersAllFinish) {
+  set_num_threads(2);
+  std::atomic<long> sum{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 4; ++c)
+    callers.emplace_back([&] {
+      for (int rep = 0; rep < 50; ++rep) parallel_for(100, [&](size_t i) { sum.fetch_add(long(i)); });
+    });
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(sum.load(), 4L * 50 * (99 * 100 / 2));
+}
+
+}  // namespace
+}  // namespace maum::engine
