@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <memory>
 #include <string>
 
@@ -24,28 +26,36 @@ class Buffer {
   std::unique_ptr<float[]> data_;
 };
 
-// y[m, n] (ldy) = x[m, k] (ldx) . W^T + b, split over the pool in tiles of rows x output columns.
-// Tiling never splits the k sum, so each output element is computed the same way whatever m is.
+// y[m, n] (ldy) = epilogue(x[m, k] (ldx) . W^T + b), split over the pool in tiles of rows x
+// output columns (columns at multiples of the kernels' panel width). Tiling never splits the k sum,
+// so each output element is computed the same way whatever m is.
 void apply_linear(const kernels::Ops& ops, const Linear& l, const float* x, size_t ldx, float* y,
-                  size_t ldy, size_t m) {
+                  size_t ldy, size_t m, kernels::Epilogue epilogue = kernels::Epilogue::kNone) {
   if (m == 0) return;
   const size_t n = l.n, k = l.k;
   const size_t threads = static_cast<size_t>(pool_threads());
   // Enough tiles to balance the pool, each big enough to amortize a kernel call.
   const size_t target_tiles = threads == 1 ? 1 : threads * 4;
-  size_t col_block = std::max<size_t>(64, (n + target_tiles - 1) / target_tiles);
-  col_block = (col_block + 15) / 16 * 16;
+  const size_t panel = kernels::kPackPanel;
+  size_t col_block = std::max<size_t>(4 * panel, (n + target_tiles - 1) / target_tiles);
+  col_block = (col_block + panel - 1) / panel * panel;
   const size_t col_tiles = (n + col_block - 1) / col_block;
-  size_t row_tiles = std::max<size_t>(1, std::min((m + 15) / 16, (target_tiles + col_tiles - 1) / col_tiles));
+  size_t row_tiles =
+      std::max<size_t>(1, std::min((m + 15) / 16, (target_tiles + col_tiles - 1) / col_tiles));
   const size_t row_block = (m + row_tiles - 1) / row_tiles;
   row_tiles = (m + row_block - 1) / row_block;
+  auto tile = [&](size_t t, size_t& r0, size_t& rows, size_t& c0, size_t& c1) {
+    r0 = (t / col_tiles) * row_block;
+    rows = std::min(row_block, m - r0);
+    c0 = (t % col_tiles) * col_block;
+    c1 = std::min(n, c0 + col_block);
+  };
 
   if (!l.is_quantized()) {
     parallel_for(row_tiles * col_tiles, [&](size_t t) {
-      const size_t r0 = (t / col_tiles) * row_block, c0 = (t % col_tiles) * col_block;
-      const size_t rows = std::min(row_block, m - r0), cols = std::min(col_block, n - c0);
-      ops.gemm_f32(x + r0 * ldx, ldx, l.weight + c0 * k, l.bias + c0, y + r0 * ldy + c0, ldy, rows,
-                   cols, k);
+      size_t r0, rows, c0, c1;
+      tile(t, r0, rows, c0, c1);
+      ops.linear_f32(x + r0 * ldx, ldx, l.f32, y + r0 * ldy, ldy, rows, c0, c1, epilogue);
     });
     return;
   }
@@ -56,15 +66,10 @@ void apply_linear(const kernels::Ops& ops, const Linear& l, const float* x, size
     ops.quantize_rows_u8(x + r0 * ldx, ldx, q.get() + r0 * k, k, scales.get() + r0, r1 - r0, k);
   });
   parallel_for(row_tiles * col_tiles, [&](size_t t) {
-    const size_t r0 = (t / col_tiles) * row_block, c0 = (t % col_tiles) * col_block;
-    const size_t rows = std::min(row_block, m - r0), cols = std::min(col_block, n - c0);
-    kernels::QuantizedWeights part = l.quantized;
-    part.data += c0 * k;
-    part.scale += c0;
-    part.row_sum += c0;
-    part.n = cols;
-    ops.gemm_u8s8(q.get() + r0 * k, k, scales.get() + r0, part, l.bias + c0, y + r0 * ldy + c0,
-                  ldy, rows);
+    size_t r0, rows, c0, c1;
+    tile(t, r0, rows, c0, c1);
+    ops.linear_u8s8(q.get() + r0 * k, k, scales.get() + r0, l.quantized, l.bias, y + r0 * ldy, ldy,
+                    rows, c0, c1, epilogue);
   });
 }
 
@@ -76,50 +81,24 @@ void add_layer_norm(const kernels::Ops& ops, float* x, const float* residual,
   });
 }
 
-void activate(const kernels::Ops& ops, Activation act, float* x, size_t rows, size_t n) {
-  parallel_ranges(rows, 4, [&](size_t r0, size_t r1) {
-    float* p = x + r0 * n;
-    const size_t count = (r1 - r0) * n;
-    switch (act) {
-      case Activation::kGeluErf: ops.gelu_erf(p, count); break;
-      case Activation::kGeluTanh: ops.gelu_tanh(p, count); break;
-      case Activation::kRelu:
-        for (size_t i = 0; i < count; ++i) p[i] = p[i] > 0.f ? p[i] : 0.f;
-        break;
-    }
-  });
+void relu(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] = x[i] > 0.f ? x[i] : 0.f;
 }
 
-// Scratch for one (sequence, head) attention task, kept per thread and reused across tasks.
-struct AttentionScratch {
-  std::vector<float> keys, values_t, scores;
-};
-
-// ctx rows of one sequence, one head: softmax(Q K^T / sqrt(d)) V over the sequence's own tokens.
-void attend(const kernels::Ops& ops, const float* qkv, float* ctx, size_t start, size_t len,
-            size_t head, size_t hidden, size_t head_dim) {
-  thread_local AttentionScratch s;
-  s.keys.resize(len * head_dim);
-  s.values_t.resize(head_dim * len);
-  s.scores.resize(len * len);
-  const size_t ld = 3 * hidden;
-  const float* q = qkv + start * ld + head * head_dim;
-  const float* k = q + hidden;
-  const float* v = q + 2 * hidden;
-  // The GEMM kernel wants its right operand as contiguous [n, k] rows: K as is, V transposed.
-  for (size_t t = 0; t < len; ++t) {
-    std::memcpy(&s.keys[t * head_dim], k + t * ld, head_dim * sizeof(float));
-    for (size_t d = 0; d < head_dim; ++d) s.values_t[d * len + t] = v[t * ld + d];
+// Per-thread attention scratch (64-byte aligned, grown as needed, reused across tasks and calls).
+float* attention_scratch(size_t floats) {
+  struct Scratch {
+    std::unique_ptr<void, void (*)(void*)> data{nullptr, std::free};
+    size_t floats = 0;
+  };
+  thread_local Scratch s;
+  if (s.floats < floats) {
+    void* p = std::aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    s.data.reset(p);
+    s.floats = floats;
   }
-  ops.gemm_f32(q, ld, s.keys.data(), nullptr, s.scores.data(), len, len, len, head_dim);
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  for (size_t i = 0; i < len; ++i) {
-    float* row = &s.scores[i * len];
-    for (size_t j = 0; j < len; ++j) row[j] *= scale;
-    ops.softmax(row, len);
-  }
-  ops.gemm_f32(s.scores.data(), len, s.values_t.data(), nullptr, ctx + start * hidden + head * head_dim,
-               hidden, len, head_dim, len);
+  return static_cast<float*>(s.data.get());
 }
 
 }  // namespace
@@ -177,17 +156,26 @@ std::vector<std::vector<float>> encode_and_classify(const ModelConfig& c, const 
     std::memcpy(x.get(), emb.get(), total * H * sizeof(float));
   }
 
+  const float attention_scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const kernels::Epilogue ffn_epilogue = c.hidden_act == Activation::kGeluErf
+                                             ? kernels::Epilogue::kGeluErf
+                                             : c.hidden_act == Activation::kGeluTanh
+                                                   ? kernels::Epilogue::kGeluTanh
+                                                   : kernels::Epilogue::kNone;
   for (const EncoderLayer& layer : w.layers) {
     apply_linear(ops, layer.qkv, x.get(), H, qkv.get(), 3 * H, total);
     parallel_for(batch * heads, [&](size_t task) {
-      const size_t s = task / heads, head = task % heads;
-      attend(ops, qkv.get(), ctx.get(), starts[s], sequences[s].length, head, H, head_dim);
+      const size_t s = task / heads, head = task % heads, len = sequences[s].length;
+      const float* q = qkv.get() + starts[s] * 3 * H + head * head_dim;
+      ops.attention_head(q, q + H, q + 2 * H, 3 * H, len, head_dim, attention_scale,
+                         ctx.get() + starts[s] * H + head * head_dim, H,
+                         attention_scratch(kernels::attention_scratch_floats(len, head_dim)));
     });
     apply_linear(ops, layer.attn_out, ctx.get(), H, tmp.get(), H, total);
     add_layer_norm(ops, tmp.get(), x.get(), layer.attn_ln, total, H, c.layer_norm_eps);
     std::swap(x, tmp);
-    apply_linear(ops, layer.ffn_up, x.get(), H, inter.get(), I, total);
-    activate(ops, c.hidden_act, inter.get(), total, I);
+    apply_linear(ops, layer.ffn_up, x.get(), H, inter.get(), I, total, ffn_epilogue);
+    if (c.hidden_act == Activation::kRelu) relu(inter.get(), total * I);
     apply_linear(ops, layer.ffn_down, inter.get(), I, tmp.get(), H, total);
     add_layer_norm(ops, tmp.get(), x.get(), layer.ffn_ln, total, H, c.layer_norm_eps);
     std::swap(x, tmp);
@@ -197,11 +185,12 @@ std::vector<std::vector<float>> encode_and_classify(const ModelConfig& c, const 
   Buffer cls(batch * H), dense(batch * H);
   for (size_t s = 0; s < batch; ++s)
     std::memcpy(cls.get() + s * H, x.get() + starts[s] * H, H * sizeof(float));
-  apply_linear(ops, w.head_dense, cls.get(), H, dense.get(), H, batch);
   if (c.head == HeadType::kBertPooler) {
+    apply_linear(ops, w.head_dense, cls.get(), H, dense.get(), H, batch);
     for (size_t i = 0; i < batch * H; ++i) dense.get()[i] = std::tanh(dense.get()[i]);
   } else {
-    ops.gelu_erf(dense.get(), batch * H);  // HF's ElectraClassificationHead: always erf GELU
+    // HF's ElectraClassificationHead always uses erf GELU, whatever hidden_act says.
+    apply_linear(ops, w.head_dense, cls.get(), H, dense.get(), H, batch, kernels::Epilogue::kGeluErf);
   }
   const size_t labels = c.labels.size();
   Buffer out(batch * labels);

@@ -88,7 +88,8 @@ Model Model::load(const std::string& path, const LoadOptions& options) {
   auto impl = std::make_shared<Impl>();
   impl->config = engine::parse_config(file->meta("maum.config"), path);
   impl->tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_serialized(file->meta("maum.tokenizer")));
-  impl->weights = engine::bind_weights(file, impl->config);
+  impl->weights = engine::bind_weights(file, impl->config,
+                                       options.pack_weights ? &kernels::ops() : nullptr);
 
   const auto& c = impl->config;
   ModelInfo& info = impl->info;

@@ -1,6 +1,8 @@
 #include "engine/src/weights.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <new>
 #include <cstring>
 #include <set>
 #include <sstream>
@@ -114,7 +116,8 @@ namespace {
 
 class Binder {
  public:
-  Binder(Weights& w, const std::set<std::string>& quantized) : w_(w), quantized_(quantized) {}
+  Binder(Weights& w, const std::set<std::string>& quantized, const kernels::Ops* pack_for)
+      : w_(w), quantized_(quantized), pack_for_(pack_for) {}
 
   const float* f32(const std::string& name, std::vector<int64_t> shape) {
     const core::TensorView& t = get(name, core::DType::F32, shape);
@@ -146,10 +149,27 @@ class Binder {
       }
       l.quantized = {q, scale, row_sum.get(), n, k};
       w_.owned_row_sums.push_back(std::move(row_sum));
+      if (pack_for_) {
+        if (size_t bytes = pack_for_->packed_u8s8_size(n, k)) {
+          auto* packed = static_cast<int8_t*>(aligned(bytes));
+          pack_for_->pack_u8s8(q, n, k, packed);
+          l.quantized.packed = packed;
+        }
+      }
     } else {
-      l.weight = f32(wname, wshape);
+      l.f32.w = f32(wname, wshape);
+      l.f32.n = n;
+      l.f32.k = k;
+      if (pack_for_) {
+        if (size_t floats = pack_for_->packed_f32_size(n, k)) {
+          auto* packed = static_cast<float*>(aligned(floats * sizeof(float)));
+          pack_for_->pack_f32(l.f32.w, n, k, packed);
+          l.f32.packed = packed;
+        }
+      }
     }
     l.bias = f32(prefix + ".bias", {static_cast<int64_t>(n)});
+    l.f32.bias = l.bias;
     return l;
   }
 
@@ -173,8 +193,16 @@ class Binder {
     return t;
   }
 
+  void* aligned(size_t bytes) {
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    w_.packed.emplace_back(p);
+    return p;
+  }
+
   Weights& w_;
   const std::set<std::string>& quantized_;
+  const kernels::Ops* pack_for_;
 };
 
 std::set<std::string> quantized_tensors(const core::SafetensorsFile& file) {
@@ -201,13 +229,15 @@ std::set<std::string> quantized_tensors(const core::SafetensorsFile& file) {
 
 }  // namespace
 
+void Weights::FreeDeleter::operator()(void* p) const { std::free(p); }
+
 std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFile> file,
-                                      const ModelConfig& c) {
+                                      const ModelConfig& c, const kernels::Ops* pack_for) {
   auto w = std::make_unique<Weights>();
   w->file = std::move(file);
   const std::set<std::string> quantized = quantized_tensors(*w->file);
   w->quantized = !quantized.empty();
-  Binder b(*w, quantized);
+  Binder b(*w, quantized, pack_for);
   const auto V = static_cast<int64_t>(c.vocab_size), E = static_cast<int64_t>(c.embedding_size),
              P = static_cast<int64_t>(c.max_position_embeddings),
              T = static_cast<int64_t>(c.type_vocab_size);

@@ -34,10 +34,10 @@ ModelConfig parse_config(const std::string& json, const std::string& file);
 // y = x . W^T + b for W [n out, k in], in F32 or int8 (per-output-channel scales).
 struct Linear {
   size_t n = 0, k = 0;
-  const float* weight = nullptr;  // F32 [n, k], or null when quantized
-  kernels::QuantizedWeights quantized;  // valid when weight == null
-  const float* bias = nullptr;    // [n]
-  bool is_quantized() const { return weight == nullptr; }
+  kernels::LinearF32 f32;               // w (into the mapping) + bias (+ packed copy), when F32
+  kernels::QuantizedWeights quantized;  // when int8 (quantized.data != null)
+  const float* bias = nullptr;          // [n]
+  bool is_quantized() const { return quantized.data != nullptr; }
 };
 
 struct LayerNormWeights {
@@ -66,11 +66,18 @@ struct Weights {
   std::shared_ptr<const core::SafetensorsFile> file;
   std::vector<std::unique_ptr<float[]>> owned_floats;
   std::vector<std::unique_ptr<int32_t[]>> owned_row_sums;
+  struct FreeDeleter {
+    void operator()(void* p) const;
+  };
+  std::vector<std::unique_ptr<void, FreeDeleter>> packed;  // SIMD-layout copies (64-byte aligned)
 };
 
 // Binds every tensor the config calls for, checking dtype and shape. Throws FormatError naming the
 // tensor and the expected shape.
+// With pack_for set, also writes each linear layer's weights in that kernel table's SIMD layout
+// (when the table uses one).
 std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFile> file,
-                                      const ModelConfig& config);
+                                      const ModelConfig& config,
+                                      const kernels::Ops* pack_for = nullptr);
 
 }  // namespace maum::engine

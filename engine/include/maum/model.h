@@ -12,6 +12,10 @@ namespace maum {
 
 struct LoadOptions {
   bool verbose = false;  // log load time, ISA and kernels to stderr
+  // Copy the linear layers' weights once into the selected kernels' SIMD layout (faster GEMMs, at
+  // the cost of that copy's memory and load time). Off: every F32 weight is read in place from the
+  // mapped file.
+  bool pack_weights = true;
 };
 
 struct ClassifyOptions {
