@@ -1,0 +1,418 @@
+// Kernel tests. Every SIMD table (each ISA this CPU supports, picked with ops_for) is compared with
+// the scalar reference ops_for(kScalar) on random data with odd sizes, under the error budgets
+// stated next to each check; the reference itself is checked against math we can state.
+//
+// Error budgets (float32 everywhere, eps = 2^-24 ≈ 6e-8):
+//  - fp32 GEMM / linear: |y - y_ref| <= 2e-6·sqrt(k)·(Σ_k |x_k·w_nk| + |b_n|) — a summation-order
+//    bound (the reference uses 8 lanes, the SIMD kernels 1 accumulator per k-chain + FMA).
+//  - GELU (erf and tanh): |Δ| <= 2e-6·(1 + |x|) vs the double-precision reference.
+//  - softmax: |Δ| <= 1e-6 + 1e-5·p.  LayerNorm: |Δ| <= 2e-5·(1 + |y|).
+//  - int8: quantize_rows_u8 bit-identical (q and scale); the int32 accumulation is exact, checked
+//    as bit equality of y with unit scales and no bias; with real scales |Δ| <= 1e-6·|y| + 1e-6.
+//  - attention: |Δ| <= 1e-5·(1 + |out|).
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "engine/kernels/kernels.h"
+#include "maum/error.h"
+#include "maum/runtime.h"
+
+namespace maum::kernels {
+namespace {
+
+std::vector<float> random_floats(size_t n, std::mt19937& rng, float lo = -1.0f, float hi = 1.0f) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// Aligned buffer for packed weights.
+template <typename T>
+struct Aligned {
+  explicit Aligned(size_t count)
+      : ptr(static_cast<T*>(std::aligned_alloc(64, (count * sizeof(T) + 63) / 64 * 64 + 64))) {}
+  ~Aligned() { std::free(ptr); }
+  Aligned(const Aligned&) = delete;
+  Aligned& operator=(const Aligned&) = delete;
+  T* ptr;
+};
+
+std::vector<Isa> simd_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
+    if (isa_supported(isa)) out.push_back(isa);
+  }
+  return out;
+}
+
+const Ops& ref() { return ops_for(Isa::kScalar); }
+
+const size_t kRows[] = {1, 3, 17, 128};
+const size_t kDims[] = {1, 7, 16, 33, 773};
+
+// ---------- the reference against hand-computable math ----------
+
+TEST(ScalarReference, Gelu) {
+  std::vector<float> x = {0.0f, 10.0f, -10.0f, 1.0f};
+  ref().gelu_erf(x.data(), x.size());
+  EXPECT_EQ(x[0], 0.0f);
+  EXPECT_NEAR(x[1], 10.0f, 1e-6f);  // Φ(10) = 1 - 7.6e-24
+  EXPECT_NEAR(x[2], 0.0f, 1e-6f);
+  EXPECT_NEAR(x[3], 0.8413447460685429f, 1e-7f);  // Φ(1)
+  std::vector<float> t = {0.0f, 10.0f, -10.0f, 1.0f};
+  ref().gelu_tanh(t.data(), t.size());
+  EXPECT_EQ(t[0], 0.0f);
+  EXPECT_NEAR(t[1], 10.0f, 1e-6f);
+  EXPECT_NEAR(t[2], 0.0f, 1e-6f);
+  EXPECT_NEAR(t[3], 0.5 * (1 + std::tanh(0.7978845608 * (1 + 0.044715))), 1e-7);
+}
+
+TEST(ScalarReference, SoftmaxSumsToOneAndIsShiftInvariant) {
+  std::vector<float> x = {1.0f, 2.0f, 3.0f, 1000.0f};
+  ref().softmax(x.data(), x.size());
+  EXPECT_NEAR(x[3], 1.0f, 1e-6f);
+  std::vector<float> y = {0.0f, std::log(3.0f)};
+  ref().softmax(y.data(), y.size());
+  EXPECT_NEAR(y[0], 0.25f, 1e-7f);
+  EXPECT_NEAR(y[1], 0.75f, 1e-7f);
+  std::mt19937 rng(1);
+  auto r = random_floats(33, rng, -20, 20);
+  ref().softmax(r.data(), r.size());
+  double sum = 0;
+  for (float p : r) sum += p;
+  EXPECT_NEAR(sum, 1.0, 1e-6);
+}
+
+TEST(ScalarReference, LayerNormOfKnownVector) {
+  // x + residual = {1, 2, 3, 4}: mean 2.5, variance 1.25.
+  std::vector<float> x = {0, 1, 2, 3}, res = {1, 1, 1, 1}, gamma = {1, 2, 1, 1}, beta = {0, 0, 0, 5};
+  ref().add_layernorm(x.data(), res.data(), gamma.data(), beta.data(), 1, 4, 0.0f);
+  const float s = 1.0f / std::sqrt(1.25f);
+  EXPECT_NEAR(x[0], -1.5f * s, 1e-6f);
+  EXPECT_NEAR(x[1], -0.5f * s * 2, 1e-6f);
+  EXPECT_NEAR(x[2], 0.5f * s, 1e-6f);
+  EXPECT_NEAR(x[3], 1.5f * s + 5, 1e-6f);
+}
+
+TEST(ScalarReference, QuantizeKnownRow) {
+  // max |x| = 2 -> scale 2/127; x * 63.5: 1 -> 63.5 -> 64 (half to even), -2 -> -127,
+  // 0.5 -> 31.75 -> 32, 1/127 -> 0.5 -> 0 (half to even), 3/127 -> 1.5 -> 2.
+  std::vector<float> x = {1.0f, -2.0f, 0.5f, 1.0f / 127.0f, 3.0f / 127.0f, 0.0f};
+  std::vector<uint8_t> q(x.size());
+  float scale = 0;
+  ref().quantize_rows_u8(x.data(), x.size(), q.data(), q.size(), &scale, 1, x.size());
+  EXPECT_FLOAT_EQ(scale, 2.0f / 127.0f);
+  EXPECT_EQ(q, (std::vector<uint8_t>{128 + 64, 1, 128 + 32, 128, 130, 128}));
+  // An all-zero row quantizes to the zero point with scale 0.
+  std::vector<float> zero(5, 0.0f);
+  ref().quantize_rows_u8(zero.data(), 5, q.data(), 5, &scale, 1, 5);
+  EXPECT_EQ(scale, 0.0f);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(q[i], 128);
+}
+
+TEST(ScalarReference, GemmAndInt8OfKnownMatrices) {
+  // x = [[1, 2], [3, 4]], w = [[1, 0], [1, -1], [2, 1]], bias = {0.5, 0, -1}
+  std::vector<float> x = {1, 2, 3, 4}, w = {1, 0, 1, -1, 2, 1}, bias = {0.5f, 0, -1}, y(6);
+  ref().gemm_f32(x.data(), 2, w.data(), bias.data(), y.data(), 3, 2, 3, 2);
+  EXPECT_EQ(y, (std::vector<float>{1.5f, -1, 3, 3.5f, -1, 9}));
+  // int8: q = {129, 255, 1} (x = {1, 127, -127}), w = {{1, -1, 2}}: sum q·w - 128·row_sum
+  // = (129 - 255 + 2) - 128·2 = -380 = Σ x·w = 1 - 127 - 254.
+  std::vector<uint8_t> q = {129, 255, 1};
+  std::vector<int8_t> wq = {1, -1, 2};
+  int32_t row_sum = 2;
+  float ws = 1.0f, xs = 0.5f, out = 0;
+  QuantizedWeights qw;
+  qw.data = wq.data(); qw.scale = &ws; qw.row_sum = &row_sum; qw.n = 1; qw.k = 3;
+  ref().gemm_u8s8(q.data(), 3, &xs, qw, nullptr, &out, 1, 1);
+  EXPECT_EQ(out, -190.0f);
+}
+
+TEST(ScalarReference, AttentionOfKnownHead) {
+  // Two tokens, head_dim 1: q = k = {0, 0} gives uniform weights, out = mean of v.
+  std::vector<float> q = {0, 0}, k = {0, 0}, v = {1, 3}, out(2);
+  std::vector<float> scratch(attention_scratch_floats(2, 1));
+  ref().attention_head(q.data(), k.data(), v.data(), 1, 2, 1, 1.0f, out.data(), 1, scratch.data());
+  EXPECT_NEAR(out[0], 2.0f, 1e-6f);
+  EXPECT_NEAR(out[1], 2.0f, 1e-6f);
+}
+
+// ---------- dispatch ----------
+
+TEST(Dispatch, BogusIsaThrowsInvalidArgument) {
+  const char* saved = std::getenv("MAUM_ISA");
+  std::string saved_value = saved ? saved : "";
+  setenv("MAUM_ISA", "bogus", 1);
+  EXPECT_THROW(selected_isa(), InvalidArgument);
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
+    if (!isa_supported(isa)) {
+      setenv("MAUM_ISA", isa_name(isa), 1);
+      EXPECT_THROW(selected_isa(), InvalidArgument) << isa_name(isa);
+      EXPECT_THROW(ops_for(isa), InvalidArgument);
+    } else {
+      setenv("MAUM_ISA", isa_name(isa), 1);
+      EXPECT_EQ(selected_isa(), isa);
+    }
+  }
+  setenv("MAUM_ISA", "scalar", 1);
+  EXPECT_EQ(selected_isa(), Isa::kScalar);
+  if (saved) setenv("MAUM_ISA", saved_value.c_str(), 1); else unsetenv("MAUM_ISA");
+}
+
+TEST(Dispatch, TablesAreFullyPopulatedAndRuntimeInfoNamesTheIsa) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
+    if (!isa_supported(isa)) continue;
+    const Ops& o = ops_for(isa);
+    EXPECT_EQ(o.isa, isa);
+    EXPECT_TRUE(o.gemm_f32 && o.gelu_erf && o.gelu_tanh && o.add_layernorm && o.softmax &&
+                o.quantize_rows_u8 && o.gemm_u8s8 && o.packed_f32_size && o.pack_f32 &&
+                o.packed_u8s8_size && o.pack_u8s8 && o.linear_f32 && o.linear_u8s8 &&
+                o.attention_head)
+        << isa_name(isa);
+  }
+  const std::string info = maum::runtime_info();
+  EXPECT_NE(info.find(isa_name(ops().isa)), std::string::npos) << info;
+  EXPECT_NE(info.find(isa_name(best_isa())), std::string::npos) << info;
+}
+
+// ---------- each SIMD table against the reference ----------
+
+class SimdVsRef : public ::testing::TestWithParam<Isa> {};
+
+void expect_linear_f32_matches(const Ops& o, size_t m, size_t n, size_t k, Epilogue epi,
+                               std::mt19937& rng) {
+  const size_t ldx = k + 3, ldy = n + 5;
+  auto x = random_floats(m * ldx, rng);
+  auto w = random_floats(n * k, rng);
+  auto bias = random_floats(n, rng);
+  LinearF32 lw;
+  lw.w = w.data(); lw.bias = bias.data(); lw.n = n; lw.k = k;
+  Aligned<float> packed(o.packed_f32_size(n, k) + 1);
+  if (o.packed_f32_size(n, k) > 0) {
+    o.pack_f32(w.data(), n, k, packed.ptr);
+    lw.packed = packed.ptr;
+  }
+  std::vector<float> y(m * ldy, 7.0f), yr(m * ldy, 7.0f);
+  // Two column ranges, split at a panel boundary when there is one.
+  const size_t split = n > kPackPanel ? kPackPanel : n;
+  o.linear_f32(x.data(), ldx, lw, y.data(), ldy, m, 0, split, epi);
+  o.linear_f32(x.data(), ldx, lw, y.data(), ldy, m, split, n, epi);
+  LinearF32 plain = lw;
+  plain.packed = nullptr;
+  ref().linear_f32(x.data(), ldx, plain, yr.data(), ldy, m, 0, n, epi);
+  for (size_t r = 0; r < m; ++r) {
+    for (size_t c = 0; c < ldy; ++c) {
+      if (c >= n) {  // padding columns untouched
+        ASSERT_EQ(y[r * ldy + c], 7.0f);
+        continue;
+      }
+      double mag = std::fabs(bias[c]);
+      for (size_t i = 0; i < k; ++i) mag += std::fabs(x[r * ldx + i] * w[c * k + i]);
+      const double budget = 2e-6 * std::sqrt(double(k)) * mag * 1.2 + 2e-6 * (1 + std::fabs(yr[r * ldy + c]));
+      ASSERT_NEAR(y[r * ldy + c], yr[r * ldy + c], budget)
+          << isa_name(o.isa) << " m=" << m << " n=" << n << " k=" << k << " at " << r << "," << c;
+    }
+  }
+}
+
+TEST_P(SimdVsRef, LinearF32AllShapes) {
+  const Ops& o = ops_for(GetParam());
+  std::mt19937 rng(42);
+  for (size_t m : kRows)
+    for (size_t n : kDims)
+      for (size_t k : kDims) expect_linear_f32_matches(o, m, n, k, Epilogue::kNone, rng);
+}
+
+TEST_P(SimdVsRef, LinearF32FusedGelu) {
+  const Ops& o = ops_for(GetParam());
+  std::mt19937 rng(43);
+  for (size_t m : {size_t(1), size_t(17)})
+    for (size_t n : {size_t(33), size_t(773)}) {
+      expect_linear_f32_matches(o, m, n, 64, Epilogue::kGeluErf, rng);
+      expect_linear_f32_matches(o, m, n, 31, Epilogue::kGeluTanh, rng);
+    }
+}
+
+TEST_P(SimdVsRef, GemmF32) {
+  const Ops& o = ops_for(GetParam());
+  std::mt19937 rng(44);
+  for (size_t m : kRows)
+    for (size_t n : {size_t(1), size_t(33), size_t(773)})
+      for (size_t k : {size_t(7), size_t(773)}) {
+        auto x = random_floats(m * k, rng), w = random_floats(n * k, rng), b = random_floats(n, rng);
+        std::vector<float> y(m * n), yr(m * n);
+        o.gemm_f32(x.data(), k, w.data(), b.data(), y.data(), n, m, n, k);
+        ref().gemm_f32(x.data(), k, w.data(), b.data(), yr.data(), n, m, n, k);
+        for (size_t i = 0; i < m * n; ++i) {
+          ASSERT_NEAR(y[i], yr[i], 2e-6 * std::sqrt(double(k)) * (k + 1) * 0.5 + 1e-6)
+              << "m=" << m << " n=" << n << " k=" << k;
+        }
+      }
+}
+
+TEST_P(SimdVsRef, GeluErfAndTanh) {
+  const Ops& o = ops_for(GetParam());
+  std::mt19937 rng(45);
+  for (size_t n : {size_t(1), size_t(7), size_t(16), size_t(33), size_t(3077)}) {
+    auto x = random_floats(n, rng, -12, 12);
+    x[0] = n > 1 ? 0.0f : x[0];
+    for (bool erf : {true, false}) {
+      auto a = x, b = x;
+      (erf ? o.gelu_erf : o.gelu_tanh)(a.data(), n);
+      (erf ? ref().gelu_erf : ref().gelu_tanh)(b.data(), n);
+      for (size_t i = 0; i < n; ++i) {
+        ASSERT_NEAR(a[i], b[i], 2e-6 * (1 + std::fabs(x[i])))
+            << (erf ? "erf" : "tanh") << " x=" << x[i];
+      }
+    }
+  }
+}
+
+TEST_P(SimdVsRef, SoftmaxAndLayerNorm) {
+  const Ops& o = ops_for(GetParam());
+  std::mt19937 rng(46);
+  for (size_t n : kDims) {
+    auto x = random_floats(n, rng, -30, 30);
+    auto a = x, b = x;
+    o.softmax(a.data(), n);
+    ref().softmax(b.data(), n);
+    for (size_t i = 0; i < n; ++i) ASSERT_NEAR(a[i], b[i], 1e-6 + 1e-5 * b[i]) << "n=" << n;
+    for (size_t rows : {size_t(1), size_t(3)}) {
+      auto v = random_floats(rows * n, rng, -3, 5), res = random_floats(rows * n, rng);
+      auto gamma = random_floats(n, rng, 0.5f, 1.5f), beta = random_floats(n, rng);
+      auto la = v, lb = v;
+      o.add_layernorm(la.data(), res.data(), gamma.data(), beta.data(), rows, n, 1e-12f);
+      ref().add_layernorm(lb.data(), res.data(), gamma.data(), beta.data(), rows, n, 1e-12f);
+      for (size_t i = 0; i < rows * n; ++i) ASSERT_NEAR(la[i], lb[i], 2e-5 * (1 + std::fabs(lb[i])));
+      la = v; lb = v;
+      o.add_layernorm(la.data(), nullptr, gamma.data(), beta.data(), rows, n, 1e-5f);
+      ref().add_layernorm(lb.data(), nullptr, gamma.data(), beta.data(), rows, n, 1e-5f);
+      for (size_t i = 0; i < rows * n; ++i) ASSERT_NEAR(la[i], lb[i], 2e-5 * (1 + std::fabs(lb[i])));
+    }
+  }
+}
+
+TEST_P(SimdVsRef, QuantizeIsBitIdentical) {
+  const Ops& o = ops_for(GetParam());
+  std::mt19937 rng(47);
+  for (size_t m : kRows)
+    for (size_t k : kDims) {
+      const size_t ldx = k + 1, ldq = k + 2;
+      auto x = random_floats(m * ldx, rng, -4, 4);
+      // Exact ties of the rounding rule: x·inv = j + 0.5 when amax = 127 and x = j + 0.5.
+      if (k >= 7) { x[0] = 127.0f; x[1] = 2.5f; x[2] = -3.5f; x[3] = 0.5f; }
+      if (m > 1) for (size_t i = 0; i < k; ++i) x[ldx + i] = 0.0f;  // an all-zero row
+      std::vector<uint8_t> q(m * ldq, 0), qr(m * ldq, 0);
+      std::vector<float> s(m), sr(m);
+      o.quantize_rows_u8(x.data(), ldx, q.data(), ldq, s.data(), m, k);
+      ref().quantize_rows_u8(x.data(), ldx, qr.data(), ldq, sr.data(), m, k);
+      ASSERT_EQ(q, qr) << "m=" << m << " k=" << k;
+      ASSERT_EQ(s, sr);
+    }
+}
+
+void expect_linear_u8s8_matches(const Ops& o, size_t m, size_t n, size_t k, bool unit_scales,
+                                Epilogue epi, std::mt19937& rng) {
+  std::uniform_int_distribution<int> u8(0, 255), s8(-127, 127);
+  const size_t ldq = k + 5, ldy = n + 3;
+  std::vector<uint8_t> q(m * ldq);
+  for (auto& v : q) v = static_cast<uint8_t>(u8(rng));
+  std::vector<int8_t> w(n * k);
+  for (auto& v : w) v = static_cast<int8_t>(s8(rng));
+  std::vector<int32_t> row_sum(n, 0);
+  for (size_t c = 0; c < n; ++c)
+    for (size_t i = 0; i < k; ++i) row_sum[c] += w[c * k + i];
+  std::vector<float> ws = random_floats(n, rng, 0.001f, 0.02f), xs = random_floats(m, rng, 0.01f, 0.1f);
+  std::vector<float> bias = random_floats(n, rng);
+  if (unit_scales) {
+    std::fill(ws.begin(), ws.end(), 1.0f);
+    std::fill(xs.begin(), xs.end(), 1.0f);
+  }
+  QuantizedWeights qw;
+  qw.data = w.data(); qw.scale = ws.data(); qw.row_sum = row_sum.data(); qw.n = n; qw.k = k;
+  Aligned<int8_t> packed(o.packed_u8s8_size(n, k) + 1);
+  QuantizedWeights qp = qw;
+  if (o.packed_u8s8_size(n, k) > 0) {
+    o.pack_u8s8(w.data(), n, k, packed.ptr);
+    qp.packed = packed.ptr;
+  }
+  const float* b = unit_scales ? nullptr : bias.data();
+  std::vector<float> y(m * ldy, 7.0f), yr(m * ldy, 7.0f);
+  const size_t split = n > kPackPanel ? kPackPanel : n;
+  o.linear_u8s8(q.data(), ldq, xs.data(), qp, b, y.data(), ldy, m, 0, split, epi);
+  o.linear_u8s8(q.data(), ldq, xs.data(), qp, b, y.data(), ldy, m, split, n, epi);
+  ref().linear_u8s8(q.data(), ldq, xs.data(), qw, b, yr.data(), ldy, m, 0, n, epi);
+  for (size_t i = 0; i < m * ldy; ++i) {
+    if (unit_scales) {
+      ASSERT_EQ(y[i], yr[i]) << isa_name(o.isa) << " m=" << m << " n=" << n << " k=" << k << " i=" << i;
+    } else {
+      ASSERT_NEAR(y[i], yr[i], 1e-6 * std::fabs(yr[i]) + 2e-6 * (1 + std::fabs(yr[i])))
+          << isa_name(o.isa) << " m=" << m << " n=" << n << " k=" << k;
+    }
+  }
+  // The legacy whole-matrix entry agrees too.
+  std::vector<float> y2(m * ldy, 7.0f);
+  o.gemm_u8s8(q.data(), ldq, xs.data(), qp, b, y2.data(), ldy, m);
+  std::vector<float> yr2(m * ldy, 7.0f);
+  ref().gemm_u8s8(q.data(), ldq, xs.data(), qw, b, yr2.data(), ldy, m);
+  for (size_t i = 0; i < m * ldy; ++i) {
+    if (unit_scales) ASSERT_EQ(y2[i], yr2[i]);
+    else ASSERT_NEAR(y2[i], yr2[i], 1e-6 * std::fabs(yr2[i]) + 1e-6);
+  }
+}
+
+TEST_P(SimdVsRef, LinearU8S8ExactInt32) {
+  const Ops& o = ops_for(GetParam());
+  std::mt19937 rng(48);
+  for (size_t m : kRows)
+    for (size_t n : kDims)
+      for (size_t k : kDims) expect_linear_u8s8_matches(o, m, n, k, true, Epilogue::kNone, rng);
+}
+
+TEST_P(SimdVsRef, LinearU8S8ScaledWithEpilogue) {
+  const Ops& o = ops_for(GetParam());
+  std::mt19937 rng(49);
+  for (size_t m : {size_t(1), size_t(17)})
+    for (size_t n : {size_t(7), size_t(773)})
+      for (size_t k : {size_t(33), size_t(773)}) {
+        expect_linear_u8s8_matches(o, m, n, k, false, Epilogue::kNone, rng);
+        expect_linear_u8s8_matches(o, m, n, k, false, Epilogue::kGeluErf, rng);
+      }
+}
+
+TEST_P(SimdVsRef, AttentionHead) {
+  const Ops& o = ops_for(GetParam());
+  std::mt19937 rng(50);
+  for (size_t seq : {size_t(1), size_t(3), size_t(17), size_t(128), size_t(130)})
+    for (size_t head_dim : {size_t(7), size_t(64)}) {
+      const size_t ld = 3 * head_dim + 1, ldo = head_dim + 2;
+      auto qkv = random_floats(seq * ld, rng, -2, 2);
+      std::vector<float> out(seq * ldo, 7.0f), outr(seq * ldo, 7.0f);
+      std::vector<float> scratch(attention_scratch_floats(seq, head_dim) + 16);
+      // 64-byte aligned scratch
+      Aligned<float> aligned(attention_scratch_floats(seq, head_dim));
+      const float scale = 1.0f / std::sqrt(float(head_dim));
+      o.attention_head(qkv.data(), qkv.data() + head_dim, qkv.data() + 2 * head_dim, ld, seq,
+                       head_dim, scale, out.data(), ldo, aligned.ptr);
+      ref().attention_head(qkv.data(), qkv.data() + head_dim, qkv.data() + 2 * head_dim, ld, seq,
+                           head_dim, scale, outr.data(), ldo, scratch.data());
+      for (size_t i = 0; i < seq * ldo; ++i) {
+        ASSERT_NEAR(out[i], outr[i], 1e-5 * (1 + std::fabs(outr[i])))
+            << isa_name(o.isa) << " seq=" << seq << " d=" << head_dim;
+      }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(SupportedIsas, SimdVsRef, ::testing::ValuesIn(simd_isas()),
+                         [](const ::testing::TestParamInfo<Isa>& info) {
+                           return std::string(isa_name(info.param));
+                         });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(SimdVsRef);
+
+}  // namespace
+}  // namespace maum::kernels
