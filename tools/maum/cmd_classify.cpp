@@ -65,9 +65,19 @@ void classify_chunk(const Model& model, const std::vector<std::string>& texts, s
 
 void run_classify(const GlobalOptions& global, const ClassifyArgs& args) {
   apply_global_options(global);
-  LoadOptions load;
-  load.verbose = global.verbose;
-  const Model model = Model::load(args.model_path, load);
+  // apply_global_options already printed the ISA line, so time the load here rather than asking
+  // Model::load to log (which would repeat it).
+  const auto load_started = std::chrono::steady_clock::now();
+  const Model model = Model::load(args.model_path);
+  if (global.verbose) {
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                                load_started)
+                          .count();
+    const ModelInfo& info = model.info();
+    std::cerr << "maum: loaded " << args.model_path << " in " << ms << " ms (" << info.model_type
+              << ", " << info.num_layers << " layers, hidden " << info.hidden_size << ", "
+              << info.labels.size() << " labels, " << info.weight_type << " weights)\n";
+  }
   ClassifyOptions options;
   options.batch_size = args.batch;
   options.max_length = args.max_length;

@@ -1,0 +1,200 @@
+// `maum convert` + `maum classify` end to end, through the real binary ($MAUM_CLI): the model card's
+// example, multi-label output, stdin streaming in input order, and error reporting.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/common/shared_dir.h"
+
+namespace maum {
+namespace {
+
+struct RunResult {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "maum-cli-test-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  static void TearDownTestSuite() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  static std::string cli() {
+    const char* env = std::getenv("MAUM_CLI");
+    EXPECT_TRUE(env && *env) << "MAUM_CLI is not set";
+    return env ? env : "maum";
+  }
+
+  // Runs `maum ARGS` (args already shell-quoted), stdin from `input`; captures stdout and stderr.
+  static RunResult run(const std::string& args, const std::string& input = "") {
+    const std::string in = dir_ + "/stdin.txt", out = dir_ + "/stdout.txt", err = dir_ + "/stderr.txt";
+    std::ofstream(in, std::ios::binary) << input;
+    const std::string command =
+        quote(cli()) + " " + args + " < " + quote(in) + " > " + quote(out) + " 2> " + quote(err);
+    RunResult r;
+    const int raw = std::system(command.c_str());
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    auto slurp = [](const std::string& p) {
+      std::ifstream f(p, std::ios::binary);
+      std::stringstream s;
+      s << f.rdbuf();
+      return s.str();
+    };
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+
+  static std::string model(const std::string& name) {
+    const std::string out = dir_ + "/" + name + ".safetensors";
+    if (!std::filesystem::exists(out)) {
+      RunResult r = run("convert " + quote(testing::shared_path("models/" + name)) + " " + quote(out));
+      EXPECT_EQ(r.status, 0) << r.err;
+    }
+    return out;
+  }
+
+  static std::vector<nlohmann::json> json_lines(const std::string& out) {
+    std::vector<nlohmann::json> lines;
+    std::istringstream in(out);
+    std::string line;
+    while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
+    return lines;
+  }
+
+  static std::string dir_;
+};
+std::string Cli::dir_;
+
+TEST_F(Cli, KoreanModelCardExample) {
+  // MODEL_CARD.md: "정말 기쁜 하루였어요!" -> happiness, p = 0.862 at T = 1.8383.
+  const std::string text = "정말 기쁜 하루였어요!";
+  RunResult r = run("classify --model " + quote(model("ko-emotion7-small")) + " " + quote(text));
+  ASSERT_EQ(r.status, 0) << r.err;
+  // UTF-8 is written as is, not \u-escaped.
+  EXPECT_NE(r.out.find(text), std::string::npos) << r.out;
+  auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 1u);
+  const auto& j = lines[0];
+  EXPECT_EQ(j.at("text"), text);
+  EXPECT_EQ(j.at("top"), "happiness");
+  EXPECT_NEAR(j.at("labels").at("happiness").get<double>(), 0.862, 0.002);
+  EXPECT_EQ(j.at("labels").size(), 7u);
+  EXPECT_EQ(j.at("logits").size(), 7u);
+  EXPECT_FALSE(j.contains("predicted"));  // single-label model
+  double sum = 0;
+  for (const auto& [label, p] : j.at("labels").items()) sum += p.get<double>();
+  EXPECT_NEAR(sum, 1.0, 1e-5);
+}
+
+TEST_F(Cli, MultiLabelHasPredictedAtThreshold) {
+  // Expected probabilities from the PyTorch golden outputs (sigmoid of the reference logits).
+  std::ifstream golden(
+      testing::shared_path("golden/model/en-goemotions-electra-small/corpus_goemotions_test.jsonl"));
+  std::vector<nlohmann::json> cases;
+  std::string line;
+  while (cases.size() < 20 && std::getline(golden, line)) cases.push_back(nlohmann::json::parse(line));
+  std::string input;
+  for (const auto& c : cases) input += c.at("text").get<std::string>() + "\n";
+  const std::string m = model("en-goemotions-electra-small");
+  RunResult r = run("classify --threshold 0.3 --model " + quote(m), input);
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), cases.size());
+  std::ifstream config(testing::shared_path("models/en-goemotions-electra-small/config.json"));
+  const auto id2label = nlohmann::json::parse(config).at("id2label");
+  size_t with_predictions = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto& j = lines[i];
+    EXPECT_EQ(j.at("text"), cases[i].at("text"));
+    ASSERT_TRUE(j.contains("predicted")) << j.dump();
+    std::vector<std::string> expected;
+    const auto& probs = cases[i].at("probs");
+    for (size_t k = 0; k < probs.size(); ++k) {
+      const std::string label = id2label.at(std::to_string(k));
+      EXPECT_NEAR(j.at("labels").at(label).get<double>(), probs[k].get<double>(), 1e-4);
+      // Skip labels within rounding distance of the threshold.
+      if (std::fabs(probs[k].get<double>() - 0.3) < 1e-4) continue;
+      if (probs[k].get<double>() >= 0.3) expected.push_back(label);
+    }
+    std::vector<std::string> predicted = j.at("predicted").get<std::vector<std::string>>();
+    EXPECT_EQ(predicted, expected) << "line " << i + 1;
+    with_predictions += !predicted.empty();
+  }
+  EXPECT_GT(with_predictions, 0u);
+}
+
+TEST_F(Cli, StdinLinesInOrderIncludingEmptyAndLong) {
+  std::string long_text;
+  for (int i = 0; i < 600; ++i) long_text += "아주 긴 문장 ";
+  const std::vector<std::string> texts = {"좋아요", "", "정말 화가 난다", long_text, "무서워\r"};
+  std::string input;
+  for (const auto& t : texts) input += t + "\n";
+  const std::string m = model("ko-emotion7-small");
+  RunResult batched = run("classify --batch 2 --model " + quote(m), input);
+  ASSERT_EQ(batched.status, 0) << batched.err;
+  RunResult single = run("classify --batch 1 --threads 1 --model " + quote(m), input);
+  ASSERT_EQ(single.status, 0) << single.err;
+  auto a = json_lines(batched.out), b = json_lines(single.out);
+  ASSERT_EQ(a.size(), texts.size());
+  ASSERT_EQ(b.size(), texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    std::string expected = texts[i];
+    if (!expected.empty() && expected.back() == '\r') expected.pop_back();  // CRLF input
+    EXPECT_EQ(a[i].at("text"), expected);
+    for (size_t k = 0; k < 7; ++k)
+      EXPECT_NEAR(a[i].at("logits")[k].get<double>(), b[i].at("logits")[k].get<double>(), 1e-5);
+  }
+  RunResult short_max = run("classify --max-length 8 --model " + quote(m) + " " + quote(long_text));
+  ASSERT_EQ(short_max.status, 0) << short_max.err;
+  EXPECT_EQ(json_lines(short_max.out).size(), 1u);
+}
+
+TEST_F(Cli, InvalidUtf8LineIsNamed) {
+  RunResult r = run("classify --model " + quote(model("ko-emotion7-small")),
+                    "fine\nalso fine\nbroken \xC3\x28 text\n");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("line 3"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, VerboseReportsLoadTime) {
+  RunResult r = run("classify --verbose --model " + quote(model("ko-emotion7-small")) + " hello");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("loaded"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" ms"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("isa"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, MissingModelIsAnError) {
+  RunResult r = run("classify --model " + quote(dir_ + "/absent.safetensors") + " hello");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("absent.safetensors"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+}  // namespace
+}  // namespace maum
