@@ -1,2 +1,205 @@
+// Edge cases of the tokenizer whose expected results follow from HF tokenizers' rules (not from
+// our own output): specials, invalid UTF-8, truncation, padding, long words, added tokens typed in
+// the text, decoding, loading errors.
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
-TEST(Placeholder, Unit) {}
+
+#include "maum/error.h"
+#include "maum/tokenizer.h"
+#include "tests/common/shared_dir.h"
+
+namespace {
+
+using maum::EncodeOptions;
+using maum::InvalidUtf8;
+using maum::Tokenizer;
+using Offsets = std::vector<std::pair<uint32_t, uint32_t>>;
+
+const Tokenizer& klue() {
+  static const Tokenizer t = Tokenizer::from_dir(maum::testing::shared_path("vocab/klue-bert-base"));
+  return t;
+}
+const Tokenizer& english() {
+  static const Tokenizer t = Tokenizer::from_dir(maum::testing::shared_path("vocab/en-uncased"));
+  return t;
+}
+
+TEST(Tokenizer, SpecialIdsComeFromTheVocabulary) {
+  EXPECT_EQ(klue().cls_id(), klue().token_to_id("[CLS]"));
+  EXPECT_EQ(klue().sep_id(), klue().token_to_id("[SEP]"));
+  EXPECT_EQ(klue().pad_id(), klue().token_to_id("[PAD]"));
+  EXPECT_EQ(klue().unk_id(), klue().token_to_id("[UNK]"));
+  EXPECT_EQ(english().cls_id(), english().token_to_id("[CLS]"));
+  EXPECT_NE(english().cls_id(), klue().cls_id());  // 101 vs 2: nothing hard-coded
+  EXPECT_EQ(klue().token_to_id("no-such-token-here"), -1);
+  EXPECT_EQ(klue().id_to_token(klue().cls_id()), "[CLS]");
+  EXPECT_THROW(klue().id_to_token(-1), maum::InvalidArgument);
+  EXPECT_THROW(klue().id_to_token(static_cast<int32_t>(klue().vocab_size())), maum::InvalidArgument);
+}
+
+TEST(Tokenizer, EmptyTextIsClsSep) {
+  for (const char* text : {"", "   ", "\t\n", "\x01\x02"}) {
+    auto e = klue().encode(text);
+    EXPECT_EQ(e.ids, (std::vector<int32_t>{klue().cls_id(), klue().sep_id()})) << text;
+    EXPECT_EQ(e.type_ids, (std::vector<int32_t>{0, 0}));
+    EXPECT_EQ(e.offsets, (Offsets{{0, 0}, {0, 0}}));
+    EXPECT_EQ(e.attention_mask, (std::vector<uint8_t>{1, 1}));
+  }
+}
+
+TEST(Tokenizer, OffsetsAreCodePointsIntoTheOriginalText) {
+  // "hello" is one token; "é" (2 bytes) shifts byte offsets but not code-point offsets.
+  auto e = english().encode("\xC3\xA9 hello");
+  ASSERT_EQ(e.ids.size(), 4u);
+  EXPECT_EQ(e.ids[2], english().token_to_id("hello"));
+  EXPECT_EQ(e.offsets[1], (std::pair<uint32_t, uint32_t>{0, 1}));  // é -> e (accent stripped)
+  EXPECT_EQ(e.ids[1], english().token_to_id("e"));
+  EXPECT_EQ(e.offsets[2], (std::pair<uint32_t, uint32_t>{2, 7}));
+}
+
+TEST(Tokenizer, InvalidUtf8IsAnErrorUnlessReplaced) {
+  const std::string bad = std::string("abc") + "\xFF" + "def";
+  try {
+    klue().encode(bad);
+    FAIL() << "no error";
+  } catch (const maum::InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("byte offset 3"), std::string::npos) << e.what();
+  }
+  for (const char* s : {"\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xE0\xA0", "\x80"})
+    EXPECT_THROW(klue().encode(s), maum::InvalidArgument) << s;
+  // Replace mode: each maximal invalid subsequence is one U+FFFD (one code point), which the
+  // normalizer then drops: "x" after "\xE0\xA0" (one U+FFFD) is at code point 1.
+  EncodeOptions replace;
+  replace.invalid_utf8 = InvalidUtf8::kReplace;
+  auto e = english().encode("\xE0\xA0x", replace);
+  auto ref = english().encode("\xEF\xBF\xBDx");
+  EXPECT_EQ(e.ids, ref.ids);
+  EXPECT_EQ(e.offsets, ref.offsets);
+  ASSERT_EQ(e.offsets.size(), 3u);
+  EXPECT_EQ(e.offsets[1], (std::pair<uint32_t, uint32_t>{1, 2}));
+  // Two bytes that can never start a sequence: two replacement characters.
+  auto two = english().encode("\xFF\xFEx", replace);
+  EXPECT_EQ(two.offsets[1], (std::pair<uint32_t, uint32_t>{2, 3}));
+}
+
+TEST(Tokenizer, TruncationKeepsSpecials) {
+  const std::string text = "a b c d e f g h i j";
+  auto full = english().encode(text);
+  ASSERT_EQ(full.ids.size(), 12u);
+  EncodeOptions o;
+  o.max_length = 5;
+  auto t = english().encode(text, o);
+  ASSERT_EQ(t.ids.size(), 5u);
+  EXPECT_EQ(t.ids.front(), english().cls_id());
+  EXPECT_EQ(t.ids.back(), english().sep_id());
+  EXPECT_EQ(std::vector<int32_t>(t.ids.begin() + 1, t.ids.end() - 1),
+            std::vector<int32_t>(full.ids.begin() + 1, full.ids.begin() + 4));
+  o.max_length = 100;
+  EXPECT_EQ(english().encode(text, o).ids, full.ids);
+}
+
+TEST(Tokenizer, PairTruncationLongestFirst) {
+  // A has 8 tokens, B 2; max_length 10 leaves 7 for content. HF's longest_first: the shorter
+  // keeps its 2, the longer gets 7 - 2 = 5.
+  EncodeOptions o;
+  o.max_length = 10;
+  auto e = english().encode_pair("a b c d e f g h", "x y", o);
+  ASSERT_EQ(e.ids.size(), 10u);
+  const int32_t cls = english().cls_id(), sep = english().sep_id();
+  auto id = [&](const char* t) { return english().token_to_id(t); };
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{cls, id("a"), id("b"), id("c"), id("d"), id("e"), sep, id("x"), id("y"), sep}));
+  EXPECT_EQ(e.type_ids, (std::vector<int32_t>{0, 0, 0, 0, 0, 0, 0, 1, 1, 1}));
+  EXPECT_EQ(e.offsets[7], (std::pair<uint32_t, uint32_t>{0, 1}));  // B's offsets are into B
+  // Both long: max_length 9 -> 6 content tokens -> 3 and 3.
+  o.max_length = 9;
+  auto both = english().encode_pair("a b c d e f g h", "p q r s t u v w", o);
+  EXPECT_EQ(both.ids, (std::vector<int32_t>{cls, id("a"), id("b"), id("c"), sep, id("p"), id("q"), id("r"), sep}));
+  // Odd budget: the second gets the extra one (n1 = 7/2, n2 = n1 + 1).
+  o.max_length = 10;
+  auto odd = english().encode_pair("a b c d e f g h", "p q r s t u v w", o);
+  EXPECT_EQ(odd.ids, (std::vector<int32_t>{cls, id("a"), id("b"), id("c"), sep, id("p"), id("q"), id("r"), id("s"), sep}));
+  // No truncation requested: everything.
+  EXPECT_EQ(english().encode_pair("a b c d e f g h", "x y").ids.size(), 13u);
+}
+
+TEST(Tokenizer, Padding) {
+  EncodeOptions o;
+  o.pad_to_length = 6;
+  auto e = english().encode("hello", o);
+  ASSERT_EQ(e.ids.size(), 6u);
+  EXPECT_EQ(e.ids[3], english().pad_id());
+  EXPECT_EQ(e.ids[5], english().pad_id());
+  EXPECT_EQ(e.attention_mask, (std::vector<uint8_t>{1, 1, 1, 0, 0, 0}));
+  EXPECT_EQ(e.type_ids, (std::vector<int32_t>{0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(e.offsets[4], (std::pair<uint32_t, uint32_t>{0, 0}));
+  o.pad_to_length = 2;  // shorter than the encoding: no padding, no truncation
+  EXPECT_EQ(english().encode("hello", o).ids.size(), 3u);
+}
+
+TEST(Tokenizer, WordOfMoreThan100CharsIsOneUnk) {
+  const std::string w100(100, 'a'), w101(101, 'a');
+  auto e101 = klue().encode(w101);
+  EXPECT_EQ(e101.ids, (std::vector<int32_t>{klue().cls_id(), klue().unk_id(), klue().sep_id()}));
+  EXPECT_EQ(e101.offsets[1], (std::pair<uint32_t, uint32_t>{0, 101}));
+  auto e100 = klue().encode(w100);
+  EXPECT_GT(e100.ids.size(), 3u);
+  for (size_t i = 1; i + 1 < e100.ids.size(); ++i) EXPECT_NE(e100.ids[i], klue().unk_id());
+  // Counted in characters, not bytes: 100 Hangul syllables (300 bytes) are not too long.
+  std::string hangul;
+  for (int i = 0; i < 100; ++i) hangul += "\xEA\xB0\x80";  // 가
+  auto eh = klue().encode(hangul);
+  EXPECT_GT(eh.ids.size(), 3u);
+  for (size_t i = 1; i + 1 < eh.ids.size(); ++i) EXPECT_NE(eh.ids[i], klue().unk_id());
+}
+
+TEST(Tokenizer, AddedTokensTypedInTheTextAreMatchedRaw) {
+  auto e = klue().encode("a [SEP] b");
+  ASSERT_EQ(e.ids.size(), 5u);
+  EXPECT_EQ(e.ids[2], klue().sep_id());
+  EXPECT_EQ(e.offsets[2], (std::pair<uint32_t, uint32_t>{2, 7}));
+  // Glued to text: still split out, before normalization.
+  auto g = klue().encode("x[CLS]y");
+  EXPECT_EQ(g.ids[2], klue().cls_id());
+  EXPECT_EQ(g.offsets[2], (std::pair<uint32_t, uint32_t>{1, 6}));
+  // Case matters (raw text): "[sep]" is not the token even for an uncased vocabulary.
+  auto lower = english().encode("[sep]");
+  EXPECT_EQ(lower.ids.size(), 5u);  // [ sep ]
+  // koelectra-v3 lists [NAME] as an additional special token.
+  const Tokenizer ko = Tokenizer::from_dir(maum::testing::shared_path("vocab/koelectra-v3"));
+  auto n = ko.encode("[NAME]");
+  ASSERT_EQ(n.ids.size(), 3u);
+  EXPECT_EQ(n.ids[1], ko.token_to_id("[NAME]"));
+}
+
+TEST(Tokenizer, Decode) {
+  auto e = english().encode("Hello, world! Unbelievable tokenization.");
+  EXPECT_EQ(english().decode(e.ids), "hello, world! unbelievable tokenization.");
+  EXPECT_EQ(english().decode(e.ids, false), "[CLS] hello, world! unbelievable tokenization. [SEP]");
+  EXPECT_EQ(english().decode({}), "");
+}
+
+TEST(Tokenizer, BatchEqualsSequential) {
+  std::vector<std::string> texts;
+  for (int i = 0; i < 500; ++i) texts.push_back("text number " + std::to_string(i) + " \xEC\x95\x88\xEB\x85\x95");
+  for (int threads : {1, 2, 3, 0}) {
+    auto batch = klue().encode_batch(texts, {}, threads);
+    ASSERT_EQ(batch.size(), texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(batch[i].ids, klue().encode(texts[i]).ids);
+  }
+  std::vector<std::string> with_bad = texts;
+  with_bad[321] = "\xFF";
+  EXPECT_THROW(klue().encode_batch(with_bad, {}, 2), maum::InvalidArgument);
+}
+
+TEST(Tokenizer, LoadingErrorsAreTyped) {
+  EXPECT_THROW(Tokenizer::from_dir("/nonexistent-dir-for-maum"), maum::IoError);
+  EXPECT_THROW(Tokenizer::from_serialized("{"), maum::FormatError);
+  EXPECT_THROW(Tokenizer::from_serialized("[]"), maum::FormatError);
+  EXPECT_THROW(Tokenizer::from_serialized(R"({"model": {"type": "BPE", "vocab": {}}})"), maum::FormatError);
+  EXPECT_THROW(Tokenizer::from_serialized(R"({"model": {"type": "WordPiece", "vocab": {"a": -1}}})"),
+               maum::FormatError);
+}
+
+}  // namespace
