@@ -1,10 +1,19 @@
-// Table entries with a avx512 version (the rest stay the scalar reference).
+// The avx512 table: AVX-512 fp32 GEMM with fused epilogues, element-wise kernels and attention;
+// int8 runs the AVX2 vpmaddwd kernel (no VNNI on such CPUs).
 #include "engine/kernels/table.h"
 
 namespace maum::kernels {
 
+void fill_avx512_gemm(Ops& ops);
+void fill_avx512_elementwise(Ops& ops);
+void fill_avx512_attention(Ops& ops);
+
 void fill_avx512_ops(Ops& ops) {
-  ops.name = "avx512";
+  fill_avx2_ops(ops);
+  fill_avx512_gemm(ops);
+  fill_avx512_elementwise(ops);
+  fill_avx512_attention(ops);
+  ops.name = "avx512: AVX-512 fp32 GEMM + fused epilogues, AVX2 vpmaddwd int8 GEMM";
 }
 
 }  // namespace maum::kernels

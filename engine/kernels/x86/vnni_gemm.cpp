@@ -1,0 +1,172 @@
+// AVX-512 VNNI int8 linear layer: vpdpbusd (u8 activations x s8 weights, 4 products summed into
+// each int32 lane) on weights packed at load into [n/16][k/4][16 columns][4 k] blocks, so one
+// 64-byte load feeds 16 output columns and one broadcast 4-byte group of a row of q feeds them
+// all. Tile: 6 rows x 64 columns = 24 int32 accumulators. The zero point of the u8 activations
+// (+128) is removed exactly in int32 with the precomputed 128·row_sum[n], then the result is
+// scaled, biased and run through the epilogue in registers.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "engine/kernels/table.h"
+#include "engine/kernels/x86/avx512_math.h"
+
+namespace maum::kernels {
+namespace {
+
+using avx512::epilogue_ps;
+using avx512::tail_mask;
+
+constexpr size_t kRowsPerTile = 6;
+constexpr size_t kPanelsPerTile = 4;
+
+struct TileArgs {
+  const uint8_t* a;    // q at (row0, 0)
+  size_t lda;
+  const int8_t* b;     // packed panel of the tile's first column
+  size_t panel_stride; // bytes between consecutive panels (k4 * 16)
+  size_t k_full;       // k rounded down to a multiple of 4
+  size_t k;            // the real k (a tail group of 1..3 is read byte by byte)
+  const float* x_scale;  // at row0
+  const float* w_scale;  // at col0
+  const int32_t* row_sum;  // at col0
+  const float* bias;   // at col0, or null
+  float* c;            // y at (row0, col0)
+  size_t ldc;
+  Epilogue epilogue;
+  __mmask16 last_mask;
+};
+
+inline int32_t tail_group(const uint8_t* row, size_t from, size_t k) {
+  uint8_t bytes[4] = {0, 0, 0, 0};
+  for (size_t i = from; i < k; ++i) bytes[i - from] = row[i];
+  int32_t v;
+  std::memcpy(&v, bytes, 4);
+  return v;
+}
+
+inline int32_t load_group(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+template <int MR, int NP>
+void tile(const TileArgs& t) {
+  __m512i acc[MR][NP];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_setzero_si512();
+  const int8_t* b = t.b;
+  size_t kg = 0;
+  for (; kg < t.k_full; kg += 4) {
+    __m512i bv[NP];
+    for (int j = 0; j < NP; ++j) {
+      bv[j] = _mm512_loadu_si512(reinterpret_cast<const void*>(b + j * t.panel_stride + kg * 16));
+    }
+    for (int i = 0; i < MR; ++i) {
+      const __m512i av = _mm512_set1_epi32(load_group(t.a + i * t.lda + kg));
+      for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], av, bv[j]);
+    }
+  }
+  if (kg < t.k) {
+    __m512i bv[NP];
+    for (int j = 0; j < NP; ++j) {
+      bv[j] = _mm512_loadu_si512(reinterpret_cast<const void*>(b + j * t.panel_stride + kg * 16));
+    }
+    for (int i = 0; i < MR; ++i) {
+      const __m512i av = _mm512_set1_epi32(tail_group(t.a + i * t.lda, kg, t.k));
+      for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], av, bv[j]);
+    }
+  }
+  for (int j = 0; j < NP; ++j) {
+    const __mmask16 mask = j == NP - 1 ? t.last_mask : static_cast<__mmask16>(0xffff);
+    const __m512i zero_point =
+        _mm512_slli_epi32(_mm512_maskz_loadu_epi32(mask, t.row_sum + j * 16), 7);  // 128·row_sum
+    const __m512 w_scale = _mm512_maskz_loadu_ps(mask, t.w_scale + j * 16);
+    const __m512 bias = t.bias ? _mm512_maskz_loadu_ps(mask, t.bias + j * 16) : _mm512_setzero_ps();
+    for (int i = 0; i < MR; ++i) {
+      const __m512 real = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][j], zero_point));
+      // (x_scale · w_scale) · acc + bias, in the reference's order.
+      const __m512 s = _mm512_mul_ps(_mm512_set1_ps(t.x_scale[i]), w_scale);
+      __m512 y = _mm512_mul_ps(s, real);
+      if (t.bias) y = _mm512_add_ps(y, bias);
+      _mm512_mask_storeu_ps(t.c + i * t.ldc + j * 16, mask, epilogue_ps(y, t.epilogue));
+    }
+  }
+}
+
+template <int MR>
+void tile_rows(const TileArgs& t, size_t panels) {
+  switch (panels) {
+    case 1: tile<MR, 1>(t); break;
+    case 2: tile<MR, 2>(t); break;
+    case 3: tile<MR, 3>(t); break;
+    default: tile<MR, 4>(t); break;
+  }
+}
+
+void run_tile(const TileArgs& t, size_t rows, size_t panels) {
+  switch (rows) {
+    case 1: tile_rows<1>(t, panels); break;
+    case 2: tile_rows<2>(t, panels); break;
+    case 3: tile_rows<3>(t, panels); break;
+    case 4: tile_rows<4>(t, panels); break;
+    case 5: tile_rows<5>(t, panels); break;
+    default: tile_rows<6>(t, panels); break;
+  }
+}
+
+void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
+                 const float* bias, float* y, size_t ldy, size_t m, size_t n_begin, size_t n_end,
+                 Epilogue epilogue) {
+  if (w.packed == nullptr) {
+    ref::linear_u8s8(q, ldq, x_scale, w, bias, y, ldy, m, n_begin, n_end, epilogue);
+    return;
+  }
+  if (n_end <= n_begin || m == 0) return;
+  const size_t k4 = (w.k + 3) / 4 * 4;
+  const size_t panel_stride = k4 * 16;
+  for (size_t c0 = n_begin; c0 < n_end; c0 += kPanelsPerTile * 16) {
+    const size_t cols = n_end - c0 < kPanelsPerTile * 16 ? n_end - c0 : kPanelsPerTile * 16;
+    const size_t panels = (cols + 15) / 16;
+    TileArgs t;
+    t.lda = ldq;
+    t.b = w.packed + (c0 / 16) * panel_stride;
+    t.panel_stride = panel_stride;
+    t.k_full = w.k / 4 * 4;
+    t.k = w.k;
+    t.w_scale = w.scale + c0;
+    t.row_sum = w.row_sum + c0;
+    t.bias = bias ? bias + c0 : nullptr;
+    t.ldc = ldy;
+    t.epilogue = epilogue;
+    t.last_mask = tail_mask(cols - (panels - 1) * 16);
+    for (size_t r0 = 0; r0 < m; r0 += kRowsPerTile) {
+      const size_t rows = m - r0 < kRowsPerTile ? m - r0 : kRowsPerTile;
+      t.a = q + r0 * ldq;
+      t.x_scale = x_scale + r0;
+      t.c = y + r0 * ldy + c0;
+      run_tile(t, rows, panels);
+    }
+  }
+}
+
+void gemm_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
+               const float* bias, float* y, size_t ldy, size_t m) {
+  linear_u8s8(q, ldq, x_scale, w, bias, y, ldy, m, 0, w.n, Epilogue::kNone);
+}
+
+}  // namespace
+
+void fill_avx512_ops(Ops& ops);
+
+void fill_vnni_ops(Ops& ops) {
+  fill_avx512_ops(ops);
+  ops.name = "avx512vnni: vpdpbusd int8 GEMM, AVX-512 fp32 GEMM + fused epilogues";
+  ops.gemm_u8s8 = gemm_u8s8;
+  ops.linear_u8s8 = linear_u8s8;
+  ops.packed_u8s8_size = ref::packed_u8s8_panels_size;
+  ops.pack_u8s8 = ref::pack_u8s8_panels;
+}
+
+}  // namespace maum::kernels
