@@ -45,14 +45,25 @@ void panel_tile(const uint8_t* q, size_t ldq, const int8_t* panel, size_t k, con
   __m256i acc[MR][4];
   for (int i = 0; i < MR; ++i)
     for (int c = 0; c < 4; ++c) acc[i][c] = _mm256_setzero_si256();
+  // Full groups read 4 bytes of each row; the tail group (1..3 k, weights zero-padded) is
+  // gathered once up front so the loop body stays branch-free and GCC keeps acc in registers.
+  const size_t k_full = k / 4 * 4;
+  int32_t tail[MR];
+  for (int i = 0; i < MR; ++i) tail[i] = k_full < k ? group_at(q + i * ldq, k_full, k) : 0;
   for (size_t kg = 0; kg < k; kg += 4) {
     const int8_t* bp = panel + kg * 16;
     __m256i w[4];
+#pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
       w[c] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bp + 16 * c)));
     }
+    const bool full = kg < k_full;
+#pragma GCC unroll 4
     for (int i = 0; i < MR; ++i) {
-      const __m256i a = broadcast_group(group_at(q + i * ldq, kg, k));
+      int32_t g;
+      if (full) std::memcpy(&g, q + i * ldq + kg, 4); else g = tail[i];
+      const __m256i a = broadcast_group(g);
+#pragma GCC unroll 4
       for (int c = 0; c < 4; ++c) acc[i][c] = _mm256_add_epi32(acc[i][c], _mm256_madd_epi16(a, w[c]));
     }
   }

@@ -57,24 +57,21 @@ void tile(const TileArgs& t) {
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_setzero_si512();
   const int8_t* b = t.b;
-  size_t kg = 0;
-  for (; kg < t.k_full; kg += 4) {
+  const uint8_t* rows[MR];
+  for (int i = 0; i < MR; ++i) rows[i] = t.a + i * t.lda;
+  // The tail group of 1..3 k (weights are zero-padded there) is gathered from the bytes that
+  // exist, then runs through the same loop body as the full groups.
+  int32_t tail[MR];
+  for (int i = 0; i < MR; ++i) tail[i] = t.k_full < t.k ? tail_group(rows[i], t.k_full, t.k) : 0;
+  const size_t k_groups = (t.k + 3) / 4 * 4;
+  for (size_t kg = 0; kg < k_groups; kg += 4) {
     __m512i bv[NP];
     for (int j = 0; j < NP; ++j) {
       bv[j] = _mm512_loadu_si512(reinterpret_cast<const void*>(b + j * t.panel_stride + kg * 16));
     }
+    const bool full = kg < t.k_full;
     for (int i = 0; i < MR; ++i) {
-      const __m512i av = _mm512_set1_epi32(load_group(t.a + i * t.lda + kg));
-      for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], av, bv[j]);
-    }
-  }
-  if (kg < t.k) {
-    __m512i bv[NP];
-    for (int j = 0; j < NP; ++j) {
-      bv[j] = _mm512_loadu_si512(reinterpret_cast<const void*>(b + j * t.panel_stride + kg * 16));
-    }
-    for (int i = 0; i < MR; ++i) {
-      const __m512i av = _mm512_set1_epi32(tail_group(t.a + i * t.lda, kg, t.k));
+      const __m512i av = _mm512_set1_epi32(full ? load_group(rows[i] + kg) : tail[i]);
       for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], av, bv[j]);
     }
   }

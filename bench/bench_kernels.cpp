@@ -1,0 +1,233 @@
+// Kernel micro-benchmarks at the GEMM shapes of BERT-base (hidden 768, 12 heads, FFN 3072) for
+// seq = 8..512 tokens, on every ISA this CPU supports, single-threaded (the engine parallelizes
+// around these calls):
+//   f32/<isa>/<N>x<K>/<M>   : Ops::linear_f32 on packed weights (AVX-512: our register-tiled
+//                             kernel; AVX2 and scalar: their table's path)
+//   openblas/<N>x<K>/<M>    : cblas_sgemm on the same shapes (whatever core OpenBLAS picked)
+//   u8s8/<isa>/<N>x<K>/<M>  : Ops::linear_u8s8 (int8 weights, u8 activations)
+//   attention/<isa>/<seq>   : Ops::attention_head, head_dim 64
+// Counters: GFLOPS (2·M·N·K per GEMM) and pct_peak = GFLOPS / (clock x flop/cycle of one core):
+// fp32 AVX-512 64 flop/cycle (2 FMA units x 16 lanes x 2), AVX2 32, scalar 2; int8 counts 2
+// ops per multiply-add: VNNI 256 op/cycle (2 vpdpbusd units x 64 MACs x 2), AVX2 vpmaddwd 64
+// (2 units x 16 MACs x 2). The clock is measured at start-up with a chain of dependent adds (one
+// per cycle), so turbo is included; override with MAUM_PEAK_GHZ.
+#include <cblas.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "engine/kernels/kernels.h"
+
+extern "C" char* openblas_get_corename();
+
+namespace {
+
+using maum::kernels::Isa;
+using maum::kernels::Ops;
+
+double measure_ghz() {
+  if (const char* env = std::getenv("MAUM_PEAK_GHZ")) return std::atof(env);
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    long x = 0, n = 20000000;
+    const auto t0 = std::chrono::steady_clock::now();
+    __asm__ volatile(
+        "1:\n\t"
+        "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+        "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+        "dec %1\n\tjnz 1b\n\t"
+        : "+r"(x), "+r"(n));
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double ghz = 20000000.0 * 10 / s / 1e9;
+    if (ghz > best) best = ghz;
+  }
+  return best;
+}
+
+double ghz() {
+  static const double value = measure_ghz();
+  return value;
+}
+
+double f32_flops_per_cycle(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512:
+    case Isa::kAvx512Vnni: return 64;
+    case Isa::kAvx2: return 32;
+    case Isa::kScalar: return 2;
+  }
+  return 2;
+}
+
+double int8_ops_per_cycle(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512Vnni: return 256;
+    case Isa::kAvx512:
+    case Isa::kAvx2: return 64;
+    case Isa::kScalar: return 2;
+  }
+  return 2;
+}
+
+template <typename T>
+T* aligned(size_t count) {
+  return static_cast<T*>(std::aligned_alloc(64, (count * sizeof(T) + 127) / 64 * 64));
+}
+
+std::vector<float> random_floats(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+void set_counters(benchmark::State& state, double flops, double peak_per_cycle) {
+  const double iters = static_cast<double>(state.iterations());
+  state.counters["GFLOPS"] = benchmark::Counter(flops * iters / 1e9, benchmark::Counter::kIsRate);
+  state.counters["pct_peak"] = benchmark::Counter(
+      flops * iters / 1e9 / (ghz() * peak_per_cycle) * 100, benchmark::Counter::kIsRate);
+}
+
+void bench_f32(benchmark::State& state, Isa isa, size_t n, size_t k) {
+  const Ops& ops = maum::kernels::ops_for(isa);
+  const size_t m = static_cast<size_t>(state.range(0));
+  auto x = random_floats(m * k, 1), w = random_floats(n * k, 2), bias = random_floats(n, 3);
+  std::vector<float> y(m * n);
+  maum::kernels::LinearF32 lw;
+  lw.w = w.data(); lw.bias = bias.data(); lw.n = n; lw.k = k;
+  float* packed = nullptr;
+  if (size_t size = ops.packed_f32_size(n, k)) {
+    packed = aligned<float>(size);
+    ops.pack_f32(w.data(), n, k, packed);
+    lw.packed = packed;
+  }
+  for (auto _ : state) {
+    ops.linear_f32(x.data(), k, lw, y.data(), n, m, 0, n, maum::kernels::Epilogue::kNone);
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_counters(state, 2.0 * m * n * k, f32_flops_per_cycle(isa));
+  std::free(packed);
+}
+
+void bench_openblas(benchmark::State& state, size_t n, size_t k) {
+  maum::kernels::ops();  // sets OpenBLAS to one thread
+  const size_t m = static_cast<size_t>(state.range(0));
+  auto x = random_floats(m * k, 1), w = random_floats(n * k, 2);
+  std::vector<float> y(m * n);
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(n), int(k), 1.0f, x.data(),
+                int(k), w.data(), int(k), 0.0f, y.data(), int(n));
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_counters(state, 2.0 * m * n * k, 64);
+  state.SetLabel(std::string("core ") + openblas_get_corename());
+}
+
+void bench_u8s8(benchmark::State& state, Isa isa, size_t n, size_t k) {
+  const Ops& ops = maum::kernels::ops_for(isa);
+  const size_t m = static_cast<size_t>(state.range(0));
+  std::mt19937 rng(4);
+  std::vector<uint8_t> q(m * k);
+  for (auto& v : q) v = static_cast<uint8_t>(rng());
+  std::vector<int8_t> w(n * k);
+  for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+  std::vector<int32_t> row_sum(n, 0);
+  for (size_t c = 0; c < n; ++c)
+    for (size_t i = 0; i < k; ++i) row_sum[c] += w[c * k + i];
+  auto ws = random_floats(n, 5), xs = random_floats(m, 6), bias = random_floats(n, 7);
+  maum::kernels::QuantizedWeights qw;
+  qw.data = w.data(); qw.scale = ws.data(); qw.row_sum = row_sum.data(); qw.n = n; qw.k = k;
+  int8_t* packed = nullptr;
+  if (size_t size = ops.packed_u8s8_size(n, k)) {
+    packed = aligned<int8_t>(size);
+    ops.pack_u8s8(w.data(), n, k, packed);
+    qw.packed = packed;
+  }
+  std::vector<float> y(m * n);
+  for (auto _ : state) {
+    ops.linear_u8s8(q.data(), k, xs.data(), qw, bias.data(), y.data(), n, m, 0, n,
+                    maum::kernels::Epilogue::kNone);
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_counters(state, 2.0 * m * n * k, int8_ops_per_cycle(isa));
+  std::free(packed);
+}
+
+void bench_attention(benchmark::State& state, Isa isa) {
+  const Ops& ops = maum::kernels::ops_for(isa);
+  const size_t seq = static_cast<size_t>(state.range(0)), d = 64, ld = 3 * 768;
+  auto qkv = random_floats(seq * ld, 8);
+  std::vector<float> out(seq * 768);
+  float* scratch = aligned<float>(maum::kernels::attention_scratch_floats(seq, d));
+  for (auto _ : state) {
+    ops.attention_head(qkv.data(), qkv.data() + 768, qkv.data() + 1536, ld, seq, d, 0.125f,
+                       out.data(), 768, scratch);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_counters(state, 4.0 * seq * seq * d, f32_flops_per_cycle(isa));
+  std::free(scratch);
+}
+
+struct Shape {
+  const char* name;
+  size_t n, k;
+};
+const Shape kShapes[] = {{"qkv_2304x768", 2304, 768},
+                         {"out_768x768", 768, 768},
+                         {"up_3072x768", 3072, 768},
+                         {"down_768x3072", 768, 3072}};
+
+void apply_seq(benchmark::internal::Benchmark* b) {
+  for (int seq : {8, 24, 128, 512}) b->Arg(seq);
+  b->ArgName("seq")->Unit(benchmark::kMicrosecond);
+}
+
+int register_all() {
+  std::vector<Isa> isas;
+  for (Isa isa : {Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2, Isa::kScalar}) {
+    if (maum::kernels::isa_supported(isa)) isas.push_back(isa);
+  }
+  for (const Shape& s : kShapes) {
+    benchmark::RegisterBenchmark((std::string("openblas/") + s.name).c_str(), bench_openblas, s.n, s.k)
+        ->Apply(apply_seq);
+    for (Isa isa : isas) {
+      // The scalar reference is too slow to be worth timing at every shape.
+      if (isa == Isa::kScalar || isa == Isa::kAvx512Vnni) continue;  // vnni == avx512 for fp32
+      benchmark::RegisterBenchmark(
+          (std::string("f32/") + maum::kernels::isa_name(isa) + "/" + s.name).c_str(), bench_f32,
+          isa, s.n, s.k)->Apply(apply_seq);
+    }
+    for (Isa isa : isas) {
+      if (isa == Isa::kScalar || isa == Isa::kAvx512) continue;  // avx512 int8 == avx2 kernel
+      benchmark::RegisterBenchmark(
+          (std::string("u8s8/") + maum::kernels::isa_name(isa) + "/" + s.name).c_str(),
+          bench_u8s8, isa, s.n, s.k)->Apply(apply_seq);
+    }
+  }
+  for (Isa isa : isas) {
+    benchmark::RegisterBenchmark(
+        (std::string("attention/") + maum::kernels::isa_name(isa)).c_str(), bench_attention, isa)
+        ->Apply(apply_seq);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  register_all();
+  benchmark::AddCustomContext("clock_ghz_measured", std::to_string(ghz()));
+  benchmark::AddCustomContext("openblas_core", openblas_get_corename());
+  benchmark::AddCustomContext("best_isa", maum::kernels::isa_name(maum::kernels::best_isa()));
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
