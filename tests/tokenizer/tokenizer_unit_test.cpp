@@ -1,10 +1,12 @@
 // Edge cases of the tokenizer whose expected results follow from HF tokenizers' rules (not from
 // our own output): specials, invalid UTF-8, truncation, padding, long words, added tokens typed in
 // the text, decoding, loading errors.
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "maum/error.h"
 #include "maum/tokenizer.h"
@@ -171,6 +173,50 @@ TEST(Tokenizer, AddedTokensTypedInTheTextAreMatchedRaw) {
   auto n = ko.encode("[NAME]");
   ASSERT_EQ(n.ids.size(), 3u);
   EXPECT_EQ(n.ids[1], ko.token_to_id("[NAME]"));
+}
+
+// en-uncased with extra added tokens, built from its serialized tokenizer.json.
+Tokenizer english_with(const nlohmann::json& extra_tokens) {
+  nlohmann::json j = nlohmann::json::parse(english().serialize());
+  for (const auto& t : extra_tokens) j["added_tokens"].push_back(t);
+  return Tokenizer::from_serialized(j.dump());
+}
+
+nlohmann::json added_token(const std::string& content, int id, bool normalized, bool lstrip = false,
+                           bool rstrip = false, bool single_word = false) {
+  return {{"id", id}, {"content", content}, {"single_word", single_word}, {"lstrip", lstrip},
+          {"rstrip", rstrip}, {"normalized", normalized}, {"special", false}};
+}
+
+TEST(Tokenizer, NormalizedAddedTokensMatchTheNormalizedText) {
+  // normalized=true: the pattern is the normalized content ("helloworld"), found in the
+  // normalized text, so "HELLOWORLD" matches; its offsets are those of the original characters.
+  const Tokenizer t = english_with(nlohmann::json::array({added_token("HelloWorld", 30522, true)}));
+  auto e = t.encode("Say HELLOWORLD now");
+  auto id = [&](const char* s) { return t.token_to_id(s); };
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{t.cls_id(), id("say"), 30522, id("now"), t.sep_id()}));
+  EXPECT_EQ(e.offsets[2], (std::pair<uint32_t, uint32_t>{4, 14}));
+  EXPECT_EQ(t.vocab_size(), 30523u);
+  // normalized=false: only the exact raw bytes match.
+  const Tokenizer raw = english_with(nlohmann::json::array({added_token("HelloWorld", 30522, false)}));
+  EXPECT_EQ(raw.encode("HelloWorld").ids[1], 30522);
+  EXPECT_NE(raw.encode("helloworld").ids[1], 30522);
+}
+
+TEST(Tokenizer, AddedTokenStripAndSingleWord) {
+  // lstrip/rstrip: the spaces around the token become part of it (offsets [1, 6) of "a <x> b").
+  const Tokenizer t = english_with({added_token("<x>", 30522, false, true, true),
+                                    added_token("<w>", 30523, false, false, false, true)});
+  auto e = t.encode("a <x> b");
+  ASSERT_EQ(e.ids.size(), 5u);
+  EXPECT_EQ(e.ids[2], 30522);
+  EXPECT_EQ(e.offsets[2], (std::pair<uint32_t, uint32_t>{1, 6}));
+  EXPECT_EQ(e.offsets[3], (std::pair<uint32_t, uint32_t>{6, 7}));
+  // single_word: only when not glued to word characters.
+  auto glued = t.encode("a<w>b");
+  EXPECT_EQ(std::count(glued.ids.begin(), glued.ids.end(), 30523), 0);
+  auto alone = t.encode("a <w> b");
+  EXPECT_EQ(std::count(alone.ids.begin(), alone.ids.end(), 30523), 1);
 }
 
 TEST(Tokenizer, Decode) {

@@ -17,6 +17,7 @@
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
+#include <utf8proc.h>
 
 #include "maum/error.h"
 #include "tokenizer/src/char_classes.h"
@@ -83,6 +84,33 @@ void append_utf8(std::string& out, uint32_t cp) {
     out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
     out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
   }
+}
+
+// Regex \w as HF's single_word check uses it: letters, marks, digits, connector punctuation.
+bool is_word_char(uint32_t cp) {
+  if (cp == 0x200C || cp == 0x200D) return true;
+  switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_PC:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Whether the code point ending at data[end) is a word character (valid UTF-8, end > 0).
+bool ends_with_word_char(const char* data, size_t end) {
+  size_t prev = end - 1;
+  while (prev > 0 && (static_cast<uint8_t>(data[prev]) & 0xC0) == 0x80) --prev;
+  const uint8_t* q = reinterpret_cast<const uint8_t*>(data) + prev;
+  return is_word_char(*q < 0x80 ? *q : tokenizer_detail::decode_valid_utf8(q));
+}
+
+bool starts_with_word_char(const char* data, size_t) {
+  const uint8_t* q = reinterpret_cast<const uint8_t*>(data);
+  return is_word_char(*q < 0x80 ? *q : tokenizer_detail::decode_valid_utf8(q));
 }
 
 // Tokens of one sequence before post-processing.
@@ -178,6 +206,17 @@ struct Tokenizer::Impl {
   void encode_sequence(std::string_view text, InvalidUtf8 mode, Pieces& out) const;
   void encode_segment(const char* text, size_t begin, size_t end, uint32_t first_char,
                       Pieces& out) const;
+  class WordSink;
+  struct CollectSink;
+  template <typename Sink>
+  void normalize(const char* text, size_t begin, size_t end, uint32_t first_char, Sink& sink) const;
+  // Added tokens with normalized=true, as the normalizer turns their content.
+  struct NormalizedAdded {
+    std::vector<uint32_t> pattern;
+    int32_t id;
+  };
+  std::vector<NormalizedAdded> normalized_added;
+  void build_normalized_added();
   void wordpiece(Scratch& s, Pieces& out) const;
   Encoding post_process(Pieces* a, Pieces* b, const EncodeOptions& options) const;
 };
@@ -354,6 +393,7 @@ void Tokenizer::Impl::finish() {
   unk_id = vocab.find(unk_token.data(), unk_token.size());
   for (const auto& a : added)
     if (a.content == unk_token) unk_id = a.id;
+  build_normalized_added();
   raw_match_order.clear();
   for (size_t i = 0; i < added.size(); ++i) {
     raw_match_order.push_back(i);
@@ -604,101 +644,173 @@ void Tokenizer::Impl::wordpiece(Scratch& s, Pieces& out) const {
   }
 }
 
-// Normalizes, pre-tokenizes and WordPiece-tokenizes text[begin, end) whose first code point has
-// index first_char in the original text.
-void Tokenizer::Impl::encode_segment(const char* text, size_t begin, size_t end, uint32_t first_char,
-                                     Pieces& out) const {
-  Scratch& s = scratch();
-  s.word.clear();
-  s.char_byte.clear();
-  s.char_origin.clear();
-  auto flush = [&]() {
-    if (s.char_origin.empty()) return;
-    s.char_byte.push_back(static_cast<uint32_t>(s.word.size()));
-    wordpiece(s, out);
-    s.word.clear();
-    s.char_byte.clear();
-    s.char_origin.clear();
-  };
-  // Pre-tokenizer on one normalized code point.
-  auto emit = [&](uint32_t cp, uint32_t origin) {
+// Pre-tokenizer sink: collects normalized code points into words (split on whitespace, each
+// punctuation character a word of its own) and runs WordPiece on each finished word.
+class Tokenizer::Impl::WordSink {
+ public:
+  WordSink(const Impl& impl, Scratch& s, Pieces& out) : impl_(impl), s_(s), out_(out) {
+    s_.word.clear();
+    s_.char_byte.clear();
+    s_.char_origin.clear();
+  }
+  // A character known to be neither whitespace nor punctuation.
+  void letter(uint32_t cp, uint32_t origin) {
+    s_.char_byte.push_back(static_cast<uint32_t>(s_.word.size()));
+    s_.char_origin.push_back(origin);
+    append_utf8(s_.word, cp);
+  }
+  void ascii_letter(char c, uint32_t origin) {
+    s_.char_byte.push_back(static_cast<uint32_t>(s_.word.size()));
+    s_.char_origin.push_back(origin);
+    s_.word.push_back(c);
+  }
+  void any(uint32_t cp, uint32_t origin) {
     const uint8_t f = char_flags(cp);
     if (f & tokenizer_detail::kWhitespace) {
       flush();
-      return;
-    }
-    if (f & tokenizer_detail::kPunctuation) {
+    } else if (f & tokenizer_detail::kPunctuation) {
       flush();
-      s.char_byte.push_back(static_cast<uint32_t>(s.word.size()));
-      s.char_origin.push_back(origin);
-      append_utf8(s.word, cp);
+      letter(cp, origin);
       flush();
-      return;
+    } else {
+      letter(cp, origin);
     }
-    s.char_byte.push_back(static_cast<uint32_t>(s.word.size()));
-    s.char_origin.push_back(origin);
-    append_utf8(s.word, cp);
-  };
+  }
+  void space(uint32_t) { flush(); }
+  void flush() {
+    if (s_.char_origin.empty()) return;
+    s_.char_byte.push_back(static_cast<uint32_t>(s_.word.size()));
+    impl_.wordpiece(s_, out_);
+    s_.word.clear();
+    s_.char_byte.clear();
+    s_.char_origin.clear();
+  }
 
+ private:
+  const Impl& impl_;
+  Scratch& s_;
+  Pieces& out_;
+};
+
+// Collects the normalized text (with HF's inserted spaces) for matching normalized added tokens.
+struct Tokenizer::Impl::CollectSink {
+  std::vector<uint32_t>& cps;
+  std::vector<uint32_t>& origins;
+  void letter(uint32_t cp, uint32_t origin) { cps.push_back(cp); origins.push_back(origin); }
+  void ascii_letter(char c, uint32_t origin) { letter(static_cast<uint8_t>(c), origin); }
+  void any(uint32_t cp, uint32_t origin) { letter(cp, origin); }
+  void space(uint32_t origin) { letter(' ', origin); }
+  void flush() {}
+};
+
+// BertNormalizer over text[begin, end) (valid UTF-8) whose first code point has index first_char
+// in the original text; every normalized code point goes to the sink with its origin.
+template <typename Sink>
+void Tokenizer::Impl::normalize(const char* text, size_t begin, size_t end, uint32_t first_char,
+                                Sink& sink) const {
   const uint8_t* p = reinterpret_cast<const uint8_t*>(text) + begin;
   const uint8_t* e = reinterpret_cast<const uint8_t*>(text) + end;
   uint32_t index = first_char;
+  uint32_t decomposed[4];
   for (; p < e; ++index) {
     uint32_t cp;
     if (*p < 0x80) {
       cp = *p++;
       // ASCII fast path: letters and digits need no normalization beyond lower-casing.
       if ((cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9')) {
-        s.char_byte.push_back(static_cast<uint32_t>(s.word.size()));
-        s.char_origin.push_back(index);
-        s.word.push_back(static_cast<char>(cp));
+        sink.ascii_letter(static_cast<char>(cp), index);
         continue;
       }
       if (cp >= 'A' && cp <= 'Z') {
-        s.char_byte.push_back(static_cast<uint32_t>(s.word.size()));
-        s.char_origin.push_back(index);
-        s.word.push_back(static_cast<char>(lowercase ? cp + 32 : cp));
+        sink.ascii_letter(static_cast<char>(lowercase ? cp + 32 : cp), index);
         continue;
       }
     } else {
       cp = tokenizer_detail::decode_valid_utf8(p);
     }
-    uint8_t f = char_flags(cp);
-    if (f == 0) {
-      s.char_byte.push_back(static_cast<uint32_t>(s.word.size()));
-      s.char_origin.push_back(index);
-      append_utf8(s.word, cp);
+    const uint8_t f = char_flags(cp);
+    if (f == 0) {  // nothing to normalize, not a separator (most Hangul)
+      sink.letter(cp, index);
       continue;
     }
     if (clean_text) {
       if (f & tokenizer_detail::kRemovedByCleanText) continue;
       if (f & tokenizer_detail::kWhitespace) {
-        flush();
+        sink.space(index);
         continue;
       }
     }
     // HF surrounds an ideograph with spaces: a word of its own.
     const bool isolate = handle_chinese_chars && (f & tokenizer_detail::kChinese);
-    if (isolate) flush();
-    uint32_t decomposed[4];
+    if (isolate) sink.space(index);
     int n = 1;
     decomposed[0] = cp;
-    if (strip_accents && (f & tokenizer_detail::kDecomposes)) n = tokenizer_detail::decompose_canonical(cp, decomposed);
+    if (strip_accents && (f & tokenizer_detail::kDecomposes))
+      n = tokenizer_detail::decompose_canonical(cp, decomposed);
     for (int k = 0; k < n; ++k) {
-      uint32_t c = decomposed[k];
-      const uint8_t fc = k == 0 && n == 1 ? f : char_flags(c);
+      const uint32_t c = decomposed[k];
+      const uint8_t fc = n == 1 ? f : char_flags(c);
       if (strip_accents && (fc & tokenizer_detail::kNonspacingMark)) continue;
       if (lowercase && (fc & tokenizer_detail::kLowercaseChanges)) {
         uint32_t lower[2];
-        int m = tokenizer_detail::to_lowercase(c, lower);
-        for (int q = 0; q < m; ++q) emit(lower[q], index);
+        const int m = tokenizer_detail::to_lowercase(c, lower);
+        for (int q = 0; q < m; ++q) sink.any(lower[q], index);
       } else {
-        emit(c, index);
+        sink.any(c, index);
       }
     }
-    if (isolate) flush();
+    if (isolate) sink.space(index);
   }
-  flush();
+}
+
+void Tokenizer::Impl::build_normalized_added() {
+  normalized_added.clear();
+  for (const auto& a : added) {
+    if (!a.normalized) continue;
+    NormalizedAdded n;
+    n.id = a.id;
+    std::vector<uint32_t> origins;
+    CollectSink collect{n.pattern, origins};
+    normalize(a.content.data(), 0, a.content.size(), 0, collect);
+    if (!n.pattern.empty()) normalized_added.push_back(std::move(n));
+  }
+}
+
+// Normalizes, pre-tokenizes and WordPiece-tokenizes text[begin, end).
+void Tokenizer::Impl::encode_segment(const char* text, size_t begin, size_t end, uint32_t first_char,
+                                     Pieces& out) const {
+  Scratch& s = scratch();
+  if (normalized_added.empty()) {
+    WordSink sink(*this, s, out);
+    normalize(text, begin, end, first_char, sink);
+    sink.flush();
+    return;
+  }
+  // Added tokens with normalized=true are matched in the normalized text (leftmost, longest).
+  std::vector<uint32_t> cps, origins;
+  CollectSink collect{cps, origins};
+  normalize(text, begin, end, first_char, collect);
+  WordSink sink(*this, s, out);
+  for (size_t i = 0; i < cps.size();) {
+    const NormalizedAdded* match = nullptr;
+    for (const auto& a : normalized_added) {
+      if (a.pattern.size() <= cps.size() - i &&
+          std::equal(a.pattern.begin(), a.pattern.end(), cps.begin() + static_cast<std::ptrdiff_t>(i)) &&
+          (!match || a.pattern.size() > match->pattern.size()))
+        match = &a;
+    }
+    if (!match) {
+      sink.any(cps[i], origins[i]);
+      ++i;
+      continue;
+    }
+    sink.flush();
+    const size_t last = i + match->pattern.size() - 1;
+    out.ids.push_back(match->id);
+    out.offsets.push_back({origins[i], origins[last] + 1});
+    i = last + 1;
+  }
+  sink.flush();
 }
 
 void Tokenizer::Impl::encode_sequence(std::string_view input, InvalidUtf8 mode, Pieces& out) const {
@@ -736,13 +848,44 @@ void Tokenizer::Impl::encode_sequence(std::string_view input, InvalidUtf8 mode, 
           }
         }
         if (match) {
-          size_t match_end = i + match->content.size();
-          uint32_t match_chars = tokenizer_detail::count_chars(data + i, match->content.size());
-          if (i > segment_begin) encode_segment(data, segment_begin, i, segment_char, out);
+          size_t start = i, stop = i + match->content.size();
+          uint32_t start_char = char_index;
+          const uint32_t match_chars = tokenizer_detail::count_chars(data + i, match->content.size());
+          if (match->single_word && ((i > 0 && ends_with_word_char(data, i)) ||
+                                     (stop < size && starts_with_word_char(data + stop, size - stop)))) {
+            // Not a whole word: HF skips this match and searches on after it.
+            char_index += match_chars;
+            i = stop;
+            continue;
+          }
+          if (match->lstrip) {
+            // Spaces before the token belong to it (but not those an earlier token took).
+            while (start > segment_begin) {
+              size_t prev = start - 1;
+              while (prev > segment_begin && (static_cast<uint8_t>(data[prev]) & 0xC0) == 0x80) --prev;
+              const uint8_t* q = reinterpret_cast<const uint8_t*>(data) + prev;
+              const uint32_t cp = *q < 0x80 ? *q : tokenizer_detail::decode_valid_utf8(q);
+              if (!(char_flags(cp) & tokenizer_detail::kWhitespace)) break;
+              start = prev;
+              --start_char;
+            }
+          }
+          uint32_t stop_char = char_index + match_chars;
+          if (match->rstrip) {
+            while (stop < size) {
+              const uint8_t* q = reinterpret_cast<const uint8_t*>(data) + stop;
+              const uint8_t* next = q;
+              const uint32_t cp = *q < 0x80 ? *next++ : tokenizer_detail::decode_valid_utf8(next);
+              if (!(char_flags(cp) & tokenizer_detail::kWhitespace)) break;
+              stop += static_cast<size_t>(next - q);
+              ++stop_char;
+            }
+          }
+          if (start > segment_begin) encode_segment(data, segment_begin, start, segment_char, out);
           out.ids.push_back(match->id);
-          out.offsets.push_back({char_index, char_index + match_chars});
-          char_index += match_chars;
-          i = match_end;
+          out.offsets.push_back({start_char, stop_char});
+          char_index = stop_char;
+          i = stop;
           segment_begin = i;
           segment_char = char_index;
           continue;
@@ -923,7 +1066,11 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special
   return out;
 }
 
-size_t Tokenizer::vocab_size() const { return impl_->id_to_token.size(); }
+size_t Tokenizer::vocab_size() const {
+  size_t n = impl_->id_to_token.size();
+  for (const auto& a : impl_->added) n = std::max(n, static_cast<size_t>(a.id) + 1);
+  return n;
+}
 
 int32_t Tokenizer::token_to_id(std::string_view token) const { return impl_->lookup(token); }
 
