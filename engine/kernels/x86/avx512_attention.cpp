@@ -53,24 +53,31 @@ template <int R, int DC>
 void pv_tile(const float* p, size_t seq_pad, const float* v, size_t ld, size_t seq, float* out,
              size_t ldo, size_t dc, __mmask16 last_mask) {
   __m512 acc[R][DC];
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
     for (int c = 0; c < DC; ++c) acc[r][c] = _mm512_setzero_ps();
-  for (size_t j = 0; j < seq; ++j) {
+  __mmask16 masks[DC];
+  for (int c = 0; c < DC; ++c) masks[c] = c == DC - 1 ? last_mask : static_cast<__mmask16>(0xffff);
+  const float* prow[R];
+  for (int r = 0; r < R; ++r) prow[r] = p + r * seq_pad;
+  const float* vj = v + dc;
+  for (size_t j = 0; j < seq; ++j, vj += ld) {
     __m512 vv[DC];
-    for (int c = 0; c < DC; ++c) {
-      const __mmask16 mask = c == DC - 1 ? last_mask : static_cast<__mmask16>(0xffff);
-      vv[c] = _mm512_maskz_loadu_ps(mask, v + j * ld + dc + 16 * c);
-    }
+#pragma GCC unroll 4
+    for (int c = 0; c < DC; ++c) vv[c] = _mm512_maskz_loadu_ps(masks[c], vj + 16 * c);
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const __m512 pv = _mm512_set1_ps(p[r * seq_pad + j]);
+      const __m512 pv = _mm512_set1_ps(prow[r][j]);
+#pragma GCC unroll 4
       for (int c = 0; c < DC; ++c) acc[r][c] = _mm512_fmadd_ps(pv, vv[c], acc[r][c]);
     }
   }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < DC; ++c) {
-      const __mmask16 mask = c == DC - 1 ? last_mask : static_cast<__mmask16>(0xffff);
-      _mm512_mask_storeu_ps(out + r * ldo + dc + 16 * c, mask, acc[r][c]);
-    }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+    for (int c = 0; c < DC; ++c) _mm512_mask_storeu_ps(out + r * ldo + dc + 16 * c, masks[c], acc[r][c]);
+  }
 }
 
 template <int R>
