@@ -246,6 +246,16 @@ TEST(Tokenizer, LoadingErrorsAreTyped) {
   EXPECT_THROW(Tokenizer::from_serialized(R"({"model": {"type": "BPE", "vocab": {}}})"), maum::FormatError);
   EXPECT_THROW(Tokenizer::from_serialized(R"({"model": {"type": "WordPiece", "vocab": {"a": -1}}})"),
                maum::FormatError);
+  // A vocabulary without its unk token, or a post-processor id outside the vocabulary.
+  nlohmann::json j = nlohmann::json::parse(english().serialize());
+  j["model"]["unk_token"] = "<no-such-unk>";
+  EXPECT_THROW(Tokenizer::from_serialized(j.dump()), maum::FormatError);
+  j = nlohmann::json::parse(english().serialize());
+  j["post_processor"]["special_tokens"]["[CLS]"]["ids"] = {1000000};
+  EXPECT_THROW(Tokenizer::from_serialized(j.dump()), maum::FormatError);
+  j = nlohmann::json::parse(english().serialize());
+  j["normalizer"]["type"] = "NFKC";
+  EXPECT_THROW(Tokenizer::from_serialized(j.dump()), maum::FormatError);
 }
 
 }  // namespace

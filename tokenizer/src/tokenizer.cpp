@@ -393,6 +393,15 @@ void Tokenizer::Impl::finish() {
   unk_id = vocab.find(unk_token.data(), unk_token.size());
   for (const auto& a : added)
     if (a.content == unk_token) unk_id = a.id;
+  if (unk_id < 0) throw FormatError("tokenizer: unk_token \"" + unk_token + "\" is not in the vocabulary");
+  // Every id the tokenizer can emit must index the embedding table.
+  size_t n_ids = id_to_token.size();
+  for (const auto& a : added) n_ids = std::max(n_ids, static_cast<size_t>(a.id) + 1);
+  for (const auto& [key, st] : special_tokens)
+    for (int32_t id : st.ids)
+      if (id < 0 || static_cast<size_t>(id) >= n_ids)
+        throw FormatError("tokenizer: post_processor special token \"" + key + "\" has id " +
+                          std::to_string(id) + " outside the vocabulary (" + std::to_string(n_ids) + ")");
   build_normalized_added();
   raw_match_order.clear();
   for (size_t i = 0; i < added.size(); ++i) {
@@ -816,6 +825,8 @@ void Tokenizer::Impl::encode_segment(const char* text, size_t begin, size_t end,
 void Tokenizer::Impl::encode_sequence(std::string_view input, InvalidUtf8 mode, Pieces& out) const {
   out.ids.clear();
   out.offsets.clear();
+  // Offsets are 32-bit code point indices.
+  if (input.size() >= (size_t{1} << 31)) throw InvalidArgument("text is too long (2 GiB or more)");
   std::string_view text = input;
   size_t bad = tokenizer_detail::first_invalid_utf8(input.data(), input.size());
   if (bad != input.size()) {
