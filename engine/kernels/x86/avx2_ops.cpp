@@ -178,6 +178,7 @@ void quantize_rows_u8(const float* x, size_t ldx, uint8_t* q, size_t ldq, float*
 }  // namespace
 
 void fill_avx2_int8(Ops& ops);
+void fill_avx2_attention(Ops& ops);
 
 void fill_avx2_ops(Ops& ops) {
   ops.name = "avx2: OpenBLAS fp32 GEMM + AVX2 epilogues, vpmaddwd int8 GEMM (no vpmaddubsw)";
@@ -189,6 +190,7 @@ void fill_avx2_ops(Ops& ops) {
   ops.add_layernorm = add_layernorm;
   ops.quantize_rows_u8 = quantize_rows_u8;
   fill_avx2_int8(ops);
+  fill_avx2_attention(ops);
 }
 
 }  // namespace maum::kernels
