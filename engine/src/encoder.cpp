@@ -75,7 +75,8 @@ void apply_linear(const kernels::Ops& ops, const Linear& l, const float* x, size
 
 void add_layer_norm(const kernels::Ops& ops, float* x, const float* residual,
                     const LayerNormWeights& ln, size_t rows, size_t n, float eps) {
-  parallel_ranges(rows, 8, [&](size_t r0, size_t r1) {
+  // A row costs well under a microsecond: only batches of rows are worth a pool dispatch.
+  parallel_ranges(rows, 32, [&](size_t r0, size_t r1) {
     ops.add_layernorm(x + r0 * n, residual ? residual + r0 * n : nullptr, ln.gamma, ln.beta,
                       r1 - r0, n, eps);
   });
