@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/src/mapped_file.h"
+
 namespace maum::core {
 
 enum class DType { F32, F16, BF16, F64, I8, U8, I16, I32, I64, BOOL };
@@ -54,14 +56,19 @@ class SafetensorsFile {
  private:
   SafetensorsFile() = default;
   std::string path_;
-  const uint8_t* map_ = nullptr;
-  size_t map_size_ = 0;
+  std::unique_ptr<MappedFile> map_;
   std::map<std::string, std::string> metadata_;
   std::map<std::string, TensorView> tensors_;
 };
 
-// Builds a safetensors file: tensors are written in insertion order, 8-byte aligned data area (as
-// the reference writer pads the header with spaces), header keys sorted as the reference does.
+// Parses "F32", "I8", ... (the safetensors dtype names); false if unknown.
+bool parse_dtype(const std::string& name, DType* out);
+
+// Builds a safetensors file. The data area starts 8-byte aligned (the header is padded with
+// spaces, as the reference writer does). Tensors are laid out contiguously (the reference reader
+// rejects gaps) in order of decreasing element size, insertion order within a size, so every
+// tensor starts aligned to its own element size (F32 after I8 would otherwise be misaligned).
+// Header keys are sorted (nlohmann's std::map order; "__metadata__" first).
 class SafetensorsWriter {
  public:
   void set_metadata(const std::string& key, const std::string& value);
