@@ -37,12 +37,23 @@ std::vector<std::vector<float>> run_batches(const Model::Impl& impl,
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return refs[a].length < refs[b].length; });
   std::vector<std::vector<float>> logits(refs.size());
-  for (size_t begin = 0; begin < order.size(); begin += batch_size) {
-    const size_t end = std::min(order.size(), begin + batch_size);
+  // A forward pass's activations grow with its token count (the FFN buffer alone is
+  // tokens x intermediate_size floats), so a batch is also cut where it would exceed this many
+  // tokens. Packing makes every result independent of its batch-mates, so cutting is free.
+  constexpr size_t kMaxTokensPerPass = 32 * 512;
+  size_t begin = 0;
+  while (begin < order.size()) {
+    size_t end = begin, tokens = 0;
+    while (end < order.size() && end - begin < batch_size &&
+           (end == begin || tokens + refs[order[end]].length <= kMaxTokensPerPass)) {
+      tokens += refs[order[end]].length;
+      ++end;
+    }
     std::vector<engine::SequenceRef> batch;
     for (size_t i = begin; i < end; ++i) batch.push_back(refs[order[i]]);
     auto out = engine::encode_and_classify(impl.config, *impl.weights, batch);
     for (size_t i = begin; i < end; ++i) logits[order[i]] = std::move(out[i - begin]);
+    begin = end;
   }
   return logits;
 }

@@ -78,6 +78,23 @@ TEST(Model, BatchedResultsEqualOneByOne) {
   }
 }
 
+TEST(Model, BatchesOverTheTokenBudgetAreSplitTransparently) {
+  // 34 texts truncated to 512 tokens exceed one pass's 16384-token budget at batch 64.
+  std::vector<std::string> texts;
+  for (int i = 0; i < 34; ++i) {
+    std::string t = std::to_string(i) + " ";
+    for (int w = 0; w < 300 + i; ++w) t += (w % 3 ? "기쁜 " : "슬픈 ");
+    texts.push_back(t);
+  }
+  ClassifyOptions big, one;
+  big.batch_size = 64;
+  one.batch_size = 1;
+  const auto batched = ko_model().classify(texts, big);
+  const auto single = ko_model().classify(texts, one);
+  for (size_t i = 0; i < texts.size(); ++i)
+    EXPECT_LE(max_abs_diff(batched[i].logits, single[i].logits), kBatchTolerance) << i;
+}
+
 TEST(Model, ThreadCountDoesNotChangeResults) {
   const auto texts = sample_texts(kKo, 40);
   set_num_threads(1);
