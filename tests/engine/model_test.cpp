@@ -83,7 +83,7 @@ TEST(Model, BatchesOverTheTokenBudgetAreSplitTransparently) {
   std::vector<std::string> texts;
   for (int i = 0; i < 34; ++i) {
     std::string t = std::to_string(i) + " ";
-    for (int w = 0; w < 300 + i; ++w) t += (w % 3 ? "기쁜 " : "슬픈 ");
+    for (int w = 0; w < 600 + i; ++w) t += (w % 3 ? "기쁜 " : "슬픈 ");
     texts.push_back(t);
   }
   ClassifyOptions big, one;
