@@ -5,8 +5,8 @@
 //    0.1.1 crate, i.e. Unicode 8.0 data with only explicitly listed code points (no Cn at all, and
 //    Co only at the ends of the private-use ranges). Those tables are generated into
 //    hf_unicode_tables.inc by tools/gen_hf_unicode_tables.py; Cc has not changed since 8.0;
-//  * NFD and lower-casing: utf8proc (Rust's std and unicode-normalization give the same results
-//    for every character both know).
+//  * NFD and lower-casing: utf8proc, except that HF's NFD tables are Unicode 9.0: characters added
+//    since have combining class 0 and no decomposition (also generated into the .inc).
 #include "tokenizer/src/char_classes.h"
 
 #include <algorithm>
@@ -80,11 +80,16 @@ struct FlagTable {
         utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(cp), buf, 4,
                                                      UTF8PROC_DECOMPOSE, &last_boundclass);
         if (n != 1 || static_cast<uint32_t>(buf[0]) != cp) f |= kDecomposes;
+        if (utf8proc_get_property(static_cast<utf8proc_int32_t>(cp))->combining_class != 0) f |= kCombining;
         if (cp == 0x130 || static_cast<uint32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))) != cp)
           f |= kLowercaseChanges;
       }
       flags[cp] = f;
     }
+    for (const auto& r : kHfNotCombining)
+      for (uint32_t cp = r.first; cp <= r.last; ++cp) flags[cp] &= static_cast<uint8_t>(~kCombining);
+    for (const auto& r : kHfNotDecomposed)
+      for (uint32_t cp = r.first; cp <= r.last; ++cp) flags[cp] &= static_cast<uint8_t>(~kDecomposes);
     mark_ranges(flags, kHfFormat, kRemovedByCleanText);
     mark_ranges(flags, kHfPrivateUse, kRemovedByCleanText);
     mark_ranges(flags, kHfNonspacingMark, kNonspacingMark);
@@ -133,6 +138,11 @@ int decompose_canonical(uint32_t cp, uint32_t out[4]) {
   }
   for (utf8proc_ssize_t i = 0; i < n; ++i) out[i] = static_cast<uint32_t>(buf[i]);
   return static_cast<int>(n);
+}
+
+int combining_class(uint32_t cp) {
+  if (cp >= kCodepointCount || !(char_flags(cp) & kCombining)) return 0;
+  return utf8proc_get_property(static_cast<utf8proc_int32_t>(cp))->combining_class;
 }
 
 int to_lowercase(uint32_t cp, uint32_t out[2]) {

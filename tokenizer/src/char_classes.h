@@ -13,7 +13,11 @@ enum CharFlag : uint8_t {
   kNonspacingMark = 1 << 4,      // HF's Mn (Unicode 8.0 tables): dropped by strip_accents
   kDecomposes = 1 << 5,          // canonical decomposition (NFD) differs from the character
   kLowercaseChanges = 1 << 6,    // char::to_lowercase differs from the character
+  kCombining = 1 << 7,           // canonical combining class is not 0 (NFD reorders it)
 };
+
+// Canonical combining class (0 for starters).
+int combining_class(uint32_t cp);
 
 // Flags of a code point (< 0x110000). The table is built once, thread-safely, on first use.
 uint8_t char_flags(uint32_t cp);
