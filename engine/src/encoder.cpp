@@ -34,8 +34,10 @@ void apply_linear(const kernels::Ops& ops, const Linear& l, const float* x, size
   if (m == 0) return;
   const size_t n = l.n, k = l.k;
   const size_t threads = static_cast<size_t>(pool_threads());
-  // Enough tiles to balance the pool, each big enough to amortize a kernel call.
-  const size_t target_tiles = threads == 1 ? 1 : threads * 4;
+  // Enough tiles to balance the pool, each big enough to amortize a kernel call; below about a
+  // million multiply-adds (~10 us) a pool dispatch costs more than it saves.
+  const bool small = m * n * k < (size_t(1) << 20);
+  const size_t target_tiles = threads == 1 || small ? 1 : threads * 4;
   const size_t panel = kernels::kPackPanel;
   size_t col_block = std::max<size_t>(4 * panel, (n + target_tiles - 1) / target_tiles);
   col_block = (col_block + panel - 1) / panel * panel;
