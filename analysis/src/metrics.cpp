@@ -437,6 +437,7 @@ LabelledData read_labelled_tsv(const std::string& path, const TsvOptions& option
   };
 
   LabelledData data;
+  data.source = path;
   while (std::getline(in, line)) {
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();

@@ -1,13 +1,267 @@
-// Placeholder until the eval command lands.
+// maum eval --model M --data test.tsv: accuracy, per-label precision/recall/F1/support, micro/macro/
+// weighted averages (as sklearn's classification_report), confusion matrix (single-label), ECE and
+// a reliability diagram. Single- and multi-label, labels as names or indices.
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <utility>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "maum/analysis.h"
 #include "maum/error.h"
+#include "maum/metrics.h"
+#include "maum/model.h"
 #include "tools/maum/commands.h"
 
 namespace maum::cli {
+namespace {
+
+struct EvalArgs {
+  std::string model_path, policy_path, reliability_path;
+  bool json = false;
+  double threshold = -1;  // < 0: the policy's
+  size_t bins = 15;
+};
+
+std::map<std::string, std::string> read_label_names(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError("cannot open " + path);
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(path + ": malformed JSON: " + e.what());
+  }
+  if (!j.is_object()) throw FormatError(path + ": expected {\"data label\": \"model label\", ...}");
+  std::map<std::string, std::string> names;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!it.value().is_string()) throw FormatError(path + ": value of \"" + it.key() + "\" must be a string");
+    names[it.key()] = it.value().get<std::string>();
+  }
+  return names;
+}
+
+// Logits for every text, classified in chunks with a progress bar on stderr.
+std::vector<std::vector<float>> collect_logits(const Model& model, const LabelledData& data,
+                                               const ClassifyOptions& options, bool progress) {
+  std::vector<std::vector<float>> logits;
+  logits.reserve(data.texts.size());
+  const size_t chunk = std::max<size_t>(256, options.batch_size * 4);
+  const size_t n = data.texts.size();
+  for (size_t begin = 0; begin < n; begin += chunk) {
+    const size_t end = std::min(n, begin + chunk);
+    std::vector<std::string> texts(data.texts.begin() + begin, data.texts.begin() + end);
+    std::vector<Classification> results;
+    try {
+      results = model.classify(texts, options);
+    } catch (const InvalidArgument&) {
+      for (size_t i = 0; i < texts.size(); ++i) {
+        try {
+          model.tokenizer().encode(texts[i]);
+        } catch (const InvalidArgument& e) {
+          throw InvalidArgument("data line " + std::to_string(data.line_numbers[begin + i]) +
+                                ": " + e.what());
+        }
+      }
+      throw;
+    }
+    for (auto& r : results) logits.push_back(std::move(r.logits));
+    if (progress) {
+      const int width = 30;
+      const int filled = static_cast<int>(width * end / n);
+      std::cerr << "\r[" << std::string(filled, '#') << std::string(width - filled, ' ') << "] "
+                << end << "/" << n << " texts" << std::flush;
+    }
+  }
+  if (progress) std::cerr << "\n";
+  return logits;
+}
+
+}  // namespace
+
+namespace {
+
+struct DataOptions {
+  std::string data_path, label_names_path, text_col = "text", label_col = "label", fold;
+  std::vector<std::string> where;
+  bool no_header = false, quiet = false;
+  size_t batch = 32, max_length = 0;
+};
+
+LabelledData load_data(const DataOptions& o, const std::vector<std::string>& labels) {
+  TsvOptions tsv;
+  tsv.header = !o.no_header;
+  tsv.text_column = o.text_col;
+  tsv.label_column = o.label_col;
+  for (const auto& w : o.where) {
+    const size_t eq = w.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw InvalidArgument("--where expects COLUMN=VALUE, got \"" + w + "\"");
+    tsv.where[w.substr(0, eq)] = w.substr(eq + 1);
+  }
+  if (!o.fold.empty()) tsv.where["fold"] = o.fold;
+  if (!o.label_names_path.empty()) tsv.label_names = read_label_names(o.label_names_path);
+  LabelledData data = read_labelled_tsv(o.data_path, tsv, labels);
+  if (data.texts.empty()) throw InvalidArgument(o.data_path + ": no rows (check --where/--fold)");
+  return data;
+}
+
+}  // namespace
+
+// Also used by `maum calibrate` (declared in cmd_calibrate.cpp): registers the labelled-data
+// options on `cmd`; the returned function reads the data and computes the model's logits on it.
+std::function<std::pair<LabelledData, std::vector<std::vector<float>>>(const Model&)>
+add_labelled_data_options(CLI::App* cmd) {
+  auto o = std::make_shared<DataOptions>();
+  cmd->add_option("--data", o->data_path, "Labelled TSV (UTF-8, tab-separated)")->required();
+  cmd->add_option("--text-col", o->text_col, "Text column: header name or 0-based index")
+      ->capture_default_str();
+  cmd->add_option("--label-col", o->label_col,
+                  "Label column: names or indices, comma-separated for multi-label")
+      ->capture_default_str();
+  cmd->add_flag("--no-header", o->no_header, "The first line is data (columns by index)");
+  cmd->add_option("--where", o->where, "Keep rows whose COLUMN equals VALUE (COLUMN=VALUE)");
+  cmd->add_option("--fold", o->fold, "Shorthand for --where fold=N");
+  cmd->add_option("--label-names", o->label_names_path,
+                  "JSON {\"data label\": \"model label\"} for data labelled with other names");
+  cmd->add_option("--batch", o->batch, "Texts per forward pass")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-length", o->max_length, "Truncate to this many tokens")
+      ->check(CLI::Range(2, 1 << 20));
+  cmd->add_flag("-q,--quiet", o->quiet, "No progress bar on stderr");
+  return [o](const Model& model) {
+    LabelledData data = load_data(*o, model.info().labels);
+    ClassifyOptions options;
+    options.batch_size = o->batch;
+    options.max_length = o->max_length;
+    auto logits = collect_logits(model, data, options, !o->quiet);
+    return std::make_pair(std::move(data), std::move(logits));
+  };
+}
+
+namespace {
+
+using DataLoader =
+    std::function<std::pair<LabelledData, std::vector<std::vector<float>>>(const Model&)>;
+
+void run_eval(const GlobalOptions& global, const DataLoader& load, const EvalArgs& args) {
+  apply_global_options(global);
+  const Model model = Model::load(args.model_path);
+  const ModelInfo& info = model.info();
+  const bool multi = info.multi_label();
+  Policy policy = args.policy_path.empty()
+                      ? read_model_policy(args.model_path).value_or(Policy{})
+                      : Policy::load(args.policy_path);
+  if (args.threshold >= 0) {
+    policy.threshold = args.threshold;
+    policy.thresholds.clear();
+  }
+  policy.check_labels(info.labels, args.policy_path.empty() ? args.model_path : args.policy_path);
+  // Single-label: the model's temperature unless the policy overrides it. Multi-label sigmoid
+  // outputs are only rescaled by an explicit policy temperature (as the engine does).
+  const double temperature = policy.temperature.value_or(multi ? 1.0 : info.temperature);
+
+  const auto loaded = load(model);
+  const LabelledData& data = loaded.first;
+  const std::vector<std::vector<float>>& logits = loaded.second;
+
+  ClassificationReport report;
+  Calibration cal;
+  double loss = 0;
+  if (multi) {
+    std::vector<std::vector<size_t>> predicted;
+    std::vector<double> probs_flat;
+    std::vector<bool> positive_flat;
+    for (size_t i = 0; i < logits.size(); ++i) {
+      const auto p = sigmoid(logits[i], temperature);
+      predicted.push_back(analyze(p, info.labels, policy, true).predicted);
+      for (size_t l = 0; l < p.size(); ++l) {
+        probs_flat.push_back(p[l]);
+        positive_flat.push_back(std::binary_search(data.labels[i].begin(), data.labels[i].end(), l));
+      }
+    }
+    report = multi_label_report(data.labels, predicted, info.labels);
+    cal = calibration(probs_flat, positive_flat, args.bins);
+    loss = mean_bce(logits, data.labels, temperature);
+  } else {
+    std::vector<size_t> truth, predicted;
+    std::vector<double> confidence;
+    std::vector<bool> correct;
+    for (size_t i = 0; i < logits.size(); ++i) {
+      if (data.labels[i].size() != 1)
+        throw FormatError(data.source + ":" + std::to_string(data.line_numbers[i]) +
+                          ": several labels for a single-label model");
+      const Analysis a = analyze(softmax(logits[i], temperature), info.labels);
+      truth.push_back(data.labels[i][0]);
+      predicted.push_back(a.dominant);
+      confidence.push_back(a.confidence);
+      correct.push_back(a.dominant == truth.back());
+    }
+    report = single_label_report(truth, predicted, info.labels);
+    cal = calibration(confidence, correct, args.bins);
+    loss = mean_nll(logits, truth, temperature);
+  }
+  if (!args.reliability_path.empty()) {
+    std::ofstream out(args.reliability_path, std::ios::binary);
+    out << reliability_svg(cal, args.model_path + " on " + data.source);
+    if (!out) throw IoError("cannot write " + args.reliability_path);
+  }
+
+  if (args.json) {
+    nlohmann::ordered_json j;
+    j["model"] = args.model_path;
+    j["data"] = data.source;
+    j["samples"] = report.samples;
+    j["temperature"] = temperature;
+    if (multi) j["threshold"] = policy.threshold;
+    j["report"] = nlohmann::ordered_json::parse(report.to_json());
+    j[multi ? "bce" : "nll"] = loss;
+    j["ece"] = cal.ece;
+    j["ece_bins"] = args.bins;
+    nlohmann::ordered_json bins = nlohmann::ordered_json::array();
+    for (const auto& b : cal.bins)
+      bins.push_back({{"lower", b.lower}, {"upper", b.upper}, {"count", b.count},
+                      {"confidence", b.mean_confidence}, {"accuracy", b.accuracy}});
+    j["reliability"] = std::move(bins);
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    std::cout << "model: " << args.model_path << " (" << (multi ? "multi-label" : "single-label")
+              << ", temperature " << temperature;
+    if (multi) std::cout << ", threshold " << policy.threshold;
+    std::cout << ")\ndata:  " << data.source << " (" << report.samples << " rows)\n\n"
+              << report.to_text() << "\n"
+              << (multi ? "BCE" : "NLL") << ": " << loss << "\n"
+              << "ECE (" << args.bins << " bins" << (multi ? ", every sample x label" : "")
+              << "): " << cal.ece << "\n";
+    if (!args.reliability_path.empty())
+      std::cout << "reliability diagram: " << args.reliability_path << "\n";
+  }
+}
+
+}  // namespace
 
 void add_eval_command(CLI::App& app, GlobalOptions& global) {
-  auto* cmd = app.add_subcommand("eval", "(not implemented yet)");
-  cmd->allow_extras();
-  cmd->callback([]() { throw maum::InvalidArgument("'eval' is not implemented yet"); });
+  auto args = std::make_shared<EvalArgs>();
+  auto* cmd = app.add_subcommand(
+      "eval", "Evaluate a model on labelled data: classification report, confusion, ECE");
+  cmd->add_option("--model", args->model_path, "Converted model file (.safetensors)")->required();
+  const DataLoader load = add_labelled_data_options(cmd);
+  cmd->add_option("--policy", args->policy_path,
+                  "Policy JSON (temperature, thresholds) instead of the model's");
+  cmd->add_option("--threshold", args->threshold,
+                  "Multi-label: one decision threshold for every label (default: the policy's)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--reliability", args->reliability_path, "Write a reliability diagram (SVG)");
+  cmd->add_option("--bins", args->bins, "ECE bins")->check(CLI::Range(1, 1000))->capture_default_str();
+  cmd->add_flag("--json", args->json, "One JSON object instead of the text report");
+  cmd->callback([&global, args, load]() { run_eval(global, load, *args); });
 }
 
 }  // namespace maum::cli

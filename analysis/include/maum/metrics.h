@@ -79,6 +79,7 @@ struct TsvOptions {
   std::map<std::string, std::string> label_names;  // data's label name -> model's label name
 };
 struct LabelledData {
+  std::string source;                       // the file's path
   std::vector<std::string> texts;
   std::vector<std::vector<size_t>> labels;  // indices into the model's labels, ascending, unique
   std::vector<size_t> line_numbers;         // 1-based line of each row in the file
