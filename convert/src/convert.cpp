@@ -1,1 +1,413 @@
-// placeholder
+#include "maum/convert.h"
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <regex>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "convert/src/quantize.h"
+#include "convert/src/torch_pickle.h"
+#include "core/src/safetensors.h"
+#include "maum/error.h"
+#include "maum/tokenizer.h"
+
+namespace maum {
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+json read_json(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path + ": cannot open");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    throw FormatError(path + ": not valid JSON: " + e.what());
+  }
+}
+
+// The converter's view of config.json (+ calibration.json), already normalized to FORMAT.md.
+struct HfConfig {
+  std::string model_type, hidden_act, head, problem_type;
+  int64_t vocab_size = 0, embedding_size = 0, hidden_size = 0, num_layers = 0, num_heads = 0,
+          intermediate_size = 0, max_position_embeddings = 0, type_vocab_size = 2, pad_token_id = 0;
+  bool embedding_size_given = false;
+  double layer_norm_eps = 1e-12, temperature = 1.0;
+  std::vector<std::string> labels;
+};
+
+HfConfig read_config(const std::string& dir) {
+  const std::string path = dir + "/config.json";
+  if (!fs::exists(path)) throw IoError(path + ": missing (not a Hugging Face model folder?)");
+  json j = read_json(path);
+  if (!j.is_object()) throw FormatError(path + ": not a JSON object");
+  auto fail = [&](const std::string& key, const std::string& what) -> void {
+    throw FormatError(path + ": \"" + key + "\" " + what);
+  };
+  auto positive = [&](const std::string& key, bool required, int64_t fallback) -> int64_t {
+    if (!j.contains(key) || j[key].is_null()) {
+      if (required) fail(key, "is missing");
+      return fallback;
+    }
+    if (!j[key].is_number_integer() || j[key].get<int64_t>() <= 0) fail(key, "must be a positive integer");
+    if (j[key].get<int64_t>() > (int64_t{1} << 31)) fail(key, "is implausibly large");
+    return j[key].get<int64_t>();
+  };
+  HfConfig c;
+  if (!j.contains("model_type")) fail("model_type", "is missing");
+  if (!j["model_type"].is_string()) fail("model_type", "must be a string");
+  c.model_type = j["model_type"].get<std::string>();
+  if (c.model_type != "bert" && c.model_type != "electra")
+    fail("model_type", "is \"" + c.model_type + "\"; supported: bert, electra");
+  c.hidden_size = positive("hidden_size", true, 0);
+  c.num_layers = positive("num_hidden_layers", true, 0);
+  c.num_heads = positive("num_attention_heads", true, 0);
+  c.intermediate_size = positive("intermediate_size", true, 0);
+  c.vocab_size = positive("vocab_size", true, 0);
+  c.max_position_embeddings = positive("max_position_embeddings", true, 0);
+  c.type_vocab_size = positive("type_vocab_size", false, 2);
+  if (c.hidden_size % c.num_heads != 0)
+    fail("hidden_size", "(" + std::to_string(c.hidden_size) + ") is not a multiple of num_attention_heads (" +
+                            std::to_string(c.num_heads) + ")");
+  c.embedding_size_given = j.contains("embedding_size") && !j["embedding_size"].is_null();
+  c.embedding_size = c.model_type == "electra" ? positive("embedding_size", false, 0) : c.hidden_size;
+  if (j.contains("pad_token_id") && !j["pad_token_id"].is_null()) {
+    if (!j["pad_token_id"].is_number_integer() || j["pad_token_id"].get<int64_t>() < 0)
+      fail("pad_token_id", "must be a non-negative integer");
+    c.pad_token_id = j["pad_token_id"].get<int64_t>();
+  }
+  if (j.contains("layer_norm_eps")) {
+    if (!j["layer_norm_eps"].is_number() || !(j["layer_norm_eps"].get<double>() > 0))
+      fail("layer_norm_eps", "must be a positive number");
+    c.layer_norm_eps = j["layer_norm_eps"].get<double>();
+  }
+  std::string act = "gelu";
+  if (j.contains("hidden_act")) {
+    if (!j["hidden_act"].is_string()) fail("hidden_act", "must be a string");
+    act = j["hidden_act"].get<std::string>();
+  }
+  if (act == "gelu") c.hidden_act = "gelu";
+  else if (act == "gelu_new" || act == "gelu_pytorch_tanh" || act == "gelu_fast") c.hidden_act = "gelu_tanh";
+  else if (act == "relu") c.hidden_act = "relu";
+  else fail("hidden_act", "is \"" + act + "\"; supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu");
+  c.head = c.model_type == "bert" ? "bert_pooler" : "electra";
+
+  c.problem_type = "single_label_classification";
+  if (j.contains("problem_type") && !j["problem_type"].is_null()) {
+    if (!j["problem_type"].is_string()) fail("problem_type", "must be a string");
+    c.problem_type = j["problem_type"].get<std::string>();
+    if (c.problem_type != "single_label_classification" && c.problem_type != "multi_label_classification")
+      fail("problem_type", "is \"" + c.problem_type +
+                               "\"; supported: single_label_classification, multi_label_classification");
+  }
+  if (j.contains("id2label") && !j["id2label"].is_null()) {
+    const json& m = j["id2label"];
+    if (!m.is_object() || m.empty()) fail("id2label", "must be a non-empty object {\"0\": label, ...}");
+    c.labels.resize(m.size());
+    std::vector<bool> seen(m.size(), false);
+    for (const auto& [k, v] : m.items()) {
+      size_t idx = 0;
+      bool numeric = !k.empty() && k.size() < 10 && k.find_first_not_of("0123456789") == std::string::npos;
+      if (numeric) idx = std::stoul(k);
+      if (!numeric || idx >= m.size() || seen[idx])
+        fail("id2label", "keys must be the ids 0.." + std::to_string(m.size() - 1) + " (got \"" + k + "\")");
+      if (!v.is_string()) fail("id2label", "values must be strings");
+      seen[idx] = true;
+      c.labels[idx] = v.get<std::string>();
+    }
+  } else {
+    int64_t n = positive("num_labels", false, 2);
+    for (int64_t i = 0; i < n; ++i) c.labels.push_back("LABEL_" + std::to_string(i));
+  }
+
+  const std::string cal = dir + "/calibration.json";
+  if (fs::exists(cal)) {
+    json cj = read_json(cal);
+    if (!cj.is_object() || !cj.contains("temperature") || !cj["temperature"].is_number() ||
+        !(cj["temperature"].get<double>() > 0) || !std::isfinite(cj["temperature"].get<double>()))
+      throw FormatError(cal + ": must be {\"temperature\": T} with T > 0");
+    c.temperature = cj["temperature"].get<double>();
+  }
+  return c;
+}
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = (h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ffu, bits;
+  if (exp == 0) {
+    if (mant == 0) bits = sign;
+    else {  // subnormal: normalize
+      exp = 127 - 15 + 1;
+      while (!(mant & 0x400u)) {
+        mant <<= 1;
+        --exp;
+      }
+      bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
+    }
+  } else if (exp == 31) bits = sign | 0x7f800000u | (mant << 13);
+  else bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// The checkpoint's tensors, whatever the container, as name -> (dtype, shape, bytes).
+struct SourceTensor {
+  core::DType dtype;
+  std::vector<int64_t> shape;
+  const uint8_t* data;
+  size_t nbytes;
+};
+
+struct Checkpoint {
+  std::string path;
+  std::map<std::string, SourceTensor> tensors;
+  std::shared_ptr<const core::SafetensorsFile> st;               // keeps the mapping alive
+  std::map<std::string, convert::LoadedTensor> loaded;           // owns pickle-loaded bytes
+};
+
+Checkpoint read_checkpoint(const std::string& dir) {
+  Checkpoint c;
+  if (fs::exists(dir + "/model.safetensors")) {
+    c.path = dir + "/model.safetensors";
+    c.st = core::SafetensorsFile::open(c.path);
+    for (const auto& [name, t] : c.st->tensors()) c.tensors[name] = {t.dtype, t.shape, t.data, t.nbytes};
+  } else if (fs::exists(dir + "/pytorch_model.bin")) {
+    c.path = dir + "/pytorch_model.bin";
+    c.loaded = convert::load_torch_zip(c.path);
+    for (const auto& [name, t] : c.loaded) c.tensors[name] = {t.dtype, t.shape, t.bytes.data(), t.bytes.size()};
+  } else {
+    throw IoError(dir + ": no model.safetensors or pytorch_model.bin");
+  }
+  return c;
+}
+
+// Maps HF names to tensors, checks shapes, widens to F32 and records which names were used.
+class Mapper {
+ public:
+  Mapper(const Checkpoint& ckpt, const std::string& model_type) : ckpt_(ckpt), prefix_(model_type + ".") {}
+
+  // First existing of `names` (each tried with and without the model prefix) as F32 data.
+  std::vector<float> f32(const std::vector<std::string>& names, const std::vector<int64_t>& shape) {
+    for (const auto& n : names)
+      for (const std::string& full : {prefix_ + n, n}) {
+        auto it = ckpt_.tensors.find(full);
+        if (it == ckpt_.tensors.end()) continue;
+        used_.insert(full);
+        return widen(full, it->second, shape);
+      }
+    throw FormatError(ckpt_.path + ": missing tensor \"" + prefix_ + names.front() + "\" (expected " +
+                      shape_string(shape) + ")");
+  }
+
+  bool has(const std::string& n) const {
+    return ckpt_.tensors.count(prefix_ + n) || ckpt_.tensors.count(n);
+  }
+
+  const SourceTensor* find(const std::string& n) const {
+    for (const std::string& full : {prefix_ + n, n}) {
+      auto it = ckpt_.tensors.find(full);
+      if (it != ckpt_.tensors.end()) return &it->second;
+    }
+    return nullptr;
+  }
+
+  std::vector<std::string> unused() const {
+    std::vector<std::string> out;
+    for (const auto& [name, t] : ckpt_.tensors)
+      if (!used_.count(name)) out.push_back(name);
+    return out;
+  }
+
+ private:
+  std::vector<float> widen(const std::string& name, const SourceTensor& t, const std::vector<int64_t>& shape) {
+    if (t.shape != shape)
+      throw FormatError(ckpt_.path + ": tensor \"" + name + "\" has shape " + shape_string(t.shape) +
+                        ", expected " + shape_string(shape) + " from config.json");
+    size_t n = 1;
+    for (int64_t d : shape) n *= static_cast<size_t>(d);
+    std::vector<float> out(n);
+    switch (t.dtype) {
+      case core::DType::F32:
+        std::memcpy(out.data(), t.data, n * 4);
+        break;
+      case core::DType::F64:
+        for (size_t i = 0; i < n; ++i) {
+          double d;
+          std::memcpy(&d, t.data + 8 * i, 8);
+          out[i] = static_cast<float>(d);
+        }
+        break;
+      case core::DType::F16:
+        for (size_t i = 0; i < n; ++i) {
+          uint16_t h;
+          std::memcpy(&h, t.data + 2 * i, 2);
+          out[i] = half_to_float(h);
+        }
+        break;
+      case core::DType::BF16:
+        for (size_t i = 0; i < n; ++i) {
+          uint16_t h;
+          std::memcpy(&h, t.data + 2 * i, 2);
+          uint32_t bits = static_cast<uint32_t>(h) << 16;
+          std::memcpy(&out[i], &bits, 4);
+        }
+        break;
+      default:
+        throw FormatError(ckpt_.path + ": tensor \"" + name + "\" has dtype " + core::dtype_name(t.dtype) +
+                          ", expected a floating-point dtype (F32, F16, BF16 or F64)");
+    }
+    return out;
+  }
+
+  const Checkpoint& ckpt_;
+  std::string prefix_;
+  std::set<std::string> used_;
+};
+
+}  // namespace
+
+ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out_path, const ConvertOptions& options) {
+  if (options.quantize != "none" && options.quantize != "int8")
+    throw InvalidArgument("--quantize must be none or int8, got \"" + options.quantize + "\"");
+  HfConfig c = read_config(hf_dir);
+  Checkpoint ckpt = read_checkpoint(hf_dir);
+  Mapper m(ckpt, c.model_type);
+  if (c.model_type == "electra" && !c.embedding_size_given) {
+    // HF falls back to its class default; the checkpoint itself says what it is.
+    const SourceTensor* word = m.find("embeddings.word_embeddings.weight");
+    c.embedding_size = word && word->shape.size() == 2 ? word->shape[1] : 128;
+  }
+
+  const int64_t V = c.vocab_size, E = c.embedding_size, H = c.hidden_size, P = c.max_position_embeddings,
+                T = c.type_vocab_size, I = c.intermediate_size, N = static_cast<int64_t>(c.labels.size());
+  core::SafetensorsWriter writer;
+  std::vector<std::string> quantized;
+  size_t tensors = 0;
+  auto put = [&](const std::string& name, const std::vector<int64_t>& shape, const std::vector<float>& v) {
+    writer.add(name, core::DType::F32, shape, v.data(), v.size() * sizeof(float));
+    ++tensors;
+  };
+  // Linear layer: [out, in] weight + [out] bias; encoder ones are quantized on request.
+  auto put_linear = [&](const std::string& name, std::vector<float> w, const std::vector<float>& b, int64_t out,
+                        int64_t in, bool encoder) {
+    if (encoder && options.quantize == "int8") {
+      convert::QuantizedMatrix q = convert::quantize_rows_int8(w.data(), static_cast<size_t>(out), static_cast<size_t>(in));
+      writer.add(name + ".weight", core::DType::I8, {out, in}, q.values.data(), q.values.size());
+      writer.add(name + ".weight_scale", core::DType::F32, {out}, q.scales.data(), q.scales.size() * sizeof(float));
+      quantized.push_back(name + ".weight");
+      tensors += 2;
+    } else {
+      put(name + ".weight", {out, in}, w);
+    }
+    put(name + ".bias", {out}, b);
+  };
+  auto ln = [&](const std::string& hf, int64_t n, const std::string& name) {
+    put(name + ".weight", {n}, m.f32({hf + ".weight", hf + ".gamma"}, {n}));
+    put(name + ".bias", {n}, m.f32({hf + ".bias", hf + ".beta"}, {n}));
+  };
+
+  put("emb.word", {V, E}, m.f32({"embeddings.word_embeddings.weight"}, {V, E}));
+  put("emb.position", {P, E}, m.f32({"embeddings.position_embeddings.weight"}, {P, E}));
+  put("emb.token_type", {T, E}, m.f32({"embeddings.token_type_embeddings.weight"}, {T, E}));
+  ln("embeddings.LayerNorm", E, "emb.ln");
+  if (E != H) {
+    if (c.model_type != "electra")
+      throw FormatError(hf_dir + "/config.json: embedding_size differs from hidden_size, which only ELECTRA supports");
+    put_linear("emb.project", m.f32({"embeddings_project.weight"}, {H, E}), m.f32({"embeddings_project.bias"}, {H}),
+               H, E, false);
+  }
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const std::string hf = "encoder.layer." + std::to_string(i) + ".";
+    const std::string me = "layer." + std::to_string(i) + ".";
+    std::vector<float> qkv_w, qkv_b;
+    for (const char* part : {"query", "key", "value"}) {
+      auto w = m.f32({hf + "attention.self." + part + ".weight"}, {H, H});
+      auto b = m.f32({hf + "attention.self." + part + ".bias"}, {H});
+      qkv_w.insert(qkv_w.end(), w.begin(), w.end());
+      qkv_b.insert(qkv_b.end(), b.begin(), b.end());
+    }
+    put_linear(me + "attn.qkv", std::move(qkv_w), qkv_b, 3 * H, H, true);
+    put_linear(me + "attn.out", m.f32({hf + "attention.output.dense.weight"}, {H, H}),
+               m.f32({hf + "attention.output.dense.bias"}, {H}), H, H, true);
+    ln(hf + "attention.output.LayerNorm", H, me + "attn.ln");
+    put_linear(me + "ffn.up", m.f32({hf + "intermediate.dense.weight"}, {I, H}),
+               m.f32({hf + "intermediate.dense.bias"}, {I}), I, H, true);
+    put_linear(me + "ffn.down", m.f32({hf + "output.dense.weight"}, {H, I}), m.f32({hf + "output.dense.bias"}, {H}),
+               H, I, true);
+    ln(hf + "output.LayerNorm", H, me + "ffn.ln");
+  }
+  const std::string dense = c.model_type == "bert" ? "pooler.dense" : "classifier.dense";
+  const std::string out = c.model_type == "bert" ? "classifier" : "classifier.out_proj";
+  if (const SourceTensor* cls = m.find(out + ".weight"); cls && cls->shape.size() == 2 && cls->shape[0] != N)
+    throw FormatError(ckpt.path + ": \"" + out + ".weight\" has " + std::to_string(cls->shape[0]) +
+                      " rows but config.json has " + std::to_string(N) + " labels (id2label/num_labels)");
+  put_linear("head.dense", m.f32({dense + ".weight"}, {H, H}), m.f32({dense + ".bias"}, {H}), H, H, false);
+  put_linear("head.out", m.f32({out + ".weight"}, {N, H}), m.f32({out + ".bias"}, {N}), N, H, false);
+
+  ConvertReport report;
+  report.model_type = c.model_type;
+  // Tensors the classifier does not use are skipped, but a layer beyond num_hidden_layers means
+  // config.json and the weights disagree: converting would silently drop part of the model.
+  static const std::regex layer_re(R"((?:^|\.)encoder\.layer\.(\d+)\.)");
+  for (const std::string& name : m.unused()) {
+    std::smatch match;
+    if (std::regex_search(name, match, layer_re) && std::stoll(match[1].str()) >= c.num_layers &&
+        name.find("generator") == std::string::npos)
+      throw FormatError(ckpt.path + ": tensor \"" + name + "\" belongs to a layer beyond num_hidden_layers (" +
+                        std::to_string(c.num_layers) + ") in config.json");
+    report.skipped.push_back(name);
+  }
+
+  json cfg = {{"model_type", c.model_type},
+              {"vocab_size", c.vocab_size},
+              {"embedding_size", c.embedding_size},
+              {"hidden_size", c.hidden_size},
+              {"num_layers", c.num_layers},
+              {"num_heads", c.num_heads},
+              {"intermediate_size", c.intermediate_size},
+              {"hidden_act", c.hidden_act},
+              {"layer_norm_eps", c.layer_norm_eps},
+              {"max_position_embeddings", c.max_position_embeddings},
+              {"type_vocab_size", c.type_vocab_size},
+              {"pad_token_id", c.pad_token_id},
+              {"head", c.head},
+              {"labels", c.labels},
+              {"problem_type", c.problem_type},
+              {"temperature", c.temperature}};
+  writer.set_metadata("maum.format_version", "1");
+  writer.set_metadata("maum.config", cfg.dump());
+  writer.set_metadata("maum.tokenizer", Tokenizer::from_dir(hf_dir).serialize());
+  if (!options.policy_path.empty()) {
+    json policy = read_json(options.policy_path);
+    if (!policy.is_object()) throw FormatError(options.policy_path + ": policy must be a JSON object");
+    writer.set_metadata("maum.policy", policy.dump());
+  }
+  if (!quantized.empty())
+    writer.set_metadata("maum.quantization",
+                        json{{"scheme", "int8_symmetric_per_channel"}, {"rounding", "nearest_even"}, {"tensors", quantized}}.dump());
+  writer.write(out_path);
+
+  report.tensors_written = tensors;
+  std::error_code ec;
+  report.bytes_written = static_cast<size_t>(fs::file_size(out_path, ec));
+  return report;
+}
+
+}  // namespace maum
