@@ -498,6 +498,41 @@ std::vector<double> Fusion::parse_input(const std::string& name, const std::stri
 }
 
 // ---------------------------------------------------------------------------------------------
+// The pipeline
+
+AnalysisPipeline::AnalysisPipeline(std::vector<std::string> model_labels, bool multi_label,
+                                   double model_temperature, Policy policy,
+                                   std::optional<LabelMap> remap, std::optional<Fusion> fusion)
+    : model_labels_(std::move(model_labels)),
+      multi_label_(multi_label),
+      temperature_(policy.temperature.value_or(multi_label ? 1.0 : model_temperature)),
+      policy_(std::move(policy)),
+      remap_(std::move(remap)),
+      fusion_(std::move(fusion)) {
+  if (!(temperature_ > 0)) throw InvalidArgument("analysis: temperature must be > 0");
+  std::vector<std::string> labels = model_labels_;
+  if (remap_) {
+    if (remap_->source() != labels)
+      throw InvalidArgument("analysis: the remap's source labels are not the model's labels");
+    labels = remap_->target();
+  }
+  if (fusion_) labels = fusion_->target();
+  output_labels_ = labels;
+  policy_.check_labels(output_labels_, "policy");
+}
+
+Analysis AnalysisPipeline::run(const std::vector<float>& logits,
+                               const std::map<std::string, std::vector<double>>& inputs) const {
+  if (logits.size() != model_labels_.size())
+    throw InvalidArgument("analysis: " + std::to_string(logits.size()) + " logits for " +
+                          std::to_string(model_labels_.size()) + " labels");
+  std::vector<double> p = multi_label_ ? sigmoid(logits, temperature_) : softmax(logits, temperature_);
+  if (remap_) p = remap_->apply(p, multi_label_);
+  if (fusion_) p = fusion_->apply(p, inputs);
+  return analyze(p, output_labels_, policy_, multi_label_);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Sentences and documents
 
 namespace {

@@ -3,12 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <fstream>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "maum/analysis.h"
 #include "maum/error.h"
 #include "maum/model.h"
 #include "tools/maum/commands.h"
@@ -22,9 +26,70 @@ struct ClassifyArgs {
   size_t batch = 32;
   size_t max_length = 0;
   float threshold = 0.5f;
+  // Analysis layer (docs/ANALYSIS.md): any of these, or a policy embedded in the model, adds an
+  // "analysis" object to each result.
+  std::string policy_path, remap_path, fuse_path, fuse_inputs_path, split;
 };
 
-void print_result(const Model& model, const std::string& text, const Classification& c) {
+// The analysis applied to each result (absent: plain classification output).
+struct AnalysisSetup {
+  std::optional<AnalysisPipeline> pipeline;
+  bool split_sentences = false;
+  std::vector<std::map<std::string, std::vector<double>>> fusion_inputs;  // per input text
+};
+
+AnalysisSetup make_analysis(const Model& model, const ClassifyArgs& args) {
+  AnalysisSetup setup;
+  const ModelInfo& info = model.info();
+  std::optional<Policy> policy = args.policy_path.empty() ? read_model_policy(args.model_path)
+                                                          : Policy::load(args.policy_path);
+  setup.split_sentences = args.split == "sentences";
+  if (!policy && args.remap_path.empty() && args.fuse_path.empty() && !setup.split_sentences)
+    return setup;
+  std::optional<LabelMap> remap;
+  if (!args.remap_path.empty()) remap = LabelMap::load(args.remap_path, info.labels);
+  std::optional<Fusion> fusion;
+  if (!args.fuse_path.empty()) {
+    fusion = Fusion::load(args.fuse_path, remap ? remap->target() : info.labels);
+    if (args.fuse_inputs_path.empty())
+      throw InvalidArgument("--fuse needs --fuse-inputs (JSON lines of external probabilities)");
+    std::ifstream in(args.fuse_inputs_path, std::ios::binary);
+    if (!in) throw IoError("cannot open " + args.fuse_inputs_path);
+    std::string line;
+    size_t number = 0;
+    while (std::getline(in, line)) {
+      ++number;
+      const std::string where = args.fuse_inputs_path + ":" + std::to_string(number);
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(line);
+      } catch (const nlohmann::json::parse_error& e) {
+        throw FormatError(where + ": malformed JSON: " + e.what());
+      }
+      if (!j.is_object()) throw FormatError(where + ": expected {\"input name\": {label: p}}");
+      std::map<std::string, std::vector<double>> inputs;
+      for (auto it = j.begin(); it != j.end(); ++it)
+        inputs[it.key()] = fusion->parse_input(it.key(), it.value().dump());
+      setup.fusion_inputs.push_back(std::move(inputs));
+    }
+  }
+  setup.pipeline.emplace(info.labels, info.multi_label(), info.temperature,
+                         policy.value_or(Policy{}), std::move(remap), std::move(fusion));
+  return setup;
+}
+
+const std::map<std::string, std::vector<double>>& fusion_inputs_for(const AnalysisSetup& setup,
+                                                                     size_t index) {
+  static const std::map<std::string, std::vector<double>> none;
+  if (!setup.pipeline || !setup.pipeline->fusion()) return none;
+  if (index >= setup.fusion_inputs.size())
+    throw InvalidArgument("--fuse-inputs has " + std::to_string(setup.fusion_inputs.size()) +
+                          " lines, fewer than the input texts");
+  return setup.fusion_inputs[index];
+}
+
+void print_result(const Model& model, const std::string& text, const Classification& c,
+                  const AnalysisSetup& setup, size_t index) {
   const ModelInfo& info = model.info();
   // ordered_json keeps the documented key order and the labels in id order.
   nlohmann::ordered_json out;
@@ -39,15 +104,29 @@ void print_result(const Model& model, const std::string& text, const Classificat
     for (int32_t i : c.predicted) predicted.push_back(info.labels[static_cast<size_t>(i)]);
     out["predicted"] = std::move(predicted);
   }
+  if (setup.pipeline)
+    out["analysis"] = nlohmann::ordered_json::parse(
+        setup.pipeline->run(c.logits, fusion_inputs_for(setup, index)).to_json());
   std::cout << out.dump(-1, ' ', /*ensure_ascii=*/false) << '\n';
 }
 
 // Classifies one chunk; on bad text, names its input line (or argument) instead of its index.
 void classify_chunk(const Model& model, const std::vector<std::string>& texts, size_t first_number,
-                    const char* what, const ClassifyOptions& options) {
+                    const char* what, const ClassifyOptions& options,
+                    const AnalysisSetup& setup) {
+  // --split sentences: classify every sentence; each text's result lists them and their summary.
+  std::vector<std::string> sentences;
+  std::vector<size_t> sentence_begin;
+  if (setup.split_sentences) {
+    for (const auto& text : texts) {
+      sentence_begin.push_back(sentences.size());
+      for (auto& s : split_sentences(text)) sentences.push_back(std::move(s));
+    }
+    sentence_begin.push_back(sentences.size());
+  }
   std::vector<Classification> results;
   try {
-    results = model.classify(texts, options);
+    results = model.classify(setup.split_sentences ? sentences : texts, options);
   } catch (const InvalidArgument&) {
     // Only on the error path: find the first text the tokenizer rejects and name it.
     for (size_t i = 0; i < texts.size(); ++i) {
@@ -60,7 +139,24 @@ void classify_chunk(const Model& model, const std::vector<std::string>& texts, s
     }
     throw;
   }
-  for (size_t i = 0; i < texts.size(); ++i) print_result(model, texts[i], results[i]);
+  if (!setup.split_sentences) {
+    for (size_t i = 0; i < texts.size(); ++i)
+      print_result(model, texts[i], results[i], setup, first_number - 1 + i);
+    return;
+  }
+  for (size_t i = 0; i < texts.size(); ++i) {
+    nlohmann::ordered_json out;
+    out["text"] = texts[i];
+    out["sentences"] = nlohmann::ordered_json::array();
+    std::vector<Analysis> analyses;
+    for (size_t k = sentence_begin[i]; k < sentence_begin[i + 1]; ++k) {
+      analyses.push_back(setup.pipeline->run(results[k].logits, fusion_inputs_for(setup, first_number - 1 + i)));
+      out["sentences"].push_back({{"text", sentences[k]},
+                                  {"analysis", nlohmann::ordered_json::parse(analyses.back().to_json())}});
+    }
+    out["summary"] = nlohmann::ordered_json::parse(summarize(analyses).to_json());
+    std::cout << out.dump(-1, ' ', false) << '\n';
+  }
 }
 
 void run_classify(const GlobalOptions& global, const ClassifyArgs& args) {
@@ -82,11 +178,12 @@ void run_classify(const GlobalOptions& global, const ClassifyArgs& args) {
   options.batch_size = args.batch;
   options.max_length = args.max_length;
   options.threshold = args.threshold;
+  const AnalysisSetup setup = make_analysis(model, args);
 
   const auto started = std::chrono::steady_clock::now();
   size_t count = 0;
   if (!args.texts.empty()) {
-    classify_chunk(model, args.texts, 1, "argument", options);
+    classify_chunk(model, args.texts, 1, "argument", options, setup);
     count = args.texts.size();
   } else {
     // Stream stdin in chunks so memory stays bounded on large inputs; output order is input order.
@@ -95,7 +192,7 @@ void run_classify(const GlobalOptions& global, const ClassifyArgs& args) {
     std::string line;
     size_t first_line = 1;
     auto flush = [&] {
-      classify_chunk(model, lines, first_line, "stdin line", options);
+      classify_chunk(model, lines, first_line, "stdin line", options, setup);
       first_line += lines.size();
       count += lines.size();
       lines.clear();
@@ -131,6 +228,14 @@ void add_classify_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--threshold", args->threshold,
                   "Multi-label: labels with probability >= this are \"predicted\"")
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--policy", args->policy_path,
+                  "Analysis policy JSON (default: the model's embedded policy, if any)");
+  cmd->add_option("--remap", args->remap_path, "Label map JSON: report analysis in its target labels");
+  cmd->add_option("--fuse", args->fuse_path, "Fusion spec JSON (weights, maps, external inputs)");
+  cmd->add_option("--fuse-inputs", args->fuse_inputs_path,
+                  "JSON lines, one per input text: {\"input\": {label: p}} for --fuse");
+  cmd->add_option("--split", args->split, "sentences: analyse each sentence and summarize")
+      ->check(CLI::IsMember({"sentences"}));
   cmd->add_option("texts", args->texts, "Texts to classify (default: one per line on stdin)");
   cmd->callback([&global, args]() { run_classify(global, *args); });
 }

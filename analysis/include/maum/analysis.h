@@ -132,6 +132,32 @@ struct DocumentSummary {
 };
 DocumentSummary summarize(const std::vector<Analysis>& sentences);
 
+// The whole per-text chain a classifier's logits go through: temperature (the policy's, else the
+// model's; multi-label sigmoid outputs only take a policy temperature), softmax or sigmoid, the
+// optional remap, the optional fusion with external inputs, then analyze() with the policy.
+class AnalysisPipeline {
+ public:
+  AnalysisPipeline(std::vector<std::string> model_labels, bool multi_label,
+                   double model_temperature, Policy policy,
+                   std::optional<LabelMap> remap = std::nullopt,
+                   std::optional<Fusion> fusion = std::nullopt);
+  // `inputs`: the fusion's external probability vectors (ignored without a fusion).
+  Analysis run(const std::vector<float>& logits,
+               const std::map<std::string, std::vector<double>>& inputs = {}) const;
+  const std::vector<std::string>& output_labels() const { return output_labels_; }
+  double temperature() const { return temperature_; }
+  const Policy& policy() const { return policy_; }
+  const std::optional<Fusion>& fusion() const { return fusion_; }
+
+ private:
+  std::vector<std::string> model_labels_, output_labels_;
+  bool multi_label_;
+  double temperature_;
+  Policy policy_;
+  std::optional<LabelMap> remap_;
+  std::optional<Fusion> fusion_;
+};
+
 // The policy embedded in a maum model file (metadata "maum.policy"), if any.
 std::optional<Policy> read_model_policy(const std::string& model_path);
 // Writes the model file again to `out_path` (may be `model_path`; written to a temporary file and
