@@ -1,0 +1,84 @@
+// `maum convert` and weights/get_model.sh on a local folder: exit codes, the summary line, errors.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "core/src/safetensors.h"
+#include "tests/common/shared_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+  int status;
+  std::string output;  // stdout + stderr
+};
+
+CommandResult run(const std::string& command) {
+  CommandResult r{0, ""};
+  FILE* p = popen((command + " 2>&1").c_str(), "r");
+  if (!p) return {-1, "popen failed"};
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int status = pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string cli() {
+  const char* c = std::getenv("MAUM_CLI");
+  return c ? c : "maum";
+}
+
+class CliTemp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "maum-convert-cli-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+  std::string dir_;
+};
+
+TEST_F(CliTemp, ConvertsAndSummarizes) {
+  const std::string hf = maum::testing::shared_path("models/en-goemotions-electra-small");
+  CommandResult r = run(cli() + " convert " + hf + " " + dir_ + "/m.safetensors --quantize int8");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("75 tensors"), std::string::npos) << r.output;  // 59 + 4 layers x 4 scales
+  EXPECT_NE(r.output.find("(int8)"), std::string::npos) << r.output;
+  auto f = maum::core::SafetensorsFile::open(dir_ + "/m.safetensors");
+  EXPECT_TRUE(f->metadata().count("maum.quantization"));
+}
+
+TEST_F(CliTemp, ErrorsExitNonZeroWithTheReason) {
+  CommandResult r = run(cli() + " convert " + dir_ + "/missing " + dir_ + "/m.safetensors");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("config.json"), std::string::npos) << r.output;
+  const std::string hf = maum::testing::shared_path("models/ko-emotion7-small");
+  r = run(cli() + " convert " + hf + " " + dir_ + "/m.safetensors --quantize int4");
+  EXPECT_NE(r.status, 0);
+  EXPECT_FALSE(fs::exists(dir_ + "/m.safetensors"));
+}
+
+TEST_F(CliTemp, GetModelScriptConvertsALocalFolder) {
+  const std::string script = std::string(MAUM_SOURCE_DIR) + "/weights/get_model.sh";
+  const std::string hf = maum::testing::shared_path("models/ko-emotion7-small");
+  CommandResult r = run("MAUM=" + cli() + " bash " + script + " " + hf + " " + dir_ + "/ko.safetensors");
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto f = maum::core::SafetensorsFile::open(dir_ + "/ko.safetensors");
+  EXPECT_EQ(f->meta("maum.format_version"), "1");
+  r = run("MAUM=" + cli() + " bash " + script);
+  EXPECT_NE(r.status, 0) << "usage error without arguments";
+}
+
+}  // namespace
