@@ -13,7 +13,10 @@ namespace maum::convert {
 namespace {
 
 struct Object;
-using Ref = std::shared_ptr<Object>;
+// Objects live in the machine's arena and refer to each other by plain pointers: a hostile pickle
+// can nest or cycle them arbitrarily deep, and recursive shared_ptr destruction would then
+// overflow the stack.
+using Ref = Object*;
 
 struct Global {
   std::string module, name;
@@ -48,10 +51,6 @@ struct Object {
   explicit Object(T v) : value(std::move(v)) {}
 };
 
-template <typename T>
-Ref make(T v) {
-  return std::make_shared<Object>(std::move(v));
-}
 
 const std::map<std::string, core::DType>& storage_types() {
   static const std::map<std::string, core::DType> m = {
@@ -82,6 +81,13 @@ class Machine {
  public:
   Machine(const std::string& pickle, const StorageLoader& storages, const std::string& source)
       : p_(pickle), storages_(storages), source_(source) {}
+
+  template <typename T>
+  Ref make(T v) {
+    if (arena_.size() >= kMaxObjects) fail(pos_, "pickle has more than " + std::to_string(kMaxObjects) + " objects");
+    arena_.push_back(std::make_unique<Object>(std::move(v)));
+    return arena_.back().get();
+  }
 
   Ref run() {
     while (true) {
@@ -198,7 +204,7 @@ class Machine {
   void push(Ref r) { stack_.push_back(std::move(r)); }
   Ref pop(size_t at) {
     if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back())) fail(at, "pickle stack underflow");
-    Ref r = std::move(stack_.back());
+    Ref r = stack_.back();
     stack_.pop_back();
     return r;
   }
@@ -306,6 +312,8 @@ class Machine {
     fail(at, "pickle global '" + name + "' cannot be called");
   }
 
+  static constexpr size_t kMaxObjects = 50'000'000;
+  std::vector<std::unique_ptr<Object>> arena_;
   const std::string& p_;
   const StorageLoader& storages_;
   const std::string& source_;
@@ -396,7 +404,10 @@ std::vector<uint8_t> read_entry(zip_t* z, zip_int64_t index, const std::string& 
   zip_stat_init(&st);
   if (zip_stat_index(z, static_cast<zip_uint64_t>(index), 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
     throw FormatError(path + ": cannot stat zip entry '" + entry + "'");
-  if (st.size > (1ull << 36)) throw FormatError(path + ": zip entry '" + entry + "' is implausibly large");
+  // Deflate expands at most ~1032:1; a larger claimed size is a lie meant to make us allocate.
+  const bool sizes_known = (st.valid & ZIP_STAT_COMP_SIZE) != 0;
+  if (st.size > (1ull << 36) || (sizes_known && st.size > st.comp_size * 1100 + (1u << 20)))
+    throw FormatError(path + ": zip entry '" + entry + "' claims an implausible size");
   std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> f(zip_fopen_index(z, static_cast<zip_uint64_t>(index), 0),
                                                        zip_fclose);
   if (!f) throw FormatError(path + ": cannot open zip entry '" + entry + "': " + zip_strerror(z));

@@ -163,6 +163,21 @@ TEST(TorchPickle, RejectsMalformedPickles) {
   expect_error(huge_string.b, storage_of({}), "truncated");
 }
 
+// Hostile structure: a million nested tuples and a list containing itself must neither overflow
+// the stack nor hang (they are just not a state dict).
+TEST(TorchPickle, DeepNestingAndCyclesAreHarmless) {
+  Pickle deep;
+  deep.op(']');
+  deep.b += std::string(1000000, '\x85');  // TUPLE1, a million times
+  deep.stop();
+  expect_error(deep.b, storage_of({}), "not a state dict");
+  Pickle cycle;
+  cycle.op(']').op('q').b.push_back(0);
+  cycle.op('h').b.push_back(0);
+  cycle.op('a').stop();  // L.append(L)
+  expect_error(cycle.b, storage_of({}), "not a state dict");
+}
+
 TEST(TorchPickle, RejectsMissingShortAndOutOfRangeStorages) {
   Pickle missing;
   missing.op('}').str("w").tensor("FloatStorage", "7", 2, 0, {2}, {1}).op('s').stop();
