@@ -223,6 +223,12 @@ TEST(Safetensors, RejectsMalformedFiles) {
         "overlap");
   check("meta_not_string", raw_file(R"({"__metadata__":{"k":1}})", 0), "__metadata__");
   check("entry_not_object", raw_file(R"({"t":5})", 0), "not an object");
+  // Deeply nested JSON must not overflow the parser's (or the destructor's) stack.
+  check("deep_array", raw_file(std::string(200000, '[') + std::string(200000, ']'), 0), "not a JSON object");
+  std::string deep_object;
+  for (int i = 0; i < 100000; ++i) deep_object += "{\"a\":";
+  deep_object += "1" + std::string(100000, '}');
+  check("deep_object", raw_file(deep_object, 0), "missing or non-string \"dtype\"");
 }
 
 TEST(Safetensors, MissingFileIsIoError) {
