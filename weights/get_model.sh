@@ -51,6 +51,5 @@ else
 fi
 
 out="${2:-$here/$name.safetensors}"
-shift $(( $# ))
 "$maum" convert "$dir" "$out" ${MAUM_CONVERT_FLAGS:-}
 echo "$out"
