@@ -191,6 +191,22 @@ TEST_F(AnalysisCli, ClassifyWithPolicyRemapAndSentences) {
   for (const auto& [label, v] : j.at("summary").at("percent").items()) percent += v.get<double>();
   EXPECT_NEAR(percent, 100.0, 1e-9);
 
+  // Fusion with an audio vector: 기쁨 = 0.7 (p_happiness + 0.1667 p_neutral) + 0.3 * 0.9, from the
+  // model probabilities reported in the same line (the example maps neutral evenly).
+  std::ofstream(dir_ + "/audio.jsonl") << R"({"audio": {"HAPPY": 0.9, "SAD": 0.1}})" << "\n";
+  r = run("classify --model " + quote(ko) + " --fuse " + quote(example("text_audio_fusion.json")) +
+          " --fuse-inputs " + quote(dir_ + "/audio.jsonl") + " " + quote("정말 기쁜 하루였어요!"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  const double happiness = j.at("labels").at("happiness").get<double>();
+  const double neutral = j.at("labels").at("neutral").get<double>();
+  EXPECT_NEAR(j.at("analysis").at("labels").at("기쁨").get<double>(),
+              0.7 * (happiness + 0.1667 * neutral) + 0.3 * 0.9, 1e-6);
+  r = run("classify --model " + quote(ko) + " --fuse " + quote(example("text_audio_fusion.json")) +
+          " --fuse-inputs " + quote(dir_ + "/audio.jsonl") + " one two");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("1 lines for 2 texts"), std::string::npos) << r.err;
+
   // A bad remap is a clear error.
   std::ofstream(dir_ + "/bad_map.json") << R"({"map": {"fear": {"A": 0.5, "B": 0.6}}})";
   r = run("classify --model " + quote(ko) + " --remap " + quote(dir_ + "/bad_map.json") + " hi");

@@ -68,11 +68,20 @@ AnalysisSetup make_analysis(const Model& model, const ClassifyArgs& args) {
       }
       if (!j.is_object()) throw FormatError(where + ": expected {\"input name\": {label: p}}");
       std::map<std::string, std::vector<double>> inputs;
-      for (auto it = j.begin(); it != j.end(); ++it)
-        inputs[it.key()] = fusion->parse_input(it.key(), it.value().dump());
+      try {
+        for (auto it = j.begin(); it != j.end(); ++it)
+          inputs[it.key()] = fusion->parse_input(it.key(), it.value().dump());
+        for (const auto& name : fusion->input_names())
+          if (!inputs.count(name)) throw InvalidArgument("missing input \"" + name + "\"");
+      } catch (const Error& e) {
+        throw InvalidArgument(where + ": " + e.what());
+      }
       setup.fusion_inputs.push_back(std::move(inputs));
     }
   }
+  if (fusion && !args.texts.empty() && setup.fusion_inputs.size() < args.texts.size())
+    throw InvalidArgument("--fuse-inputs has " + std::to_string(setup.fusion_inputs.size()) +
+                          " lines for " + std::to_string(args.texts.size()) + " texts");
   setup.pipeline.emplace(info.labels, info.multi_label(), info.temperature,
                          policy.value_or(Policy{}), std::move(remap), std::move(fusion));
   return setup;
