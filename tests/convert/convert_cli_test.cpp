@@ -33,7 +33,7 @@ CommandResult run(const std::string& command) {
 
 std::string cli() {
   const char* c = std::getenv("MAUM_CLI");
-  return c ? c : "maum";
+  return c && *c ? c : MAUM_CLI_DEFAULT;
 }
 
 class CliTemp : public ::testing::Test {
