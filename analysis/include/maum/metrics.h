@@ -62,8 +62,9 @@ double mean_nll(const std::vector<std::vector<float>>& logits, const std::vector
 // Multi-label: mean binary cross-entropy over every (sample, label) of sigmoid(logits / T).
 double mean_bce(const std::vector<std::vector<float>>& logits,
                 const std::vector<std::vector<size_t>>& truth, double temperature);
-// The temperature minimising mean_nll (or mean_bce when multi_label), found by golden-section
-// search on log T in [1/100, 100] to |d log T| < 1e-7 (the NLL is unimodal in T).
+// The temperature minimising mean_nll (fit_temperature_multi_label: mean_bce), found by
+// golden-section search on log T in [1/100, 100] to |d log T| < 1e-7 (the NLL is convex in 1/T,
+// hence unimodal in log T).
 double fit_temperature(const std::vector<std::vector<float>>& logits,
                        const std::vector<size_t>& truth);
 double fit_temperature_multi_label(const std::vector<std::vector<float>>& logits,
