@@ -35,6 +35,9 @@ struct TileArgs {
   size_t ldc;
   Epilogue epilogue;
   __mmask16 last_mask;
+  // The next 64-column slab, or null: prefetched into L2 by the first row block of this one (the
+  // weights stream from DRAM once per forward pass; see avx512_gemm.cpp).
+  const int8_t* prefetch;
 };
 
 inline int32_t tail_group(const uint8_t* row, size_t from, size_t k) {
@@ -51,7 +54,7 @@ inline int32_t load_group(const uint8_t* p) {
   return v;
 }
 
-template <int MR, int NP>
+template <int MR, int NP, bool kPrefetch>
 void tile(const TileArgs& t) {
   __m512i acc[MR][NP];
   for (int i = 0; i < MR; ++i)
@@ -68,6 +71,12 @@ void tile(const TileArgs& t) {
     __m512i bv[NP];
     for (int j = 0; j < NP; ++j) {
       bv[j] = _mm512_loadu_si512(reinterpret_cast<const void*>(b + j * t.panel_stride + kg * 16));
+    }
+    if (kPrefetch) {
+      for (int j = 0; j < 4; ++j) {
+        _mm_prefetch(reinterpret_cast<const char*>(t.prefetch + j * t.panel_stride + kg * 16),
+                     _MM_HINT_T1);
+      }
     }
     const bool full = kg < t.k_full;
     for (int i = 0; i < MR; ++i) {
@@ -92,13 +101,22 @@ void tile(const TileArgs& t) {
   }
 }
 
+template <int MR, bool kPrefetch>
+void tile_panels(const TileArgs& t, size_t panels) {
+  switch (panels) {
+    case 1: tile<MR, 1, kPrefetch>(t); break;
+    case 2: tile<MR, 2, kPrefetch>(t); break;
+    case 3: tile<MR, 3, kPrefetch>(t); break;
+    default: tile<MR, 4, kPrefetch>(t); break;
+  }
+}
+
 template <int MR>
 void tile_rows(const TileArgs& t, size_t panels) {
-  switch (panels) {
-    case 1: tile<MR, 1>(t); break;
-    case 2: tile<MR, 2>(t); break;
-    case 3: tile<MR, 3>(t); break;
-    default: tile<MR, 4>(t); break;
+  if (t.prefetch) {
+    tile_panels<MR, true>(t, panels);
+  } else {
+    tile_panels<MR, false>(t, panels);
   }
 }
 
@@ -138,8 +156,11 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
     t.ldc = ldy;
     t.epilogue = epilogue;
     t.last_mask = tail_mask(cols - (panels - 1) * 16);
+    const int8_t* next =
+        c0 + kPanelsPerTile * 16 < n_end ? t.b + kPanelsPerTile * panel_stride : nullptr;
     for (size_t r0 = 0; r0 < m; r0 += kRowsPerTile) {
       const size_t rows = m - r0 < kRowsPerTile ? m - r0 : kRowsPerTile;
+      t.prefetch = r0 == 0 ? next : nullptr;
       t.a = q + r0 * ldq;
       t.x_scale = x_scale + r0;
       t.c = y + r0 * ldy + c0;
