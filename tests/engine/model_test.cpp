@@ -95,6 +95,39 @@ TEST(Model, BatchesOverTheTokenBudgetAreSplitTransparently) {
     EXPECT_LE(max_abs_diff(batched[i].logits, single[i].logits), kBatchTolerance) << i;
 }
 
+TEST(Model, UnpackedWeightsGiveTheSameLogits) {
+  // pack_weights=false reads every F32 weight in place from the mapping; the packed SIMD layout
+  // only reorders the same products, so results agree to float rounding (logits are O(1-10)).
+  LoadOptions in_place;
+  in_place.pack_weights = false;
+  for (const char* name : {kKo, kEn}) {
+    const Model unpacked = Model::load(testing::converted_model(name), in_place);
+    const Model& packed = name == std::string(kKo) ? ko_model() : en_model();
+    const auto texts = sample_texts(name, 30);
+    const auto a = unpacked.classify(texts), b = packed.classify(texts);
+    for (size_t i = 0; i < texts.size(); ++i)
+      EXPECT_LE(max_abs_diff(a[i].logits, b[i].logits), 2e-5) << name << " text " << i;
+  }
+}
+
+TEST(Model, Int8FileLoadsAndStaysCloseToF32) {
+  const Model int8 = Model::load(testing::converted_model(kKo, "int8"));
+  EXPECT_EQ(int8.info().weight_type, "int8");
+  EXPECT_EQ(ko_model().info().weight_type, "f32");
+  // Per-channel int8 weights and per-row int8 activations: ~1% relative error per GEMM, so logits
+  // of magnitude <= ~5 move by well under 0.15 (observed: ~0.04; the int8 accuracy test checks label agreement).
+  const auto texts = sample_texts(kKo, 40);
+  const auto q = int8.classify(texts), f = ko_model().classify(texts);
+  for (size_t i = 0; i < texts.size(); ++i)
+    EXPECT_LE(max_abs_diff(q[i].logits, f[i].logits), 0.15) << i;
+  // Batching is still invisible with int8 (activations are quantized per row).
+  ClassifyOptions one;
+  one.batch_size = 1;
+  const auto single = int8.classify(texts, one);
+  for (size_t i = 0; i < texts.size(); ++i)
+    EXPECT_LE(max_abs_diff(single[i].logits, q[i].logits), kBatchTolerance) << i;
+}
+
 TEST(Model, ThreadCountDoesNotChangeResults) {
   const auto texts = sample_texts(kKo, 40);
   set_num_threads(1);

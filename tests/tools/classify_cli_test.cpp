@@ -31,7 +31,7 @@ std::string quote(const std::string& s) {
   return q + "'";
 }
 
-class Cli : public ::testing::Test {
+class ClassifyCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     std::string pattern = (std::filesystem::temp_directory_path() / "maum-cli-test-XXXXXX").string();
@@ -43,10 +43,10 @@ class Cli : public ::testing::Test {
     std::filesystem::remove_all(dir_, ignored);
   }
 
+  // $MAUM_CLI (to test an installed build), else the binary built with this tree.
   static std::string cli() {
     const char* env = std::getenv("MAUM_CLI");
-    EXPECT_TRUE(env && *env) << "MAUM_CLI is not set";
-    return env ? env : "maum";
+    return env && *env ? std::string(env) : std::string(MAUM_CLI_DEFAULT_PATH);
   }
 
   // Runs `maum ARGS` (args already shell-quoted), stdin from `input`; captures stdout and stderr.
@@ -88,9 +88,9 @@ class Cli : public ::testing::Test {
 
   static std::string dir_;
 };
-std::string Cli::dir_;
+std::string ClassifyCli::dir_;
 
-TEST_F(Cli, KoreanModelCardExample) {
+TEST_F(ClassifyCli, KoreanModelCardExample) {
   // MODEL_CARD.md: "정말 기쁜 하루였어요!" -> happiness, p = 0.862 at T = 1.8383.
   const std::string text = "정말 기쁜 하루였어요!";
   RunResult r = run("classify --model " + quote(model("ko-emotion7-small")) + " " + quote(text));
@@ -111,7 +111,7 @@ TEST_F(Cli, KoreanModelCardExample) {
   EXPECT_NEAR(sum, 1.0, 1e-5);
 }
 
-TEST_F(Cli, MultiLabelHasPredictedAtThreshold) {
+TEST_F(ClassifyCli, MultiLabelHasPredictedAtThreshold) {
   // Expected probabilities from the PyTorch golden outputs (sigmoid of the reference logits).
   std::ifstream golden(
       testing::shared_path("golden/model/en-goemotions-electra-small/corpus_goemotions_test.jsonl"));
@@ -148,7 +148,7 @@ TEST_F(Cli, MultiLabelHasPredictedAtThreshold) {
   EXPECT_GT(with_predictions, 0u);
 }
 
-TEST_F(Cli, StdinLinesInOrderIncludingEmptyAndLong) {
+TEST_F(ClassifyCli, StdinLinesInOrderIncludingEmptyAndLong) {
   std::string long_text;
   for (int i = 0; i < 600; ++i) long_text += "아주 긴 문장 ";
   const std::vector<std::string> texts = {"좋아요", "", "정말 화가 난다", long_text, "무서워\r"};
@@ -174,14 +174,14 @@ TEST_F(Cli, StdinLinesInOrderIncludingEmptyAndLong) {
   EXPECT_EQ(json_lines(short_max.out).size(), 1u);
 }
 
-TEST_F(Cli, InvalidUtf8LineIsNamed) {
+TEST_F(ClassifyCli, InvalidUtf8LineIsNamed) {
   RunResult r = run("classify --model " + quote(model("ko-emotion7-small")),
                     "fine\nalso fine\nbroken \xC3\x28 text\n");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("line 3"), std::string::npos) << r.err;
 }
 
-TEST_F(Cli, VerboseReportsLoadTime) {
+TEST_F(ClassifyCli, VerboseReportsLoadTime) {
   RunResult r = run("classify --verbose --model " + quote(model("ko-emotion7-small")) + " hello");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("loaded"), std::string::npos) << r.err;
@@ -189,7 +189,7 @@ TEST_F(Cli, VerboseReportsLoadTime) {
   EXPECT_NE(r.err.find("isa"), std::string::npos) << r.err;
 }
 
-TEST_F(Cli, MissingModelIsAnError) {
+TEST_F(ClassifyCli, MissingModelIsAnError) {
   RunResult r = run("classify --model " + quote(dir_ + "/absent.safetensors") + " hello");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("absent.safetensors"), std::string::npos) << r.err;
