@@ -4,11 +4,13 @@
 #include <cstdlib>
 #include <new>
 #include <cstring>
+#include <functional>
 #include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/src/thread_pool.h"
 #include "maum/error.h"
 
 namespace maum::engine {
@@ -119,6 +121,9 @@ class Binder {
   Binder(Weights& w, const std::set<std::string>& quantized, const kernels::Ops* pack_for)
       : w_(w), quantized_(quantized), pack_for_(pack_for) {}
 
+  // Work that reads whole weight matrices (packing, int8 row sums), run on the pool after binding.
+  std::vector<std::function<void()>> pack_jobs;
+
   const float* f32(const std::string& name, std::vector<int64_t> shape) {
     const core::TensorView& t = get(name, core::DType::F32, shape);
     if (reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0)
@@ -142,17 +147,21 @@ class Binder {
       const float* scale = f32(wname + "_scale", {static_cast<int64_t>(n)});
       auto row_sum = std::make_unique<int32_t[]>(n);
       const auto* q = reinterpret_cast<const int8_t*>(t.data);
-      for (size_t r = 0; r < n; ++r) {
-        int32_t s = 0;
-        for (size_t c = 0; c < k; ++c) s += q[r * k + c];
-        row_sum[r] = s;
-      }
+      int32_t* sums = row_sum.get();
+      pack_jobs.push_back([q, n, k, sums] {
+        for (size_t r = 0; r < n; ++r) {
+          int32_t s = 0;
+          for (size_t c = 0; c < k; ++c) s += q[r * k + c];
+          sums[r] = s;
+        }
+      });
       l.quantized = {q, scale, row_sum.get(), n, k};
       w_.owned_row_sums.push_back(std::move(row_sum));
       if (pack_for_) {
         if (size_t bytes = pack_for_->packed_u8s8_size(n, k)) {
           auto* packed = static_cast<int8_t*>(aligned(bytes));
-          pack_for_->pack_u8s8(q, n, k, packed);
+          const kernels::Ops* ops = pack_for_;
+          pack_jobs.push_back([ops, q, n, k, packed] { ops->pack_u8s8(q, n, k, packed); });
           l.quantized.packed = packed;
         }
       }
@@ -163,7 +172,9 @@ class Binder {
       if (pack_for_) {
         if (size_t floats = pack_for_->packed_f32_size(n, k)) {
           auto* packed = static_cast<float*>(aligned(floats * sizeof(float)));
-          pack_for_->pack_f32(l.f32.w, n, k, packed);
+          const kernels::Ops* ops = pack_for_;
+          const float* w = l.f32.w;
+          pack_jobs.push_back([ops, w, n, k, packed] { ops->pack_f32(w, n, k, packed); });
           l.f32.packed = packed;
         }
       }
@@ -263,6 +274,7 @@ std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFil
   }
   w->head_dense = b.linear("head.dense", H, H);
   w->head_out = b.linear("head.out", c.labels.size(), H);
+  parallel_for(b.pack_jobs.size(), [&](size_t i) { b.pack_jobs[i](); });
   return w;
 }
 
