@@ -167,7 +167,8 @@ TEST_F(ClassifyCli, StdinLinesInOrderIncludingEmptyAndLong) {
     if (!expected.empty() && expected.back() == '\r') expected.pop_back();  // CRLF input
     EXPECT_EQ(a[i].at("text"), expected);
     for (size_t k = 0; k < 7; ++k)
-      EXPECT_NEAR(a[i].at("logits")[k].get<double>(), b[i].at("logits")[k].get<double>(), 1e-5);
+      // Batch composition only changes float rounding (see tests/engine/model_test.cpp).
+      EXPECT_NEAR(a[i].at("logits")[k].get<double>(), b[i].at("logits")[k].get<double>(), 2e-5);
   }
   RunResult short_max = run("classify --max-length 8 --model " + quote(m) + " " + quote(long_text));
   ASSERT_EQ(short_max.status, 0) << short_max.err;
