@@ -1,9 +1,6 @@
 // `maum eval`, `maum calibrate` and classify's analysis options end to end, through the real
 // binary ($MAUM_CLI) on the shared checkpoints. Expected figures come from each MODEL_CARD.md and
 // calibration.json, not from our engine.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -15,69 +12,18 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/common/cli.h"
 #include "tests/common/shared_dir.h"
 
 namespace maum {
 namespace {
 
-struct RunResult {
-  int status = -1;
-  std::string out, err;
-};
+using testing::RunResult;
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+std::string quote(const std::string& s) { return testing::shell_quote(s); }
 
-std::string slurp(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-class AnalysisCli : public ::testing::Test {
+class AnalysisCli : public testing::CliSandbox {
  protected:
-  static void SetUpTestSuite() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "maum-analysis-cli-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  static void TearDownTestSuite() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-  // $MAUM_CLI, else the binary this test was built with (ctest's ENVIRONMENT from
-  // gtest_discover_tests drops all but the first variable of the list).
-  static std::string cli() {
-    const char* env = std::getenv("MAUM_CLI");
-    return env && *env ? std::string(env) : std::string(MAUM_CLI_DEFAULT);
-  }
-  static RunResult run(const std::string& args, const std::string& input = "") {
-    const std::string in = dir_ + "/stdin.txt", out = dir_ + "/stdout.txt",
-                      err = dir_ + "/stderr.txt";
-    std::ofstream(in, std::ios::binary) << input;
-    const std::string command =
-        quote(cli()) + " " + args + " < " + quote(in) + " > " + quote(out) + " 2> " + quote(err);
-    RunResult r;
-    const int raw = std::system(command.c_str());
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
-  }
-  static std::string model(const std::string& name) {
-    const std::string out = dir_ + "/" + name + ".safetensors";
-    if (!std::filesystem::exists(out)) {
-      RunResult r =
-          run("convert " + quote(testing::shared_path("models/" + name)) + " " + quote(out));
-      EXPECT_EQ(r.status, 0) << r.err;
-    }
-    return out;
-  }
   static std::string example(const std::string& name) {
     return std::string(MAUM_SOURCE_DIR) + "/analysis/examples/" + name;
   }
@@ -86,9 +32,7 @@ class AnalysisCli : public ::testing::Test {
            quote(testing::shared_path("data/ko_single7/all.tsv")) + " --fold " + fold +
            " --label-names " + quote(example("ko_single7_label_names.json"));
   }
-  static std::string dir_;
 };
-std::string AnalysisCli::dir_;
 
 TEST_F(AnalysisCli, EvalKoreanTestFoldReproducesModelCard) {
   const std::string svg = dir_ + "/ko.svg";
@@ -108,7 +52,7 @@ TEST_F(AnalysisCli, EvalKoreanTestFoldReproducesModelCard) {
   EXPECT_EQ(row0, j.at("report").at("per_label").at("fear").at("support").get<size_t>());
   EXPECT_GT(j.at("ece").get<double>(), 0.0);
   EXPECT_EQ(j.at("reliability").size(), 15u);
-  EXPECT_EQ(slurp(svg).rfind("<svg", 0), 0u);
+  EXPECT_EQ(testing::read_file(svg).rfind("<svg", 0), 0u);
   // Progress bar on stderr.
   EXPECT_NE(r.err.find("3908/3908"), std::string::npos);
 }
@@ -129,7 +73,7 @@ TEST_F(AnalysisCli, EvalGoEmotionsMultiLabelAtThreshold03) {
 
 TEST_F(AnalysisCli, CalibrateOnDevFoldFindsTheCardsTemperature) {
   const auto expected = nlohmann::json::parse(
-      slurp(testing::shared_path("models/ko-emotion7-small/calibration.json")))["temperature"]
+      testing::read_file(testing::shared_path("models/ko-emotion7-small/calibration.json")))["temperature"]
                             .get<double>();
   const std::string out = dir_ + "/ko-calibrated.safetensors";
   RunResult r = run("calibrate " + ko_eval_args(model("ko-emotion7-small"), "8") + " --json -q --out " +

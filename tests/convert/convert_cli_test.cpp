@@ -8,46 +8,27 @@
 #include <gtest/gtest.h>
 
 #include "core/src/safetensors.h"
+#include "tests/common/cli.h"
 #include "tests/common/shared_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int status;
-  std::string output;  // stdout + stderr
-};
+using maum::testing::cli_path;
 
-CommandResult run(const std::string& command) {
-  CommandResult r{0, ""};
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (!p) return {-1, "popen failed"};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string cli() {
-  const char* c = std::getenv("MAUM_CLI");
-  return c && *c ? c : MAUM_CLI_DEFAULT;
-}
-
-class CliTemp : public ::testing::Test {
+// `maum convert` and the script each report on stdout or stderr: tests look at both.
+class CliTemp : public maum::testing::CliSandbox {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "maum-convert-cli-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+  struct CommandResult {
+    int status;
+    std::string output;
+  };
+  static CommandResult run(const std::string& command) {
+    maum::testing::RunResult r = run_shell(command);
+    return {r.status, r.out + r.err};
   }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-  std::string dir_;
+  static std::string cli() { return maum::testing::shell_quote(cli_path()); }
 };
 
 TEST_F(CliTemp, ConvertsAndSummarizes) {
@@ -61,13 +42,13 @@ TEST_F(CliTemp, ConvertsAndSummarizes) {
 }
 
 TEST_F(CliTemp, ErrorsExitNonZeroWithTheReason) {
-  CommandResult r = run(cli() + " convert " + dir_ + "/missing " + dir_ + "/m.safetensors");
+  CommandResult r = run(cli() + " convert " + dir_ + "/missing " + dir_ + "/rejected.safetensors");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("config.json"), std::string::npos) << r.output;
   const std::string hf = maum::testing::shared_path("models/ko-emotion7-small");
-  r = run(cli() + " convert " + hf + " " + dir_ + "/m.safetensors --quantize int4");
+  r = run(cli() + " convert " + hf + " " + dir_ + "/rejected.safetensors --quantize int4");
   EXPECT_NE(r.status, 0);
-  EXPECT_FALSE(fs::exists(dir_ + "/m.safetensors"));
+  EXPECT_FALSE(fs::exists(dir_ + "/rejected.safetensors"));
 }
 
 TEST_F(CliTemp, GetModelScriptConvertsALocalFolder) {

@@ -1,8 +1,5 @@
 // `maum convert` + `maum classify` end to end, through the real binary ($MAUM_CLI): the model card's
 // example, multi-label output, stdin streaming in input order, and error reporting.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -15,69 +12,18 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/common/cli.h"
 #include "tests/common/shared_dir.h"
 
 namespace maum {
 namespace {
 
-struct RunResult {
-  int status = -1;
-  std::string out, err;
-};
+using testing::RunResult;
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+std::string quote(const std::string& s) { return testing::shell_quote(s); }
 
-class ClassifyCli : public ::testing::Test {
+class ClassifyCli : public testing::CliSandbox {
  protected:
-  static void SetUpTestSuite() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "maum-cli-test-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  static void TearDownTestSuite() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-
-  // $MAUM_CLI (to test an installed build), else the binary built with this tree.
-  static std::string cli() {
-    const char* env = std::getenv("MAUM_CLI");
-    return env && *env ? std::string(env) : std::string(MAUM_CLI_DEFAULT_PATH);
-  }
-
-  // Runs `maum ARGS` (args already shell-quoted), stdin from `input`; captures stdout and stderr.
-  static RunResult run(const std::string& args, const std::string& input = "") {
-    const std::string in = dir_ + "/stdin.txt", out = dir_ + "/stdout.txt", err = dir_ + "/stderr.txt";
-    std::ofstream(in, std::ios::binary) << input;
-    const std::string command =
-        quote(cli()) + " " + args + " < " + quote(in) + " > " + quote(out) + " 2> " + quote(err);
-    RunResult r;
-    const int raw = std::system(command.c_str());
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    auto slurp = [](const std::string& p) {
-      std::ifstream f(p, std::ios::binary);
-      std::stringstream s;
-      s << f.rdbuf();
-      return s.str();
-    };
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
-  }
-
-  static std::string model(const std::string& name) {
-    const std::string out = dir_ + "/" + name + ".safetensors";
-    if (!std::filesystem::exists(out)) {
-      RunResult r = run("convert " + quote(testing::shared_path("models/" + name)) + " " + quote(out));
-      EXPECT_EQ(r.status, 0) << r.err;
-    }
-    return out;
-  }
-
   static std::vector<nlohmann::json> json_lines(const std::string& out) {
     std::vector<nlohmann::json> lines;
     std::istringstream in(out);
@@ -85,10 +31,7 @@ class ClassifyCli : public ::testing::Test {
     while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
     return lines;
   }
-
-  static std::string dir_;
 };
-std::string ClassifyCli::dir_;
 
 TEST_F(ClassifyCli, KoreanModelCardExample) {
   // MODEL_CARD.md: "정말 기쁜 하루였어요!" -> happiness, p = 0.862 at T = 1.8383.
