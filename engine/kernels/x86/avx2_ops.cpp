@@ -131,7 +131,7 @@ void add_layernorm(float* x, const float* residual, const float* gamma, const fl
       vvar = _mm256_fmadd_ps(d, d, vvar);
     }
     const float var = hsum(vvar) / static_cast<float>(n);
-    const __m256 inv = _mm256_set1_ps(1.0f / std::sqrt(var + eps));
+    const __m256 inv = _mm256_set1_ps(1.0f / __builtin_sqrtf(var + eps));
     for (size_t i = 0; i < n; i += 8) {
       const __m256i mask = tail_mask(n - i);
       const __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(row + i, mask), vmean), inv);
@@ -168,7 +168,7 @@ void quantize_rows_u8(const float* x, size_t ldx, uint8_t* q, size_t ldq, float*
       _mm_storel_epi64(reinterpret_cast<__m128i*>(qr + i), b8);
     }
     for (; i < k; ++i) {
-      float v = std::nearbyint(xr[i] * inv);
+      float v = __builtin_nearbyintf(xr[i] * inv);
       v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
       qr[i] = static_cast<uint8_t>(static_cast<int>(v) + 128);
     }
