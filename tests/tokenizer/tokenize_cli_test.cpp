@@ -23,7 +23,7 @@ using nlohmann::json;
 
 std::string cli() {
   const char* env = std::getenv("MAUM_CLI");
-  return env && *env ? env : "maum";
+  return env && *env ? env : MAUM_CLI_DEFAULT;  // the binary built with this tree
 }
 
 struct RunResult {
