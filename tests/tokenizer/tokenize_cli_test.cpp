@@ -74,6 +74,33 @@ TEST(TokenizeCli, MatchesGoldenIdsAndOffsets) {
   EXPECT_EQ(n, golden.size());
 }
 
+TEST(TokenizeCli, ModelFileEmbedsTheSameTokenizer) {
+  // ko-emotion7-small uses the klue/bert-base vocabulary: the tokenizer embedded by `maum convert`
+  // must give the klue-bert-base golden ids.
+  const fs::path model = fs::temp_directory_path() / ("maum_tok_cli_model_" + std::to_string(::getpid()) + ".safetensors");
+  RunResult conv = run("convert '" + maum::testing::shared_path("models/ko-emotion7-small") + "' '" + model.string() + "'", "");
+  ASSERT_EQ(conv.status, 0) << conv.out;
+  std::vector<json> golden;
+  std::ifstream in(maum::testing::shared_path("golden/tok/klue-bert-base/corpus_ko7_test.jsonl"));
+  std::string line, input;
+  for (int i = 0; i < 100 && std::getline(in, line); ++i) {
+    golden.push_back(json::parse(line));
+    input += golden.back()["text"].get<std::string>() + "\n";
+  }
+  RunResult r = run("tokenize --model '" + model.string() + "'", input);
+  fs::remove(model);
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::istringstream lines(r.out);
+  size_t n = 0;
+  while (std::getline(lines, line) && n < golden.size()) {
+    const json got = json::parse(line);
+    EXPECT_EQ(got["ids"], golden[n]["ids"]) << "line " << n + 1;
+    EXPECT_EQ(got["offsets"], golden[n]["offsets"]) << "line " << n + 1;
+    ++n;
+  }
+  EXPECT_EQ(n, golden.size());
+}
+
 TEST(TokenizeCli, MaxLengthTruncates) {
   RunResult r = run("tokenize --vocab '" + maum::testing::shared_path("vocab/en-uncased") + "' --max-length 4",
                     "a b c d e f\n");
