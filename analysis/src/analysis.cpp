@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/src/files.h"
 #include "maum/error.h"
 
 namespace maum {
@@ -18,14 +19,6 @@ namespace {
 using Json = nlohmann::json;
 using OrderedJson = nlohmann::ordered_json;
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("cannot open " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw IoError("cannot read " + path);
-  return ss.str();
-}
 
 Json parse_json(const std::string& text, const std::string& origin) {
   try {
@@ -123,7 +116,7 @@ Policy Policy::from_json(const std::string& json_text, const std::string& source
   return p;
 }
 
-Policy Policy::load(const std::string& path) { return from_json(read_text_file(path), path); }
+Policy Policy::load(const std::string& path) { return from_json(core::read_file(path), path); }
 
 std::string Policy::to_json() const {
   OrderedJson j = OrderedJson::object();
@@ -349,7 +342,7 @@ LabelMap LabelMap::from_json(const std::string& json_text, const std::vector<std
 }
 
 LabelMap LabelMap::load(const std::string& path, const std::vector<std::string>& source) {
-  return from_json(read_text_file(path), source, path);
+  return from_json(core::read_file(path), source, path);
 }
 
 double LabelMap::weight(size_t s, size_t t) const { return weights_.at(s * target_.size() + t); }
@@ -439,7 +432,7 @@ Fusion Fusion::from_json(const std::string& json_text,
 }
 
 Fusion Fusion::load(const std::string& path, const std::vector<std::string>& model_labels) {
-  return from_json(read_text_file(path), model_labels, path);
+  return from_json(core::read_file(path), model_labels, path);
 }
 
 std::vector<std::string> Fusion::input_names() const {

@@ -20,6 +20,7 @@
 #include <utf8proc.h>
 
 #include "maum/error.h"
+#include "core/src/files.h"
 #include "tokenizer/src/char_classes.h"
 #include "tokenizer/src/utf8.h"
 #include "tokenizer/src/vocab_table.h"
@@ -119,14 +120,6 @@ struct Pieces {
   std::vector<std::pair<uint32_t, uint32_t>> offsets;
 };
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("cannot open " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw IoError("cannot read " + path);
-  return ss.str();
-}
 
 bool file_exists(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -434,12 +427,7 @@ Tokenizer Tokenizer::from_dir(const std::string& dir) {
   auto impl = std::make_shared<Impl>();
   const std::string tokenizer_json = dir + "/tokenizer.json";
   if (file_exists(tokenizer_json)) {
-    json j;
-    try {
-      j = json::parse(read_file(tokenizer_json));
-    } catch (const json::exception& e) {
-      throw FormatError(tokenizer_json + ": invalid JSON: " + e.what());
-    }
+    json j = core::read_json_file(tokenizer_json);
     impl->load_tokenizer_json(j, tokenizer_json);
     impl->finish();
     return Tokenizer(impl);
@@ -450,7 +438,7 @@ Tokenizer Tokenizer::from_dir(const std::string& dir) {
   const std::string vocab_path = dir + "/vocab.txt";
   if (!file_exists(vocab_path))
     throw IoError("no tokenizer.json or vocab.txt in " + dir);
-  const std::string text = read_file(vocab_path);
+  const std::string text = core::read_file(vocab_path);
   json vocab = json::object();
   std::unordered_set<std::string> seen;
   {
@@ -471,21 +459,13 @@ Tokenizer Tokenizer::from_dir(const std::string& dir) {
   json config = json::object();
   const std::string config_path = dir + "/tokenizer_config.json";
   if (file_exists(config_path)) {
-    try {
-      config = json::parse(read_file(config_path));
-    } catch (const json::exception& e) {
-      throw FormatError(config_path + ": invalid JSON: " + e.what());
-    }
+    config = core::read_json_file(config_path);
     if (!config.is_object()) throw FormatError(config_path + ": not a JSON object");
   }
   json special_map = json::object();
   const std::string map_path = dir + "/special_tokens_map.json";
   if (file_exists(map_path)) {
-    try {
-      special_map = json::parse(read_file(map_path));
-    } catch (const json::exception& e) {
-      throw FormatError(map_path + ": invalid JSON: " + e.what());
-    }
+    special_map = core::read_json_file(map_path);
     if (!special_map.is_object()) special_map = json::object();
   }
   auto special_of = [&](const char* key, const char* fallback) {

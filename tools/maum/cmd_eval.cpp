@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/src/files.h"
 #include "maum/analysis.h"
 #include "maum/error.h"
 #include "maum/metrics.h"
@@ -32,14 +33,7 @@ struct EvalArgs {
 };
 
 std::map<std::string, std::string> read_label_names(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("cannot open " + path);
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(path + ": malformed JSON: " + e.what());
-  }
+  const nlohmann::json j = core::read_json_file(path);
   if (!j.is_object()) throw FormatError(path + ": expected {\"data label\": \"model label\", ...}");
   std::map<std::string, std::string> names;
   for (auto it = j.begin(); it != j.end(); ++it) {
