@@ -193,6 +193,10 @@ const TensorView& SafetensorsFile::get(const std::string& name, DType dtype,
   return t;
 }
 
+void SafetensorsFile::release(const TensorView& tensor) const {
+  if (map_) map_->release(tensor.data, tensor.nbytes);
+}
+
 const std::string& SafetensorsFile::meta(const std::string& key) const {
   auto it = metadata_.find(key);
   if (it == metadata_.end()) throw FormatError(path_ + ": missing metadata \"" + key + "\"");

@@ -48,6 +48,9 @@ class SafetensorsFile {
   const TensorView& get(const std::string& name, DType dtype, const std::vector<int64_t>& shape) const;
   // Metadata value, or throws FormatError if absent.
   const std::string& meta(const std::string& key) const;
+  // Drops the tensor's whole mapped pages from memory (MappedFile::release); its data stays
+  // readable (re-read from the file on the next touch). For tensors the caller has copied.
+  void release(const TensorView& tensor) const;
 
   ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile&) = delete;

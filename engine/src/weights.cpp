@@ -136,6 +136,10 @@ class Binder {
     return w_.owned_floats.back().get();
   }
 
+  const int8_t* i8(const std::string& name, std::vector<int64_t> shape) {
+    return reinterpret_cast<const int8_t*>(get(name, core::DType::I8, shape).data);
+  }
+
   Linear linear(const std::string& prefix, size_t n, size_t k) {
     Linear l;
     l.n = n;
@@ -148,23 +152,30 @@ class Binder {
       auto row_sum = std::make_unique<int32_t[]>(n);
       const auto* q = reinterpret_cast<const int8_t*>(t.data);
       int32_t* sums = row_sum.get();
-      pack_jobs.push_back([q, n, k, sums] {
+      int8_t* packed = nullptr;
+      const kernels::Ops* ops = pack_for_;
+      if (ops) {
+        if (size_t bytes = ops->packed_u8s8_size(n, k)) packed = static_cast<int8_t*>(aligned(bytes));
+      }
+      // One job per tensor: row sums, packing, then (packed) dropping the file's pages at once, so
+      // at no point during the load are both the file pages and the packed copies all resident.
+      const core::SafetensorsFile* file = w_.file.get();
+      pack_jobs.push_back([q, n, k, sums, ops, packed, file, source = &t] {
         for (size_t r = 0; r < n; ++r) {
           int32_t s = 0;
           for (size_t c = 0; c < k; ++c) s += q[r * k + c];
           sums[r] = s;
         }
+        if (packed) {
+          ops->pack_u8s8(q, n, k, packed);
+          // The SIMD kernels read only the packed copy from now on; the reference path could
+          // still read q (its pages fault back in from the file).
+          file->release(*source);
+        }
       });
       l.quantized = {q, scale, row_sum.get(), n, k};
+      l.quantized.packed = packed;
       w_.owned_row_sums.push_back(std::move(row_sum));
-      if (pack_for_) {
-        if (size_t bytes = pack_for_->packed_u8s8_size(n, k)) {
-          auto* packed = static_cast<int8_t*>(aligned(bytes));
-          const kernels::Ops* ops = pack_for_;
-          pack_jobs.push_back([ops, q, n, k, packed] { ops->pack_u8s8(q, n, k, packed); });
-          l.quantized.packed = packed;
-        }
-      }
     } else {
       l.f32.w = f32(wname, wshape);
       l.f32.n = n;
@@ -174,7 +185,12 @@ class Binder {
           auto* packed = static_cast<float*>(aligned(floats * sizeof(float)));
           const kernels::Ops* ops = pack_for_;
           const float* w = l.f32.w;
-          pack_jobs.push_back([ops, w, n, k, packed] { ops->pack_f32(w, n, k, packed); });
+          const core::SafetensorsFile* file = w_.file.get();
+          const core::TensorView* source = &get(wname, core::DType::F32, wshape);
+          pack_jobs.push_back([ops, w, n, k, packed, file, source] {
+            ops->pack_f32(w, n, k, packed);
+            file->release(*source);  // see the int8 case
+          });
           l.f32.packed = packed;
         }
       }
@@ -253,7 +269,12 @@ std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFil
              P = static_cast<int64_t>(c.max_position_embeddings),
              T = static_cast<int64_t>(c.type_vocab_size);
   const size_t H = c.hidden_size, I = c.intermediate_size;
-  w->word_embeddings = b.f32("emb.word", {V, E});
+  if (quantized.count("emb.word")) {
+    w->word_embeddings_i8 = b.i8("emb.word", {V, E});
+    w->word_embedding_scales = b.f32("emb.word_scale", {V});
+  } else {
+    w->word_embeddings = b.f32("emb.word", {V, E});
+  }
   w->position_embeddings = b.f32("emb.position", {P, E});
   w->token_type_embeddings = b.f32("emb.token_type", {T, E});
   w->embedding_ln = b.layer_norm("emb.ln", c.embedding_size);

@@ -51,7 +51,10 @@ struct EncoderLayer {
 };
 
 struct Weights {
-  const float* word_embeddings = nullptr;      // [V, E]
+  // [V, E]: F32, or (int8 files) I8 rows with per-row scales, dequantized per looked-up token.
+  const float* word_embeddings = nullptr;
+  const int8_t* word_embeddings_i8 = nullptr;
+  const float* word_embedding_scales = nullptr;  // [V]
   const float* position_embeddings = nullptr;  // [P, E]
   const float* token_type_embeddings = nullptr;  // [T, E]
   LayerNormWeights embedding_ln;

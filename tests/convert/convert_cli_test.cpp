@@ -35,7 +35,8 @@ TEST_F(CliTemp, ConvertsAndSummarizes) {
   const std::string hf = maum::testing::shared_path("models/en-goemotions-electra-small");
   CommandResult r = run(cli() + " convert " + hf + " " + dir_ + "/m.safetensors --quantize int8");
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("75 tensors"), std::string::npos) << r.output;  // 59 + 4 layers x 4 scales
+  // 59 F32 tensors + a scale per quantized weight (4 layers x 4 linears, and emb.word_scale)
+  EXPECT_NE(r.output.find("76 tensors"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("(int8)"), std::string::npos) << r.output;
   auto f = maum::core::SafetensorsFile::open(dir_ + "/m.safetensors");
   EXPECT_TRUE(f->metadata().count("maum.quantization"));

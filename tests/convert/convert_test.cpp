@@ -303,6 +303,7 @@ TEST(Convert, Int8QuantizedFile) {
   for (int i = 0; i < c["num_layers"].get<int>(); ++i)
     for (const char* l : {"attn.qkv", "attn.out", "ffn.up", "ffn.down"})
       expected.insert("layer." + std::to_string(i) + "." + l + ".weight");
+  expected.insert("emb.word");  // per-row (= per token) int8, scale in emb.word_scale
   EXPECT_EQ(q["tensors"].get<std::set<std::string>>(), expected);
   const auto sources = hf_sources(c);
   const auto shapes = format_shapes(c);
@@ -330,7 +331,8 @@ TEST(Convert, Int8QuantizedFile) {
     EXPECT_EQ(bad, 0u) << "elements off by more than scale/2";
   }
   // Everything else stays F32 and identical.
-  EXPECT_TRUE(floats_of(out->get("emb.word")) == floats_of(src->get("bert.embeddings.word_embeddings.weight")));
+  EXPECT_TRUE(floats_of(out->get("emb.position")) ==
+              floats_of(src->get("bert.embeddings.position_embeddings.weight")));
   EXPECT_EQ(out->get("layer.0.attn.qkv.bias").dtype, core::DType::F32);
   EXPECT_EQ(out->get("head.dense.weight").dtype, core::DType::F32);
 }

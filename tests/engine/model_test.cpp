@@ -131,6 +131,40 @@ TEST(Model, Int8FileLoadsAndStaysCloseToF32) {
     EXPECT_LE(max_abs_diff(single[i].logits, q[i].logits), kBatchTolerance) << i;
 }
 
+TEST(ModelFile, ReleasedTensorPagesReadBackUnchanged) {
+  // The loader drops the mapped pages of every tensor it has packed (SafetensorsFile::release);
+  // the data must stay readable and identical (re-read from the file), e.g. for the reference path.
+  auto file = core::SafetensorsFile::open(testing::converted_model(kKo, "int8"));
+  const core::TensorView& t = file->get("layer.0.ffn.up.weight");
+  ASSERT_GT(t.nbytes, 2u * 4096u) << "needs whole pages inside the tensor";
+  const std::vector<uint8_t> before(t.data, t.data + t.nbytes);
+  file->release(t);
+  EXPECT_TRUE(std::equal(before.begin(), before.end(), t.data));
+  // A second release, and one of a view outside the mapping, are harmless.
+  file->release(t);
+  core::TensorView outside = t;
+  const uint8_t stray[16] = {};
+  outside.data = stray;
+  outside.nbytes = sizeof(stray);
+  file->release(outside);
+  EXPECT_TRUE(std::equal(before.begin(), before.end(), t.data));
+}
+
+TEST(Model, Int8UnpackedEqualsPacked) {
+  // The packed model released the file pages of its int8 weights, which the unpacked (reference
+  // GEMM) model reads in place: both must still compute the same model. The int32 sums are exact,
+  // but the epilogues round differently (<= 3e-6 relative), which can flip a later activation's
+  // int8 rounding by one step (~1% of that row's max): far below the 0.15 int8-vs-f32 budget.
+  LoadOptions in_place;
+  in_place.pack_weights = false;
+  const std::string path = testing::converted_model(kKo, "int8");
+  const Model packed = Model::load(path), unpacked = Model::load(path, in_place);
+  const auto texts = sample_texts(kKo, 20);
+  const auto a = packed.classify(texts), b = unpacked.classify(texts);
+  for (size_t i = 0; i < texts.size(); ++i)
+    EXPECT_LE(max_abs_diff(a[i].logits, b[i].logits), 0.03) << i;
+}
+
 TEST(Model, ThreadCountDoesNotChangeResults) {
   const auto texts = sample_texts(kKo, 40);
   set_num_threads(1);
