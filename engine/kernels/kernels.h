@@ -15,6 +15,11 @@ enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3 };
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512vnni = false;
+  // Vendor and family/model (cpuid leaves 0 and 1, extended family/model folded in as Intel and
+  // AMD document it: lscpu's "CPU family" / "Model"). Only used for microarchitecture-dependent
+  // figures such as peak_ops_per_cycle (engine/kernels/peak.h), never to pick kernels.
+  bool amd = false, intel = false;
+  unsigned family = 0, model = 0;
 };
 
 const CpuFeatures& cpu_features();

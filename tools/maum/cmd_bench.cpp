@@ -7,9 +7,11 @@
 //   attention: 4·L²·H per layer (Q·Kᵀ and P·V)
 //   head: 2·(H² + H·labels) on [CLS]
 // (embeddings, LayerNorm, softmax and GELU are not counted). % of peak divides by
-// threads × clock × peak ops/cycle of the selected ISA (fp32: AVX-512 64, AVX2 32, scalar 2;
-// int8: VNNI 256, AVX2 64 — 2 ops per multiply-add); the clock is measured with a chain of
-// dependent adds, so it includes turbo.
+// threads × clock × peak ops/cycle of the selected ISA on this CPU (kernels::peak_ops_per_cycle,
+// 2 ops per multiply-add: fp32 AVX-512 64, AVX2 32, scalar 2; int8 VNNI 256, AVX2 64; on AMD
+// Zen 4, which runs 512-bit ops as two 256-bit halves, AVX-512 fp32 32 and VNNI 128); the clock
+// is kernels::measure_clock_ghz (a chain of dependent adds, so turbo is included; MAUM_PEAK_GHZ
+// overrides it).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/peak.h"
 #include "maum/error.h"
 #include "maum/model.h"
 #include "maum/runtime.h"
@@ -39,33 +42,6 @@ struct BenchArgs {
   size_t warmup = 3;
   bool json = false;
 };
-
-double measure_clock_ghz() {
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    long x = 0, n = 10000000;
-    const auto t0 = std::chrono::steady_clock::now();
-    __asm__ volatile(
-        "1:\n\t"
-        "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-        "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-        "dec %1\n\tjnz 1b\n\t"
-        : "+r"(x), "+r"(n));
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, 10000000.0 * 10 / s / 1e9);
-  }
-  return best;
-}
-
-double peak_ops_per_cycle(kernels::Isa isa, bool int8) {
-  switch (isa) {
-    case kernels::Isa::kAvx512Vnni: return int8 ? 256 : 64;
-    case kernels::Isa::kAvx512: return int8 ? 64 : 64;
-    case kernels::Isa::kAvx2: return int8 ? 64 : 32;
-    case kernels::Isa::kScalar: return 2;
-  }
-  return 2;
-}
 
 double peak_rss_mb() {
   std::ifstream status("/proc/self/status");
@@ -127,8 +103,10 @@ void run_bench(const GlobalOptions& global, const BenchArgs& args) {
   const double gflops = flops / (median / 1e3) / 1e9;
   const kernels::Isa isa = kernels::ops().isa;
   const bool int8 = info.weight_type == "int8";
-  const double ghz = measure_clock_ghz();
-  const double peak = ghz * peak_ops_per_cycle(isa, int8) * std::max(1, num_threads());
+  const double ghz = kernels::measure_clock_ghz();
+  const double ops_per_cycle = kernels::peak_ops_per_cycle(isa, int8);
+  const double peak = ghz * ops_per_cycle * std::max(1, num_threads());  // 0 off x86
+  const double pct_peak = peak > 0 ? 100 * gflops / peak : 0;
   const double tokens_per_s = L * static_cast<double>(args.batch) / (median / 1e3);
   struct stat st {};
   const double file_mb = ::stat(args.model_path.c_str(), &st) == 0 ? st.st_size / 1048576.0 : 0;
@@ -147,8 +125,9 @@ void run_bench(const GlobalOptions& global, const BenchArgs& args) {
     out["mean_ms"] = mean;
     out["tokens_per_s"] = tokens_per_s;
     out["gflops"] = gflops;
-    out["pct_peak"] = 100 * gflops / peak;
+    out["pct_peak"] = pct_peak;
     out["clock_ghz"] = ghz;
+    out["peak_ops_per_cycle"] = ops_per_cycle;
     out["model_file_mb"] = file_mb;
     out["peak_rss_mb"] = peak_rss_mb();
     std::cout << out.dump() << "\n";
@@ -158,9 +137,11 @@ void run_bench(const GlobalOptions& global, const BenchArgs& args) {
                 info.hidden_size, kernels::isa_name(isa), num_threads(), args.seq, args.batch);
     std::printf("latency: median %.3f ms, min %.3f ms, mean %.3f ms over %zu iterations\n", median,
                 min, mean, args.iters);
-    std::printf("throughput: %.0f tokens/s, %.1f GFLOP/s (%.1f%% of %s peak at %.2f GHz x %d)\n",
-                tokens_per_s, gflops, 100 * gflops / peak, kernels::isa_name(isa), ghz,
-                std::max(1, num_threads()));
+    std::printf("throughput: %.0f tokens/s, %.1f GFLOP/s (%.1f%% of %s %s peak %.0f GFLOP/s = "
+                "%.2f GHz x %.0f op/cycle x %d)\n",
+                tokens_per_s, gflops, pct_peak, kernels::isa_name(isa), int8 ? "int8" : "fp32",
+                peak, ghz, ops_per_cycle, std::max(1, num_threads()));
+    std::printf("peak assumes: %s\n", kernels::vector_width_note());
     std::printf("model file %.1f MB, peak resident memory %.1f MB\n", file_mb, peak_rss_mb());
   }
 }
