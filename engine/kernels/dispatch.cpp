@@ -61,6 +61,11 @@ CpuFeatures detect() {
     f.avx512bw = ebx & (1u << 30);
     f.avx512vl = ebx & (1u << 31);
     f.avx512vnni = f.avx512f && (ecx & (1u << 11));
+    const unsigned max_subleaf = eax;
+    if (max_subleaf >= 1) {
+      __cpuid_count(7, 1, eax, ebx, ecx, edx);
+      f.avx512bf16 = f.avx512f && (eax & (1u << 5));
+    }
   }
   return f;
 }
@@ -101,6 +106,10 @@ Ops make_ops(Isa isa) {
       fill_vnni_ops(o);
       break;
   }
+  // bf16 attention is a feature of its own (Cooper Lake, Sapphire Rapids, Zen 4 and later have
+  // it; Ice Lake has VNNI without it), offered by both AVX-512 tables where the CPU has it.
+  if ((isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni) && cpu_features().avx512bf16)
+    fill_bf16_attention(o);
   o.isa = isa;
   return o;
 }
@@ -187,10 +196,13 @@ const Ops& ops() {
 }
 
 size_t attention_scratch_floats(size_t seq, size_t head_dim) {
-  // K transposed [head_dim, seq] + one block of 16 query rows of scores [16, seq], each rounded
-  // up to whole cache lines.
+  // fp32: K transposed [head_dim][seq] + scores of one 16-row query block [16][seq].
+  // bf16: K and V as bf16 pairs (together at most dim_pad x seq 32-bit units), the scores block,
+  // its probabilities as pairs [16][seq/2] and the block's queries as pairs [16][dim_pad/2,
+  // rounded up to 16]. Sizes rounded up to 16 keys / 16 dims keep every part cache-line aligned.
   const size_t seq_padded = (seq + 15) / 16 * 16;
-  return head_dim * seq_padded + 16 * seq_padded;
+  const size_t dim_padded = (head_dim + 15) / 16 * 16;
+  return (dim_padded + 32) * seq_padded + 16 * dim_padded;
 }
 
 }  // namespace maum::kernels

@@ -15,6 +15,7 @@ enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3 };
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512vnni = false;
+  bool avx512bf16 = false;  // vdpbf16ps / vcvtne2ps2bf16 (cpuid leaf 7 subleaf 1, eax bit 5)
   // Vendor and family/model (cpuid leaves 0 and 1, extended family/model folded in as Intel and
   // AMD document it: lscpu's "CPU family" / "Model"). Only used for microarchitecture-dependent
   // figures such as peak_ops_per_cycle (engine/kernels/peak.h), never to pick kernels.
@@ -114,9 +115,15 @@ struct Ops {
   void (*attention_head)(const float* q, const float* k, const float* v, size_t ld, size_t seq,
                          size_t head_dim, float scale, float* out, size_t ldo,
                          float* scratch) = nullptr;
+  // attention_head with Q·Kᵀ and P·V multiplying bf16-rounded operands (fp32 sums, fp32
+  // softmax): twice the multiply-add rate where the CPU has AVX512_BF16, null elsewhere. The
+  // engine uses it for int8 models only. Same arguments and scratch as attention_head.
+  void (*attention_head_bf16)(const float* q, const float* k, const float* v, size_t ld,
+                              size_t seq, size_t head_dim, float scale, float* out, size_t ldo,
+                              float* scratch) = nullptr;
 };
 
-// Scratch floats attention_head needs (same for every ISA).
+// Scratch floats attention_head and attention_head_bf16 need (same for every ISA).
 size_t attention_scratch_floats(size_t seq, size_t head_dim);
 
 // The table for one ISA (must be supported), and the one selected_isa() picks (cached).

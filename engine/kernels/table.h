@@ -28,6 +28,11 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
                  Epilogue epilogue);
 void attention_head(const float* q, const float* k, const float* v, size_t ld, size_t seq,
                     size_t head_dim, float scale, float* out, size_t ldo, float* scratch);
+// attention_head with q, k, the probabilities and v rounded to bf16 (what the AVX512_BF16 kernel
+// multiplies), sums in double: the reference for Ops::attention_head_bf16. Not in any table.
+void attention_head_bf16(const float* q, const float* k, const float* v, size_t ld, size_t seq,
+                         size_t head_dim, float scale, float* out, size_t ldo, float* scratch);
+float round_to_bf16(float x);  // round to nearest even, NaN kept
 // Applies an epilogue to n values in place.
 void apply_epilogue(float* y, size_t n, Epilogue epilogue);
 
@@ -44,5 +49,6 @@ void pack_u8s8_panels(const int8_t* w, size_t n, size_t k, int8_t* packed);
 void fill_avx2_ops(Ops& ops);
 void fill_avx512_ops(Ops& ops);
 void fill_vnni_ops(Ops& ops);
+void fill_bf16_attention(Ops& ops);  // only where the CPU has AVX512_BF16
 
 }  // namespace maum::kernels

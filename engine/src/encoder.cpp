@@ -241,6 +241,13 @@ std::vector<std::vector<float>> encode_and_classify(const ModelConfig& c, const 
   auto gather_cls = [&](const float* from, float* to) {
     for (size_t s = 0; s < batch; ++s) std::memcpy(to + s * H, from + starts[s] * H, H * sizeof(float));
   };
+  // int8 models take bf16 attention where the CPU multiplies bf16 natively (twice the fp32 rate):
+  // their activations are already rounded to 8 bits at every linear layer, and the accuracy test
+  // (tests/engine) holds int8 results to fp32's. fp32 models keep fp32 attention everywhere.
+  const auto attention_head =
+      !w.layers.empty() && w.layers[0].qkv.is_quantized() && ops.attention_head_bf16
+          ? ops.attention_head_bf16
+          : ops.attention_head;
   for (size_t li = 0; li < w.layers.size(); ++li) {
     const EncoderLayer& layer = w.layers[li];
     apply_linear(ops, layer.qkv, x, H, qkv, 3 * H, total);
@@ -266,7 +273,7 @@ std::vector<std::vector<float>> encode_and_classify(const ModelConfig& c, const 
     parallel_for(batch * heads, [&](size_t task) {
       const size_t s = task / heads, head = task % heads, len = sequences[s].length;
       const float* q = qkv + starts[s] * 3 * H + head * head_dim;
-      ops.attention_head(q, q + H, q + 2 * H, 3 * H, len, head_dim, attention_scale,
+      attention_head(q, q + H, q + 2 * H, 3 * H, len, head_dim, attention_scale,
                          ctx + starts[s] * H + head * head_dim, H,
                          attention_scratch(kernels::attention_scratch_floats(len, head_dim)));
     });

@@ -28,9 +28,11 @@ std::string runtime_info() {
   flag(f.avx512vl, "avx512vl");
   flag(f.avx512dq, "avx512dq");
   flag(f.avx512vnni, "avx512vnni");
+  flag(f.avx512bf16, "avx512bf16");
   const auto& ops = kernels::ops();
   out << "; best isa: " << kernels::isa_name(kernels::best_isa())
       << "; selected isa: " << kernels::isa_name(ops.isa) << " (kernels: " << ops.name << ")"
+      << "; int8 models' attention: " << (ops.attention_head_bf16 ? "bf16 (vdpbf16ps)" : "fp32")
       << "; threads: " << num_threads();
   return out.str();
 }

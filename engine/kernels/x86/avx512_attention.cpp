@@ -39,12 +39,9 @@ template <int R>
 void scores_rows(const float* q, size_t ld, const float* kt, size_t seq_pad, size_t head_dim,
                  float scale, float* s) {
   for (size_t jc = 0; jc < seq_pad; jc += 64) {
-    switch ((seq_pad - jc) / 16) {
-      case 1: scores_tile<R, 1>(q, ld, kt, seq_pad, head_dim, scale, s, jc); break;
-      case 2: scores_tile<R, 2>(q, ld, kt, seq_pad, head_dim, scale, s, jc); break;
-      case 3: scores_tile<R, 3>(q, ld, kt, seq_pad, head_dim, scale, s, jc); break;
-      default: scores_tile<R, 4>(q, ld, kt, seq_pad, head_dim, scale, s, jc); break;
-    }
+    avx512::with_chunks((seq_pad - jc) / 16, [&](auto chunks) {
+      scores_tile<R, chunks()>(q, ld, kt, seq_pad, head_dim, scale, s, jc);
+    });
   }
 }
 
@@ -87,33 +84,25 @@ void pv_rows(const float* p, size_t seq_pad, const float* v, size_t ld, size_t s
     const size_t width = head_dim - dc < 64 ? head_dim - dc : 64;
     const size_t chunks = (width + 15) / 16;
     const __mmask16 mask = tail_mask(width - (chunks - 1) * 16);
-    switch (chunks) {
-      case 1: pv_tile<R, 1>(p, seq_pad, v, ld, seq, out, ldo, dc, mask); break;
-      case 2: pv_tile<R, 2>(p, seq_pad, v, ld, seq, out, ldo, dc, mask); break;
-      case 3: pv_tile<R, 3>(p, seq_pad, v, ld, seq, out, ldo, dc, mask); break;
-      default: pv_tile<R, 4>(p, seq_pad, v, ld, seq, out, ldo, dc, mask); break;
-    }
+    avx512::with_chunks(chunks, [&](auto tile_chunks) {
+      pv_tile<R, tile_chunks()>(p, seq_pad, v, ld, seq, out, ldo, dc, mask);
+    });
   }
 }
 
-void softmax_prefix(float* x, size_t n) {
-  __m512 vmax = _mm512_set1_ps(-3.402823466e+38f);
-  for (size_t i = 0; i < n; i += 16) {
-    const __mmask16 mask = tail_mask(n - i);
-    vmax = _mm512_mask_max_ps(vmax, mask, vmax, _mm512_maskz_loadu_ps(mask, x + i));
-  }
-  const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
-  __m512 vsum = _mm512_setzero_ps();
-  for (size_t i = 0; i < n; i += 16) {
-    const __mmask16 mask = tail_mask(n - i);
-    const __m512 e = avx512::exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + i), max));
-    vsum = _mm512_mask_add_ps(vsum, mask, vsum, e);
-    _mm512_mask_storeu_ps(x + i, mask, e);
-  }
-  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
-  for (size_t i = 0; i < n; i += 16) {
-    const __mmask16 mask = tail_mask(n - i);
-    _mm512_mask_storeu_ps(x + i, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + i), inv));
+// kt[d][j] = k[j][d] for d < head_dim, j < seq_pad (keys past seq are zero), in 16x16 blocks.
+void transpose_keys(const float* k, size_t ld, size_t seq, size_t head_dim, float* kt,
+                    size_t seq_pad) {
+  __m512 r[16];
+  for (size_t j0 = 0; j0 < seq_pad; j0 += 16) {
+    for (size_t d0 = 0; d0 < head_dim; d0 += 16) {
+      const __mmask16 mask = tail_mask(head_dim - d0);
+      for (size_t i = 0; i < 16; ++i)
+        r[i] = j0 + i < seq ? _mm512_maskz_loadu_ps(mask, k + (j0 + i) * ld + d0) : _mm512_setzero_ps();
+      avx512::transpose16x16(r);
+      const size_t rows = head_dim - d0 < 16 ? head_dim - d0 : 16;
+      for (size_t i = 0; i < rows; ++i) _mm512_storeu_ps(kt + (d0 + i) * seq_pad + j0, r[i]);
+    }
   }
 }
 
@@ -123,32 +112,18 @@ void attention_head(const float* q, const float* k, const float* v, size_t ld, s
   const size_t seq_pad = (seq + 15) / 16 * 16;
   float* kt = scratch;
   float* s = scratch + head_dim * seq_pad;
-  for (size_t d = 0; d < head_dim; ++d) {
-    float* row = kt + d * seq_pad;
-    for (size_t j = 0; j < seq; ++j) row[j] = k[j * ld + d];
-    for (size_t j = seq; j < seq_pad; ++j) row[j] = 0.0f;
-  }
+  transpose_keys(k, ld, seq, head_dim, kt, seq_pad);
   for (size_t i0 = 0; i0 < seq; i0 += kQueryBlock) {
     const size_t rows = seq - i0 < kQueryBlock ? seq - i0 : kQueryBlock;
     const float* qb = q + i0 * ld;
-    size_t r = 0;
-    for (; r + 4 <= rows; r += 4) scores_rows<4>(qb + r * ld, ld, kt, seq_pad, head_dim, scale, s + r * seq_pad);
-    switch (rows - r) {
-      case 1: scores_rows<1>(qb + r * ld, ld, kt, seq_pad, head_dim, scale, s + r * seq_pad); break;
-      case 2: scores_rows<2>(qb + r * ld, ld, kt, seq_pad, head_dim, scale, s + r * seq_pad); break;
-      case 3: scores_rows<3>(qb + r * ld, ld, kt, seq_pad, head_dim, scale, s + r * seq_pad); break;
-      default: break;
-    }
-    for (size_t i = 0; i < rows; ++i) softmax_prefix(s + i * seq_pad, seq);
+    avx512::for_row_groups(rows, [&](auto tile_rows, size_t r) {
+      scores_rows<tile_rows()>(qb + r * ld, ld, kt, seq_pad, head_dim, scale, s + r * seq_pad);
+    });
+    for (size_t i = 0; i < rows; ++i) avx512::softmax_row(s + i * seq_pad, seq);
     float* ob = out + i0 * ldo;
-    r = 0;
-    for (; r + 4 <= rows; r += 4) pv_rows<4>(s + r * seq_pad, seq_pad, v, ld, seq, head_dim, ob + r * ldo, ldo);
-    switch (rows - r) {
-      case 1: pv_rows<1>(s + r * seq_pad, seq_pad, v, ld, seq, head_dim, ob + r * ldo, ldo); break;
-      case 2: pv_rows<2>(s + r * seq_pad, seq_pad, v, ld, seq, head_dim, ob + r * ldo, ldo); break;
-      case 3: pv_rows<3>(s + r * seq_pad, seq_pad, v, ld, seq, head_dim, ob + r * ldo, ldo); break;
-      default: break;
-    }
+    avx512::for_row_groups(rows, [&](auto tile_rows, size_t r) {
+      pv_rows<tile_rows()>(s + r * seq_pad, seq_pad, v, ld, seq, head_dim, ob + r * ldo, ldo);
+    });
   }
 }
 

@@ -25,24 +25,7 @@ void gelu_tanh(float* x, size_t n) {
 
 void softmax(float* x, size_t n) {
   if (n == 0) return;
-  __m512 vmax = _mm512_set1_ps(-3.402823466e+38f);
-  for (size_t i = 0; i < n; i += 16) {
-    const __mmask16 mask = tail_mask(n - i);
-    vmax = _mm512_mask_max_ps(vmax, mask, vmax, _mm512_maskz_loadu_ps(mask, x + i));
-  }
-  const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
-  __m512 vsum = _mm512_setzero_ps();
-  for (size_t i = 0; i < n; i += 16) {
-    const __mmask16 mask = tail_mask(n - i);
-    const __m512 e = avx512::exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + i), max));
-    vsum = _mm512_mask_add_ps(vsum, mask, vsum, e);
-    _mm512_mask_storeu_ps(x + i, mask, e);
-  }
-  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
-  for (size_t i = 0; i < n; i += 16) {
-    const __mmask16 mask = tail_mask(n - i);
-    _mm512_mask_storeu_ps(x + i, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + i), inv));
-  }
+  avx512::softmax_row(x, n);
 }
 
 void add_layernorm(float* x, const float* residual, const float* gamma, const float* beta,

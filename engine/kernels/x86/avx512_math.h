@@ -1,8 +1,10 @@
-// Internal, AVX-512 translation units only (x86/avx512_*.cpp, x86/vnni_*.cpp): vector exp, erf,
-// tanh and the GELU epilogues on 16 floats. Everything is static inline so no out-of-line copy
+// Internal, AVX-512 translation units only (x86/avx512_*.cpp, x86/vnni_*.cpp, x86/bf16_*.cpp):
+// vector exp, erf, tanh and the GELU epilogues on 16 floats, softmax over a row, a 16x16 transpose. Everything is static inline so no out-of-line copy
 // compiled with AVX-512 flags can be shared with baseline code by the linker.
 #pragma once
 #include <immintrin.h>
+
+#include <type_traits>
 
 #include "engine/kernels/kernels.h"
 
@@ -73,6 +75,82 @@ static inline __m512 epilogue_ps(__m512 x, Epilogue epilogue) {
 static inline __mmask16 tail_mask(size_t count) {
   return count >= 16 ? static_cast<__mmask16>(0xffff)
                      : static_cast<__mmask16>((1u << count) - 1u);
+}
+
+// In place over x[0, n): softmax, three passes (max, exp and sum, scale) with masked tails.
+static inline void softmax_row(float* x, size_t n) {
+  __m512 vmax = _mm512_set1_ps(-3.402823466e+38f);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = tail_mask(n - i);
+    vmax = _mm512_mask_max_ps(vmax, mask, vmax, _mm512_maskz_loadu_ps(mask, x + i));
+  }
+  const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+  __m512 vsum = _mm512_setzero_ps();
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = tail_mask(n - i);
+    const __m512 e = exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + i), max));
+    vsum = _mm512_mask_add_ps(vsum, mask, vsum, e);
+    _mm512_mask_storeu_ps(x + i, mask, e);
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = tail_mask(n - i);
+    _mm512_mask_storeu_ps(x + i, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + i), inv));
+  }
+}
+
+// Register tiles are templates on their row count: calls fn(std::integral_constant<int, R>{}, r)
+// for groups of 4 rows over [0, rows), then once for the 1..3 rows left.
+template <typename Fn>
+static inline void for_row_groups(size_t rows, Fn&& fn) {
+  size_t r = 0;
+  for (; r + 4 <= rows; r += 4) fn(std::integral_constant<int, 4>{}, r);
+  switch (rows - r) {
+    case 1: fn(std::integral_constant<int, 1>{}, r); break;
+    case 2: fn(std::integral_constant<int, 2>{}, r); break;
+    case 3: fn(std::integral_constant<int, 3>{}, r); break;
+    default: break;
+  }
+}
+
+// Same for the 16-lane column chunks of a tile: fn(std::integral_constant<int, C>{}) with
+// C = chunks clamped to [1, 4].
+template <typename Fn>
+static inline void with_chunks(size_t chunks, Fn&& fn) {
+  switch (chunks) {
+    case 0:
+    case 1: fn(std::integral_constant<int, 1>{}); break;
+    case 2: fn(std::integral_constant<int, 2>{}); break;
+    case 3: fn(std::integral_constant<int, 3>{}); break;
+    default: fn(std::integral_constant<int, 4>{}); break;
+  }
+}
+
+// r[i][j] <- r[j][i] for 16 rows of 16 32-bit lanes: unpack pairs, then 4-lane groups, then
+// 128-bit quarters twice (64 shuffles instead of 256 scalar moves).
+static inline void transpose16x16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  // r[4g + c] = rows 4g..4g+3 at columns c, c+4, c+8, c+12 (one per 128-bit quarter).
+  for (int g = 0; g < 16; g += 4) {
+    r[g] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);
+    r[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xee);
+    r[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+    r[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xee);
+  }
+  for (int c = 0; c < 4; ++c) {
+    t[c] = _mm512_shuffle_f32x4(r[c], r[c + 4], 0x88);
+    t[c + 4] = _mm512_shuffle_f32x4(r[c], r[c + 4], 0xdd);
+    t[c + 8] = _mm512_shuffle_f32x4(r[c + 8], r[c + 12], 0x88);
+    t[c + 12] = _mm512_shuffle_f32x4(r[c + 8], r[c + 12], 0xdd);
+  }
+  for (int c = 0; c < 8; ++c) {
+    r[c] = _mm512_shuffle_f32x4(t[c], t[c + 8], 0x88);
+    r[c + 8] = _mm512_shuffle_f32x4(t[c], t[c + 8], 0xdd);
+  }
 }
 
 }  // namespace maum::kernels::avx512

@@ -10,6 +10,13 @@
 //  - int8: quantize_rows_u8 bit-identical (q and scale); the int32 accumulation is exact, checked
 //    as bit equality of y with unit scales and no bias; with real scales |Δ| <= 1e-6·|y| + 1e-6.
 //  - attention: |Δ| <= 1e-5·(1 + |out|).
+//  - bf16 attention (int8 models, CPUs with AVX512_BF16), with m_d = Σ_j p_j·|v_jd| (the output's
+//    magnitude) and u = 2^-8 (bf16's unit roundoff): against the bf16-rounding reference
+//    |Δ| <= 1e-5·(1 + |out|) + 2u·m_d (the fp32 scores differ from the reference's only in summation
+//    order, but that can move a probability across a bf16 rounding boundary: one ulp of p_j);
+//    against the fp32 reference, the first-order rounding bound |Δ| <= m_d·(2·δs + 3u) + 1e-6 with
+//    δs = max_j 2u·scale·Σ_d |q_d·k_jd| the largest score error of the row (a score error δ moves
+//    every p_j by at most 2δ relatively; rounding p and v adds 2u).
 #include <cmath>
 #include <cstdlib>
 #include <random>
@@ -19,6 +26,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/table.h"
 #include "maum/error.h"
 #include "maum/runtime.h"
 
@@ -178,6 +186,17 @@ TEST(Dispatch, TablesAreFullyPopulatedAndRuntimeInfoNamesTheIsa) {
   const std::string info = maum::runtime_info();
   EXPECT_NE(info.find(isa_name(ops().isa)), std::string::npos) << info;
   EXPECT_NE(info.find(isa_name(best_isa())), std::string::npos) << info;
+}
+
+TEST(ScalarReference, Bf16RoundingIsNearestEven) {
+  // bf16 keeps 8 significant bits: the ulp at 1 is 2^-7, so 1 + 2^-8 is a tie.
+  EXPECT_EQ(ref::round_to_bf16(1.0f), 1.0f);
+  EXPECT_EQ(ref::round_to_bf16(1.0f + std::ldexp(1.0f, -8)), 1.0f);  // tie -> even (down)
+  EXPECT_EQ(ref::round_to_bf16(1.0f + 3 * std::ldexp(1.0f, -8)), 1.0f + std::ldexp(1.0f, -6));  // tie -> even (up)
+  EXPECT_EQ(ref::round_to_bf16(1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -20)),
+            1.0f + std::ldexp(1.0f, -7));
+  EXPECT_EQ(ref::round_to_bf16(-3.0f), -3.0f);
+  EXPECT_TRUE(std::isnan(ref::round_to_bf16(std::nanf(""))));
 }
 
 // ---------- each SIMD table against the reference ----------
@@ -404,6 +423,56 @@ TEST_P(SimdVsRef, AttentionHead) {
       for (size_t i = 0; i < seq * ldo; ++i) {
         ASSERT_NEAR(out[i], outr[i], 1e-5 * (1 + std::fabs(outr[i])))
             << isa_name(o.isa) << " seq=" << seq << " d=" << head_dim;
+      }
+    }
+}
+
+TEST_P(SimdVsRef, AttentionHeadBf16) {
+  const Ops& o = ops_for(GetParam());
+  if (!o.attention_head_bf16) GTEST_SKIP() << isa_name(o.isa) << ": no AVX512_BF16 on this CPU";
+  constexpr double u = 1.0 / 256;
+  std::mt19937 rng(51);
+  for (size_t seq : {size_t(1), size_t(2), size_t(3), size_t(17), size_t(33), size_t(128), size_t(130)})
+    for (size_t head_dim : {size_t(7), size_t(32), size_t(64), size_t(80)}) {
+      const size_t ld = 3 * head_dim + 1, ldo = head_dim + 2;
+      auto qkv = random_floats(seq * ld, rng, -2, 2);
+      std::vector<float> qkv_abs_v = qkv;  // |v| in place of v: the reference then gives m_d
+      for (size_t j = 0; j < seq; ++j)
+        for (size_t d = 0; d < head_dim; ++d)
+          qkv_abs_v[j * ld + 2 * head_dim + d] = std::fabs(qkv[j * ld + 2 * head_dim + d]);
+      std::vector<float> out(seq * ldo, 7.0f), out_bf16(seq * ldo, 7.0f), out_f32(seq * ldo, 7.0f),
+          magnitude(seq * ldo, 7.0f);
+      std::vector<float> scratch(attention_scratch_floats(seq, head_dim));
+      Aligned<float> aligned(attention_scratch_floats(seq, head_dim));
+      const float scale = 1.0f / std::sqrt(float(head_dim));
+      auto run = [&](auto fn, const std::vector<float>& in, std::vector<float>& to, float* s) {
+        fn(in.data(), in.data() + head_dim, in.data() + 2 * head_dim, ld, seq, head_dim, scale,
+           to.data(), ldo, s);
+      };
+      run(o.attention_head_bf16, qkv, out, aligned.ptr);
+      run(ref::attention_head_bf16, qkv, out_bf16, scratch.data());
+      run(ref().attention_head, qkv, out_f32, scratch.data());
+      run(ref().attention_head, qkv_abs_v, magnitude, scratch.data());
+      for (size_t i = 0; i < seq; ++i) {
+        double score_error = 0;
+        for (size_t j = 0; j < seq; ++j) {
+          double sum = 0;
+          for (size_t d = 0; d < head_dim; ++d)
+            sum += std::fabs(double(qkv[i * ld + d]) * qkv[j * ld + head_dim + d]);
+          score_error = std::max(score_error, 2 * u * scale * sum);
+        }
+        for (size_t d = 0; d < ldo; ++d) {
+          const size_t at = i * ldo + d;
+          if (d >= head_dim) {
+            ASSERT_EQ(out[at], 7.0f) << "wrote past head_dim";
+            continue;
+          }
+          const double m = magnitude[at];
+          ASSERT_NEAR(out[at], out_bf16[at], 1e-5 * (1 + std::fabs(out_bf16[at])) + 2 * u * m)
+              << "vs bf16 reference, seq=" << seq << " d=" << head_dim << " row " << i;
+          ASSERT_NEAR(out[at], out_f32[at], m * (2 * score_error + 3 * u) + 1e-6)
+              << "vs fp32 reference, seq=" << seq << " d=" << head_dim << " row " << i;
+        }
       }
     }
 }
