@@ -70,7 +70,9 @@ TEST(PeakTest, OrderingHolds) {
       EXPECT_GT(f32, scalar);
       // 8-bit lanes: at least twice the fp32 work per instruction (AVX-512 without VNNI runs the
       // AVX2 int8 kernel, so only the ISAs with their own int8 instructions).
-      if (isa != Isa::kAvx512) EXPECT_GE(i8, 2 * f32);
+      if (isa != Isa::kAvx512) {
+        EXPECT_GE(i8, 2 * f32);
+      }
     }
     EXPECT_GE(peak_ops_per_cycle(Isa::kAvx512Vnni, true, cpu),
               2 * peak_ops_per_cycle(Isa::kAvx2, true, cpu))
