@@ -6,6 +6,8 @@
 //   openblas/<N>x<K>/<M>    : cblas_sgemm on the same shapes (whatever core OpenBLAS picked)
 //   u8s8/<isa>/<N>x<K>/<M>  : Ops::linear_u8s8 (int8 weights, u8 activations)
 //   attention/<isa>/<seq>   : Ops::attention_head, head_dim 64
+//   attention_bf16/<isa>/<seq> : Ops::attention_head_bf16 (CPUs with AVX512_BF16; % of peak
+//                             against twice the fp32 peak: vdpbf16ps does 2 multiply-adds a lane)
 // Counters: GFLOPS (2·M·N·K per GEMM) and pct_peak = GFLOPS / (clock x ops/cycle of one core),
 // both from engine/kernels/peak.h: fp32 AVX-512 64 flop/cycle (2 FMA units x 16 lanes x 2), AVX2
 // 32, scalar 2; int8 counts 2 ops per multiply-add: VNNI 256 op/cycle (2 vpdpbusd units x 64
@@ -126,18 +128,20 @@ void bench_u8s8(benchmark::State& state, Isa isa, size_t n, size_t k) {
   std::free(packed);
 }
 
-void bench_attention(benchmark::State& state, Isa isa) {
+void bench_attention(benchmark::State& state, Isa isa, bool bf16) {
   const Ops& ops = maum::kernels::ops_for(isa);
+  const auto attention = bf16 ? ops.attention_head_bf16 : ops.attention_head;
   const size_t seq = static_cast<size_t>(state.range(0)), d = 64, ld = 3 * 768;
   auto qkv = random_floats(seq * ld, 8);
   std::vector<float> out(seq * 768);
   float* scratch = aligned<float>(maum::kernels::attention_scratch_floats(seq, d));
   for (auto _ : state) {
-    ops.attention_head(qkv.data(), qkv.data() + 768, qkv.data() + 1536, ld, seq, d, 0.125f,
-                       out.data(), 768, scratch);
+    attention(qkv.data(), qkv.data() + 768, qkv.data() + 1536, ld, seq, d, 0.125f, out.data(),
+              768, scratch);
     benchmark::DoNotOptimize(out.data());
   }
-  set_counters(state, 4.0 * seq * seq * d, maum::kernels::peak_ops_per_cycle(isa, false));
+  set_counters(state, 4.0 * seq * seq * d,
+               (bf16 ? 2 : 1) * maum::kernels::peak_ops_per_cycle(isa, false));
   std::free(scratch);
 }
 
@@ -179,8 +183,13 @@ int register_all() {
   }
   for (Isa isa : isas) {
     benchmark::RegisterBenchmark(
-        (std::string("attention/") + maum::kernels::isa_name(isa)).c_str(), bench_attention, isa)
-        ->Apply(apply_seq);
+        (std::string("attention/") + maum::kernels::isa_name(isa)).c_str(), bench_attention, isa,
+        false)->Apply(apply_seq);
+    if (maum::kernels::ops_for(isa).attention_head_bf16) {
+      benchmark::RegisterBenchmark(
+          (std::string("attention_bf16/") + maum::kernels::isa_name(isa)).c_str(), bench_attention,
+          isa, true)->Apply(apply_seq);
+    }
   }
   return 0;
 }
