@@ -34,15 +34,19 @@ double measure_clock_ghz() {
   double best = 0;
   for (int rep = 0; rep < 5; ++rep) {
     long x = 0, n = kIterations;
+    const long one = 1;
     const auto t0 = std::chrono::steady_clock::now();
     // 10 adds, each depending on the previous one: 10 cycles per iteration on any x86 core
-    // (1-cycle add latency; the loop counter is a separate chain that overlaps).
+    // (1-cycle add latency; the loop counter is a separate chain that overlaps). Register
+    // operands, not immediates: Golden Cove and later Intel cores fold chains of small
+    // immediate adds at rename and would run them several per cycle.
     __asm__ volatile(
         "1:\n\t"
-        "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-        "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+        "add %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\t"
+        "add %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\t"
         "dec %1\n\tjnz 1b\n\t"
-        : "+r"(x), "+r"(n));
+        : "+r"(x), "+r"(n)
+        : "r"(one));
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best = std::max(best, static_cast<double>(kIterations) * 10 / s / 1e9);
   }

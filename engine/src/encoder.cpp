@@ -243,7 +243,8 @@ std::vector<std::vector<float>> encode_and_classify(const ModelConfig& c, const 
   };
   // int8 models take bf16 attention where the CPU multiplies bf16 natively (twice the fp32 rate):
   // their activations are already rounded to 8 bits at every linear layer, and the accuracy test
-  // (tests/engine) holds int8 results to fp32's. fp32 models keep fp32 attention everywhere.
+  // (tests/engine) holds int8 results to fp32's. fp32 models keep fp32 attention everywhere, and
+  // the last layer's single [CLS] query (attend_one_query) is fp32 for both.
   const auto attention_head =
       !w.layers.empty() && w.layers[0].qkv.is_quantized() && ops.attention_head_bf16
           ? ops.attention_head_bf16

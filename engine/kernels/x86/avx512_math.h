@@ -114,11 +114,10 @@ static inline void for_row_groups(size_t rows, Fn&& fn) {
 }
 
 // Same for the 16-lane column chunks of a tile: fn(std::integral_constant<int, C>{}) with
-// C = chunks clamped to [1, 4].
+// C = min(chunks, 4). chunks >= 1 (callers loop over non-empty column ranges).
 template <typename Fn>
 static inline void with_chunks(size_t chunks, Fn&& fn) {
   switch (chunks) {
-    case 0:
     case 1: fn(std::integral_constant<int, 1>{}); break;
     case 2: fn(std::integral_constant<int, 2>{}); break;
     case 3: fn(std::integral_constant<int, 3>{}); break;

@@ -429,11 +429,15 @@ TEST_P(SimdVsRef, AttentionHead) {
 
 TEST_P(SimdVsRef, AttentionHeadBf16) {
   const Ops& o = ops_for(GetParam());
-  if (!o.attention_head_bf16) GTEST_SKIP() << isa_name(o.isa) << ": no AVX512_BF16 on this CPU";
+  if (!o.attention_head_bf16)
+    GTEST_SKIP() << isa_name(o.isa) << " table has no bf16 attention (AVX-512 tables on CPUs with "
+                 << "AVX512_BF16 only)";
   constexpr double u = 1.0 / 256;
   std::mt19937 rng(51);
   for (size_t seq : {size_t(1), size_t(2), size_t(3), size_t(17), size_t(33), size_t(128), size_t(130)})
-    for (size_t head_dim : {size_t(7), size_t(32), size_t(64), size_t(80)}) {
+    // Odd dims in the first and in a second block of 16 pairs (7, 33, 65), 3 P·V chunks (48).
+    for (size_t head_dim : {size_t(7), size_t(32), size_t(33), size_t(48), size_t(64), size_t(65),
+                            size_t(80)}) {
       const size_t ld = 3 * head_dim + 1, ldo = head_dim + 2;
       auto qkv = random_floats(seq * ld, rng, -2, 2);
       std::vector<float> qkv_abs_v = qkv;  // |v| in place of v: the reference then gives m_d
