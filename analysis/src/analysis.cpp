@@ -23,7 +23,7 @@ using OrderedJson = nlohmann::ordered_json;
 Json parse_json(const std::string& text, const std::string& origin) {
   try {
     return Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
     throw FormatError(origin + ": malformed JSON: " + e.what());
   }
 }

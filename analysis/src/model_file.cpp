@@ -27,7 +27,7 @@ void write_model_policy(const std::string& model_path, const Policy& policy,
       nlohmann::json config;
       try {
         config = nlohmann::json::parse(kv.second);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {
         throw FormatError(model_path + ": metadata \"maum.config\" is malformed JSON: " + e.what());
       }
       if (!config.is_object())

@@ -52,28 +52,38 @@ std::vector<std::vector<float>> run_batches(const Model::Impl& impl,
     std::vector<engine::SequenceRef> batch;
     for (size_t i = begin; i < end; ++i) batch.push_back(refs[order[i]]);
     auto out = engine::encode_and_classify(impl.config, *impl.weights, batch);
-    for (size_t i = begin; i < end; ++i) logits[order[i]] = std::move(out[i - begin]);
+    for (size_t i = begin; i < end; ++i) {
+      // A NaN or Inf logit means the weights hold NaN/Inf (or values so large that activations
+      // overflow): an error, not probabilities of null and an arbitrary "top".
+      for (float z : out[i - begin])
+        if (!std::isfinite(z))
+          throw FormatError("the model produced a non-finite logit for input " +
+                            std::to_string(order[i]) +
+                            " (its weights contain NaN or infinity, or overflow float)");
+      logits[order[i]] = std::move(out[i - begin]);
+    }
     begin = end;
   }
   return logits;
 }
 
 Classification make_classification(const ModelInfo& info, std::vector<float> logits,
-                                   float threshold) {
+                                   const ClassifyOptions& options) {
+  const float threshold = options.threshold;
   Classification c;
   c.logits = std::move(logits);
   const size_t n = c.logits.size();
   c.probs.resize(n);
   if (info.multi_label()) {
     for (size_t i = 0; i < n; ++i) {
-      const double z = c.logits[i];
+      const double z = options.temperature > 0 ? c.logits[i] / options.temperature : c.logits[i];
       // Stable for large |z|: exp of a non-positive number only.
       c.probs[i] = static_cast<float>(z >= 0 ? 1.0 / (1.0 + std::exp(-z))
                                              : std::exp(z) / (1.0 + std::exp(z)));
       if (c.probs[i] >= threshold) c.predicted.push_back(static_cast<int32_t>(i));
     }
   } else {
-    const double t = info.temperature;
+    const double t = options.temperature > 0 ? options.temperature : info.temperature;
     double max = -INFINITY;
     for (float z : c.logits) max = std::max(max, z / t);
     double sum = 0;
@@ -160,6 +170,8 @@ std::vector<Classification> Model::classify(const std::vector<std::string>& text
     throw InvalidArgument("max length " + std::to_string(max_length) + " exceeds the model's " +
                           std::to_string(c.max_position_embeddings) + " positions");
   if (max_length < 2) throw InvalidArgument("max length must be at least 2 ([CLS] and [SEP])");
+  if (!(options.temperature >= 0) || !std::isfinite(options.temperature))
+    throw InvalidArgument("temperature must be a finite number > 0 (or 0 for the model's)");
 
   EncodeOptions encode;
   encode.max_length = max_length;
@@ -177,7 +189,7 @@ std::vector<Classification> Model::classify(const std::vector<std::string>& text
   auto logits = run_batches(*impl_, refs, options.batch_size);
   std::vector<Classification> out;
   out.reserve(texts.size());
-  for (auto& l : logits) out.push_back(make_classification(impl_->info, std::move(l), options.threshold));
+  for (auto& l : logits) out.push_back(make_classification(impl_->info, std::move(l), options));
   return out;
 }
 

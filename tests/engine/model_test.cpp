@@ -3,6 +3,7 @@
 // files are rejected with FormatError naming the problem.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -283,11 +284,13 @@ TEST(Model, RejectsBadInputs) {
 std::string rewrite_model(const std::string& out_name,
                           const std::function<void(std::map<std::string, std::string>&)>& edit_meta,
                           const std::string& drop_tensor = "",
-                          const std::string& reshape_tensor = "") {
+                          const std::string& reshape_tensor = "",
+                          const std::string& nan_tensor = "") {
   auto src = core::SafetensorsFile::open(testing::converted_model(kKo));
   core::SafetensorsWriter writer;
   auto meta = src->metadata();
   edit_meta(meta);
+  std::vector<uint8_t> poisoned;  // must outlive writer.write
   for (const auto& [k, v] : meta) writer.set_metadata(k, v);
   for (const auto& [name, t] : src->tensors()) {
     if (name == drop_tensor) continue;
@@ -296,6 +299,14 @@ std::string rewrite_model(const std::string& out_name,
       // Same bytes, wrong shape: [a, b] -> [b, a] (or [n] -> [1, n]).
       if (shape.size() == 2) std::swap(shape[0], shape[1]);
       else shape.insert(shape.begin(), 1);
+    }
+    if (name == nan_tensor) {
+      // Same tensor with its first value replaced by NaN (a float32 tensor).
+      poisoned.assign(t.data, t.data + t.nbytes);
+      const float nan = std::nanf("");
+      std::memcpy(poisoned.data(), &nan, sizeof nan);
+      writer.add(name, t.dtype, shape, poisoned.data(), t.nbytes);
+      continue;
     }
     writer.add(name, t.dtype, shape, t.data, t.nbytes);
   }
@@ -367,6 +378,17 @@ TEST(ModelFile, WrongTensorShapeIsFormatError) {
 TEST(ModelFile, MissingTensorIsFormatError) {
   expect_format_error(rewrite_model("no_tensor.safetensors", [](auto&) {}, "layer.3.ffn.ln.bias"),
                       "layer.3.ffn.ln.bias");
+}
+
+TEST(ModelFile, NanWeightsGiveAnErrorNotNullProbabilities) {
+  const Model model = Model::load(
+      rewrite_model("nan_bias.safetensors", [](auto&) {}, "", "", "head.out.bias"));
+  try {
+    model.classify({"정말 기쁜 하루였어요!"});
+    ADD_FAILURE() << "classified with a NaN weight";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ModelFile, MissingFileIsIoError) {

@@ -1,5 +1,6 @@
 // `maum convert` + `maum classify` end to end, through the real binary ($MAUM_CLI): the model card's
 // example, multi-label output, stdin streaming in input order, and error reporting.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -120,9 +121,69 @@ TEST_F(ClassifyCli, StdinLinesInOrderIncludingEmptyAndLong) {
 
 TEST_F(ClassifyCli, InvalidUtf8LineIsNamed) {
   RunResult r = run("classify --model " + quote(model("ko-emotion7-small")),
-                    "fine\nalso fine\nbroken \xC3\x28 text\n");
+                    "fine\nalso fine\nbroken \xC3\x28 text\nafter\n");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("line 3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--invalid-utf8 replace"), std::string::npos) << r.err;
+  // The lines before the bad one still get their results (no data lost before the error).
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_EQ(lines[0]["text"], "fine");
+  EXPECT_EQ(lines[1]["text"], "also fine");
+}
+
+TEST_F(ClassifyCli, InvalidUtf8ReplacedOnRequest) {
+  // Python's errors="replace": 0xC3 starts a 2-byte sequence that 0x28 does not continue, so the
+  // maximal invalid subsequence is the single byte 0xC3 -> one U+FFFD, and '(' stays.
+  RunResult r = run("classify --invalid-utf8 replace --model " + quote(model("ko-emotion7-small")),
+                    "fine\nbroken \xC3\x28 text\n\xFF\xFE\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[1]["text"], "broken \xEF\xBF\xBD( text");
+  EXPECT_EQ(lines[2]["text"], "\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+TEST_F(ClassifyCli, UsageErrorsAreOneLineWithStatus2) {
+  for (const std::string args : {"classify --batch 0 --model m.safetensors x", "classify x",
+                                 "no-such-command"}) {
+    RunResult r = run(args);
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_EQ(r.err.rfind("maum: error: ", 0), 0u) << args << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": " << r.err;
+    EXPECT_LT(r.err.size(), 200u) << r.err;
+  }
+}
+
+TEST_F(ClassifyCli, PolicyTemperatureAppliesToLabelsAndAnalysisAlike) {
+  const std::string policy = dir_ + "/t.json";
+  std::ofstream(policy) << R"({"temperature": 1.232})";
+  RunResult r = run("classify --policy " + quote(policy) + " --model " +
+                    quote(model("ko-emotion7-small")) + " " + quote("정말 기쁜 하루였어요!"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  // ordered_json: "labels" in the model's label order, which is the order of "logits".
+  const auto j = nlohmann::ordered_json::parse(r.out.substr(0, r.out.find('\n')));
+  // softmax(logits / 1.232), computed here from the printed logits.
+  std::vector<double> logits = j["logits"].get<std::vector<double>>();
+  double max = -1e300, sum = 0;
+  for (double z : logits) max = std::max(max, z / 1.232);
+  for (double z : logits) sum += std::exp(z / 1.232 - max);
+  size_t i = 0;
+  for (auto it = j["labels"].begin(); it != j["labels"].end(); ++it, ++i) {
+    const double expected = std::exp(logits[i] / 1.232 - max) / sum;
+    EXPECT_NEAR(it.value().get<double>(), expected, 1e-6) << it.key();
+    EXPECT_NEAR(j["analysis"]["labels"][it.key()].get<double>(), expected, 1e-6) << it.key();
+  }
+}
+
+TEST_F(ClassifyCli, OverflowingJsonNumberIsAnErrorNamingTheFile) {
+  const std::string policy = dir_ + "/overflow.json";
+  std::ofstream(policy) << R"({"temperature": 1e400})";
+  RunResult r = run("classify --policy " + quote(policy) + " --model " +
+                    quote(model("ko-emotion7-small")) + " x");
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("overflow.json"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
 }
 
 TEST_F(ClassifyCli, VerboseReportsLoadTime) {

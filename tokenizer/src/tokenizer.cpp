@@ -1131,4 +1131,11 @@ int32_t Tokenizer::sep_id() const { return impl_->sep; }
 int32_t Tokenizer::pad_id() const { return impl_->pad; }
 int32_t Tokenizer::unk_id() const { return impl_->unk_id; }
 
+std::string replace_invalid_utf8(const std::string& text) {
+  if (tokenizer_detail::utf8_valid(text.data(), text.size())) return text;
+  std::string out;
+  tokenizer_detail::replace_invalid_utf8(text.data(), text.size(), out);
+  return out;
+}
+
 }  // namespace maum

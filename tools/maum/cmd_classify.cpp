@@ -29,6 +29,7 @@ struct ClassifyArgs {
   // Analysis layer (docs/ANALYSIS.md): any of these, or a policy embedded in the model, adds an
   // "analysis" object to each result.
   std::string policy_path, remap_path, fuse_path, fuse_inputs_path, split;
+  std::string invalid_utf8 = "error";
 };
 
 // The analysis applied to each result (absent: plain classification output).
@@ -63,7 +64,7 @@ AnalysisSetup make_analysis(const Model& model, const ClassifyArgs& args) {
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {
         throw FormatError(where + ": malformed JSON: " + e.what());
       }
       if (!j.is_object()) throw FormatError(where + ": expected {\"input name\": {label: p}}");
@@ -142,8 +143,19 @@ void classify_chunk(const Model& model, const std::vector<std::string>& texts, s
       try {
         model.tokenizer().encode(texts[i]);
       } catch (const InvalidArgument& e) {
+        // The texts before the bad one still get their results, as they would one at a time.
+        if (i > 0) {
+          classify_chunk(model, std::vector<std::string>(texts.begin(), texts.begin() + i),
+                         first_number, what, options, setup);
+          std::cout.flush();
+        }
+        const std::string message = e.what();
+        const bool utf8 = message.find("UTF-8") != std::string::npos;
         throw InvalidArgument(std::string(what) + " " + std::to_string(first_number + i) + ": " +
-                              e.what());
+                              message +
+                              (utf8 ? " (use --invalid-utf8 replace to replace invalid bytes "
+                                      "with U+FFFD)"
+                                    : ""));
       }
     }
     throw;
@@ -188,11 +200,20 @@ void run_classify(const GlobalOptions& global, const ClassifyArgs& args) {
   options.max_length = args.max_length;
   options.threshold = args.threshold;
   const AnalysisSetup setup = make_analysis(model, args);
+  // One temperature per output line: with a policy, "labels" and "top" use the one its
+  // "analysis" uses (the policy's if it sets one, else the model's).
+  if (setup.pipeline) options.temperature = setup.pipeline->temperature();
 
   const auto started = std::chrono::steady_clock::now();
   size_t count = 0;
+  const bool replace_invalid = args.invalid_utf8 == "replace";
+  auto repaired = [&](std::string text) {
+    return replace_invalid ? maum::replace_invalid_utf8(text) : text;
+  };
   if (!args.texts.empty()) {
-    classify_chunk(model, args.texts, 1, "argument", options, setup);
+    std::vector<std::string> texts;
+    for (const auto& text : args.texts) texts.push_back(repaired(text));
+    classify_chunk(model, texts, 1, "argument", options, setup);
     count = args.texts.size();
   } else {
     // Stream stdin in chunks so memory stays bounded on large inputs; output order is input order.
@@ -208,7 +229,7 @@ void run_classify(const GlobalOptions& global, const ClassifyArgs& args) {
     };
     while (std::getline(std::cin, line)) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      lines.push_back(std::move(line));
+      lines.push_back(repaired(std::move(line)));
       if (lines.size() == chunk) flush();
     }
     if (!lines.empty()) flush();
@@ -230,7 +251,7 @@ void add_classify_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--model", args->model_path, "Converted model file (.safetensors)")
       ->required();
   cmd->add_option("--batch", args->batch, "Texts per forward pass")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--max-length", args->max_length,
                   "Truncate to this many tokens (default: the model's max positions)")
       ->check(CLI::Range(2, 1 << 20));
@@ -245,6 +266,10 @@ void add_classify_command(CLI::App& app, GlobalOptions& global) {
                   "JSON lines, one per input text: {\"input\": {label: p}} for --fuse");
   cmd->add_option("--split", args->split, "sentences: analyse each sentence and summarize")
       ->check(CLI::IsMember({"sentences"}));
+  cmd->add_option("--invalid-utf8", args->invalid_utf8,
+                  "Texts that are not UTF-8: 'error' (default, names the line) or 'replace' "
+                  "(invalid bytes become U+FFFD, in the output text too)")
+      ->check(CLI::IsMember({"error", "replace"}));
   cmd->add_option("texts", args->texts, "Texts to classify (default: one per line on stdin)");
   cmd->callback([&global, args]() { run_classify(global, *args); });
 }

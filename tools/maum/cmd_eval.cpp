@@ -126,7 +126,7 @@ add_labelled_data_options(CLI::App* cmd) {
   cmd->add_option("--fold", o->fold, "Shorthand for --where fold=N");
   cmd->add_option("--label-names", o->label_names_path,
                   "JSON {\"data label\": \"model label\"} for data labelled with other names");
-  cmd->add_option("--batch", o->batch, "Texts per forward pass")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", o->batch, "Texts per forward pass")->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--max-length", o->max_length, "Truncate to this many tokens")
       ->check(CLI::Range(2, 1 << 20));
   cmd->add_flag("-q,--quiet", o->quiet, "No progress bar on stderr");

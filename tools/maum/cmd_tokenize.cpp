@@ -124,7 +124,7 @@ void add_tokenize_command(CLI::App& app, GlobalOptions& global) {
   auto* model = cmd->add_option("--model", args->model_path, "Converted model (.safetensors) with its tokenizer");
   vocab->excludes(model);
   cmd->add_option("--max-length", args->max_length, "Truncate to N tokens including [CLS]/[SEP] (default: none)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--invalid-utf8", args->invalid_utf8,
                   "Lines that are not UTF-8: 'error' (default, names the line) or 'replace' (U+FFFD)")
       ->check(CLI::IsMember({"error", "replace"}));

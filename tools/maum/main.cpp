@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   bool version = false;
   app.add_flag("--version", version, "Print the version (with --verbose: CPU features and kernels)");
   app.add_option("--threads", global.threads, "Threads for inference (default: number of cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 4096));
   app.add_flag("-v,--verbose", global.verbose, "Print timings, the chosen ISA and kernels to stderr");
 
   add_convert_command(app, global);
@@ -48,8 +48,14 @@ int main(int argc, char** argv) {
       std::cout << app.help();
       return 2;
     }
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors in the same one-line form as every other error, exit status 2.
+    std::cerr << "maum: error: " << e.what() << " (see --help)\n";
+    return 2;
   } catch (const maum::Error& e) {
     std::cerr << "maum: error: " << e.what() << "\n";
     return 1;

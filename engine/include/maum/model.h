@@ -22,6 +22,9 @@ struct ClassifyOptions {
   size_t max_length = 0;  // 0: the model's max_position_embeddings; longer inputs are truncated
   size_t batch_size = 32; // texts per forward pass (grouped by length to avoid padding work)
   float threshold = 0.5f; // multi-label: labels with probability >= threshold are "predicted"
+  // > 0: divide logits by this instead of the model's calibrated temperature (single-label) or 1
+  // (multi-label) before softmax / sigmoid, e.g. a policy's temperature. 0: the model's.
+  double temperature = 0;
 };
 
 struct Classification {

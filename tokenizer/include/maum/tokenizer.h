@@ -25,6 +25,10 @@ enum class InvalidUtf8 {
   kReplace,  // replace each maximal invalid subsequence with U+FFFD (as Python's errors="replace")
 };
 
+// text with the kReplace rule applied (unchanged if it is valid UTF-8): for callers that also
+// keep or print the text they tokenize with kReplace.
+std::string replace_invalid_utf8(const std::string& text);
+
 struct EncodeOptions {
   size_t max_length = 0;          // 0: no truncation; else truncate (longest_first for pairs)
   bool add_special_tokens = true; // [CLS] A [SEP] ( B [SEP] )
