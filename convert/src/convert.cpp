@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -15,6 +16,7 @@
 #include "convert/src/quantize.h"
 #include "convert/src/torch_pickle.h"
 #include "core/src/safetensors.h"
+#include "maum/analysis.h"
 #include "maum/error.h"
 #include "maum/tokenizer.h"
 
@@ -287,6 +289,13 @@ ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out
   if (options.quantize != "none" && options.quantize != "int8")
     throw InvalidArgument("--quantize must be none or int8, got \"" + options.quantize + "\"");
   HfConfig c = read_config(hf_dir);
+  // The policy is parsed and its labels checked as classify / eval read it back (before the weights
+  // are loaded), so that an invalid policy fails here rather than in every later run.
+  std::optional<Policy> policy;
+  if (!options.policy_path.empty()) {
+    policy = Policy::load(options.policy_path);
+    policy->check_labels(c.labels, options.policy_path);
+  }
   Checkpoint ckpt = read_checkpoint(hf_dir);
   Mapper m(ckpt, c.model_type);
   if (c.model_type == "electra" && !c.embedding_size_given) {
@@ -405,11 +414,7 @@ ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out
   writer.set_metadata("maum.format_version", "1");
   writer.set_metadata("maum.config", cfg.dump());
   writer.set_metadata("maum.tokenizer", Tokenizer::from_dir(hf_dir).serialize());
-  if (!options.policy_path.empty()) {
-    json policy = read_json(options.policy_path);
-    if (!policy.is_object()) throw FormatError(options.policy_path + ": policy must be a JSON object");
-    writer.set_metadata("maum.policy", policy.dump());
-  }
+  if (policy) writer.set_metadata("maum.policy", policy->to_json());
   if (!quantized.empty())
     writer.set_metadata("maum.quantization",
                         json{{"scheme", "int8_symmetric_per_channel"}, {"rounding", "nearest_even"}, {"tensors", quantized}}.dump());

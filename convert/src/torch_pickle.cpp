@@ -1,10 +1,14 @@
 #include "convert/src/torch_pickle.h"
 
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <variant>
 
 #include <zip.h>
+#include <zlib.h>
 
 #include "maum/error.h"
 
@@ -420,6 +424,17 @@ std::vector<uint8_t> read_entry(zip_t* z, zip_int64_t index, const std::string& 
     got += static_cast<size_t>(n);
   }
   if (got != bytes.size()) throw FormatError(path + ": zip entry '" + entry + "' is truncated");
+  // libzip only checks an entry's CRC-32 once a read hits its end, which the exact-size reads
+  // above never do: check it here against the central directory, so that flipped bits in a
+  // storage become an error instead of wrong weights.
+  if (!(st.valid & ZIP_STAT_CRC))
+    throw FormatError(path + ": zip entry '" + entry + "' has no CRC-32 in the zip directory");
+  const uLong crc = crc32_z(crc32_z(0L, Z_NULL, 0), bytes.data(), bytes.size());
+  if (crc != st.crc) {
+    char detail[96];
+    std::snprintf(detail, sizeof detail, "directory says %08" PRIx32 ", data has %08lx", st.crc, crc);
+    throw FormatError(path + ": zip entry '" + entry + "' is corrupt (CRC-32 mismatch: " + detail + ")");
+  }
   return bytes;
 }
 
@@ -435,6 +450,16 @@ std::map<std::string, LoadedTensor> load_torch_zip(const std::string& path) {
     zip_error_fini(&ze);
     if (err == ZIP_ER_OPEN || err == ZIP_ER_NOENT || err == ZIP_ER_READ)
       throw IoError(path + ": cannot open: " + msg);
+    // A file that begins like a zip (local header "PK\3\4", or a prefix of it) but that libzip
+    // cannot open was cut short or damaged; only files that are no zip at all get the legacy hint.
+    static const char kZipMagic[4] = {'P', 'K', '\x03', '\x04'};
+    char head[4] = {};
+    std::ifstream in(path, std::ios::binary);
+    in.read(head, sizeof head);
+    const std::streamsize n = in.gcount();
+    if (in.is_open() && n == 0) throw FormatError(path + ": the file is empty (a truncated copy or download?)");
+    if (n > 0 && std::memcmp(head, kZipMagic, static_cast<size_t>(n)) == 0)
+      throw FormatError(path + ": truncated or corrupt zip archive (libzip: " + msg + ")");
     throw FormatError(path + ": not a torch zip checkpoint (legacy non-zip torch.save files are not supported): " + msg);
   }
   // Entries are "<archive>/data.pkl", "<archive>/data/<key>", "<archive>/byteorder".

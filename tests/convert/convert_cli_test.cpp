@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <unistd.h>
 
@@ -50,6 +51,23 @@ TEST_F(CliTemp, ErrorsExitNonZeroWithTheReason) {
   r = run(cli() + " convert " + hf + " " + dir_ + "/rejected.safetensors --quantize int4");
   EXPECT_NE(r.status, 0);
   EXPECT_FALSE(fs::exists(dir_ + "/rejected.safetensors"));
+}
+
+// An invalid --policy fails the conversion (it used to be embedded, and every later classify of
+// the model then failed); a valid one is embedded and classify runs with it.
+TEST_F(CliTemp, InvalidPolicyFailsTheConversion) {
+  const std::string hf = maum::testing::shared_path("models/ko-emotion7-small");
+  std::ofstream(dir_ + "/badpol.json") << R"({"temperature":"hot"})";
+  CommandResult r = run(cli() + " convert " + hf + " " + dir_ + "/rejected.safetensors --policy " + dir_ + "/badpol.json");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("badpol.json: \"temperature\" must be a number"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir_ + "/rejected.safetensors"));
+  std::ofstream(dir_ + "/goodpol.json") << R"({"temperature": 2, "top_k": 2})";
+  r = run(cli() + " convert " + hf + " " + dir_ + "/m.safetensors --policy " + dir_ + "/goodpol.json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run(cli() + " classify --model " + dir_ + "/m.safetensors 'good day'");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("\"analysis\""), std::string::npos) << r.output;
 }
 
 TEST_F(CliTemp, GetModelScriptConvertsALocalFolder) {

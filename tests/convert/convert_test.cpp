@@ -9,7 +9,9 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -20,6 +22,7 @@
 
 #include "convert/src/torch_pickle.h"
 #include "core/src/safetensors.h"
+#include "maum/analysis.h"
 #include "maum/convert.h"
 #include "maum/error.h"
 #include "maum/tokenizer.h"
@@ -584,10 +587,57 @@ TEST(ConvertTiny, PolicyIsEmbeddedAfterParsing) {
   EXPECT_EQ(json::parse(out->meta("maum.policy"))["threshold"], 0.3);
   write_text(dir.file("policy.json"), "{oops");
   EXPECT_THROW(convert_hf_model(dir.path(), dir.file("out2.safetensors"), options), FormatError);
+  EXPECT_FALSE(fs::exists(dir.file("out2.safetensors")));
   options.policy_path.clear();
   options.quantize = "int4";
   EXPECT_THROW(convert_hf_model(dir.path(), dir.file("out2.safetensors"), options), InvalidArgument);
   EXPECT_THROW(convert_hf_model(dir.file("nope"), dir.file("out2.safetensors")), IoError);
+}
+
+// A policy is validated at convert time exactly as classify / eval validate it when they read it
+// back (Policy::from_json, then its threshold labels against the model's): a policy convert accepts
+// always loads, and one it would not load is an error here, with no output file.
+TEST(ConvertTiny, InvalidPolicyIsRejected) {
+  TempDir dir;
+  TinyModel::bert().write(dir.path());  // labels neg, pos, mixed
+  ConvertOptions options;
+  options.policy_path = dir.file("policy.json");
+  auto expect_rejected = [&](const std::string& policy, const std::string& mention, bool format_error) {
+    SCOPED_TRACE(policy);
+    write_text(options.policy_path, policy);
+    try {
+      convert_hf_model(dir.path(), dir.file("out.safetensors"), options);
+      ADD_FAILURE() << "converted with policy " << policy;
+    } catch (const FormatError& e) {
+      EXPECT_TRUE(format_error) << e.what();
+      EXPECT_NE(std::string(e.what()).find(mention), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("policy.json"), std::string::npos) << e.what();
+    } catch (const InvalidArgument& e) {
+      EXPECT_FALSE(format_error) << e.what();
+      EXPECT_NE(std::string(e.what()).find(mention), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(dir.file("out.safetensors"))) << "no output on failure";
+  };
+  expect_rejected(R"({"temperature": "hot"})", "\"temperature\" must be a number", true);
+  expect_rejected(R"({"temperature": 0})", "temperature", true);
+  expect_rejected(R"({"temprature": 2})", "temprature", true);  // unknown keys are typos
+  expect_rejected(R"({"min_confidence": 0.4})", "fallback_label", true);
+  expect_rejected(R"({"threshold": 1.5})", "threshold", true);
+  expect_rejected(R"({"top_k": -1})", "top_k", true);
+  expect_rejected(R"([0.5])", "JSON object", true);
+  expect_rejected(R"({"thresholds": {"happy": 0.3}})", "unknown label \"happy\"", false);
+
+  // Valid: the fallback may name a label the model lacks (the runtime allows it); what is embedded
+  // reads back through the runtime's reader as the same policy.
+  const std::string good =
+      R"({"temperature": 1.5, "min_confidence": 0.4, "fallback_label": "neutral", "thresholds": {"pos": 0.3}, "top_k": 2})";
+  write_text(options.policy_path, good);
+  convert_hf_model(dir.path(), dir.file("out.safetensors"), options);
+  const std::optional<Policy> embedded = read_model_policy(dir.file("out.safetensors"));
+  ASSERT_TRUE(embedded.has_value());
+  EXPECT_EQ(embedded->to_json(), Policy::from_json(good, "good").to_json());
+  EXPECT_EQ(embedded->thresholds.at("pos"), 0.3);
+  EXPECT_EQ(embedded->fallback_label, "neutral");
 }
 
 // Broken weight containers: each a FormatError naming the problem, never a crash.
@@ -623,8 +673,14 @@ TEST(ConvertContainers, CorruptTorchZips) {
     make(dir.file("pytorch_model.bin"));
     expect_convert_error(dir.path(), mention);
   };
-  with_bin([&](const std::string& p) { write_text(p, bin.substr(0, bin.size() / 2)); }, "not a torch zip checkpoint");
+  // Cut short anywhere (an interrupted download or copy): a truncated zip, not "legacy format".
+  for (size_t cut : {size_t{1}, size_t{3}, size_t{4}, size_t{100}, size_t{9364}, bin.size() / 2, bin.size() - 22,
+                     bin.size() - 1})
+    with_bin([&](const std::string& p) { write_text(p, bin.substr(0, cut)); }, "truncated or corrupt zip archive");
+  with_bin([&](const std::string& p) { write_text(p, ""); }, "is empty");
+  // A legacy (pre-1.6, non-zip) torch.save file starts with a pickle.
   with_bin([&](const std::string& p) { write_text(p, "\x80\x02}q\x00."); }, "not a torch zip checkpoint");
+  with_bin([&](const std::string& p) { write_text(p, "\x80\x02}q\x00." + bin); }, "not a torch zip checkpoint");
   // Edits of a copy of the real archive with libzip.
   auto edit = [&](const std::function<void(zip_t*)>& change) {
     return [&, change](const std::string& p) {
@@ -646,6 +702,61 @@ TEST(ConvertContainers, CorruptTorchZips) {
            "pickle global 'os.system' is not allowed");
   with_bin(edit([](zip_t* z) { zip_delete(z, static_cast<zip_uint64_t>(zip_name_locate(z, "pytorch_model/data.pkl", 0))); }),
            "no data.pkl");
+}
+
+// The stored bytes of zip entry `name` in the archive `path` (read with libzip).
+std::string zip_entry_bytes(const std::string& path, const std::string& name) {
+  int err = 0;
+  zip_t* z = zip_open(path.c_str(), ZIP_RDONLY, &err);
+  if (!z) throw std::runtime_error("cannot open " + path);
+  zip_stat_t st;
+  zip_stat_init(&st);
+  std::string bytes;
+  if (zip_stat(z, name.c_str(), 0, &st) == 0) {
+    bytes.resize(static_cast<size_t>(st.size));
+    zip_file_t* f = zip_fopen(z, name.c_str(), 0);
+    if (f && zip_fread(f, bytes.data(), bytes.size()) != static_cast<zip_int64_t>(bytes.size())) bytes.clear();
+    if (f) zip_fclose(f);
+  }
+  zip_discard(z);
+  return bytes;
+}
+
+// Bytes flipped inside one entry's data (the headers and the central directory untouched, so the
+// archive still opens): the CRC-32 in the zip directory catches it, naming the entry, instead of
+// the converter writing a model that silently predicts garbage.
+TEST(ConvertContainers, BitFlipsInsideEntriesFailTheirCrc) {
+  const std::string hf = testing::shared_path("models/en-goemotions-electra-small");
+  const std::string bin = read_text(hf + "/pytorch_model.bin");
+  ASSERT_FALSE(bin.empty());
+  struct Case {
+    std::string entry;
+    size_t flips;      // how many bytes, spread evenly over the entry
+    uint8_t mask;
+  };
+  for (const Case& c : {Case{"pytorch_model/data/0", 2000, 0xff},     // the smoke test's corruption
+                        Case{"pytorch_model/data/3", 1, 0x01},        // a single bit of a storage
+                        Case{"pytorch_model/data.pkl", 1, 0x01}}) {  // the pickle itself
+    SCOPED_TRACE(c.entry);
+    TempDir dir;
+    for (const char* f : {"config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
+      fs::copy_file(hf + "/" + f, dir.file(f));
+    // Locate the entry's data in the file by content (stored entries are the bytes themselves).
+    const std::string data = zip_entry_bytes(hf + "/pytorch_model.bin", c.entry);
+    ASSERT_GT(data.size(), 64u);
+    const size_t at = bin.find(data);
+    ASSERT_NE(at, std::string::npos) << "entry is not stored uncompressed";
+    ASSERT_EQ(bin.find(data, at + 1), std::string::npos) << "entry data is not unique in the file";
+    std::string corrupt = bin;
+    const size_t step = data.size() / (c.flips + 1);
+    for (size_t k = 1; k <= c.flips; ++k) corrupt[at + k * step] = static_cast<char>(corrupt[at + k * step] ^ c.mask);
+    write_text(dir.file("pytorch_model.bin"), corrupt);
+    // Still a well-formed archive whose entry reads back (changed) through libzip's directory.
+    const std::string read_back = zip_entry_bytes(dir.file("pytorch_model.bin"), c.entry);
+    ASSERT_EQ(read_back.size(), data.size());
+    ASSERT_NE(read_back, data);
+    expect_convert_error(dir.path(), "zip entry '" + c.entry + "' is corrupt (CRC-32 mismatch");
+  }
 }
 
 }  // namespace
