@@ -103,6 +103,9 @@ Model::~Model() = default;
 Model Model::load(const std::string& path, const LoadOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   auto file = core::SafetensorsFile::open(path);
+  if (!file->metadata().count("maum.format_version"))
+    throw FormatError(path + ": not a maum model file (no \"maum.format_version\" metadata); a "
+                      "Hugging Face checkpoint must be converted first: maum convert HF_DIR OUT.safetensors");
   const std::string& version = file->meta("maum.format_version");
   if (version != "1")
     throw FormatError(path + ": maum.format_version is \"" + version + "\"; this build reads \"1\"");

@@ -362,6 +362,9 @@ TEST(ModelFile, BadConfigValuesAreFormatErrors) {
   expect_format_error(rewrite_model("no_version.safetensors",
                                     [](auto& meta) { meta.erase("maum.format_version"); }),
                       "maum.format_version");
+  // A Hugging Face model.safetensors has no maum metadata: the message says what to do.
+  expect_format_error(rewrite_model("hf_like.safetensors", [](auto& meta) { meta.clear(); }),
+                      "maum convert");
 }
 
 TEST(ModelFile, WrongTensorShapeIsFormatError) {
