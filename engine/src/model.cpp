@@ -111,7 +111,12 @@ Model Model::load(const std::string& path, const LoadOptions& options) {
     throw FormatError(path + ": maum.format_version is \"" + version + "\"; this build reads \"1\"");
   auto impl = std::make_shared<Impl>();
   impl->config = engine::parse_config(file->meta("maum.config"), path);
-  impl->tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_serialized(file->meta("maum.tokenizer")));
+  try {
+    impl->tokenizer =
+        std::make_unique<Tokenizer>(Tokenizer::from_serialized(file->meta("maum.tokenizer")));
+  } catch (const FormatError& e) {
+    throw FormatError(path + ": metadata \"maum.tokenizer\": " + e.what());
+  }
   impl->weights = engine::bind_weights(file, impl->config,
                                        options.pack_weights ? &kernels::ops() : nullptr);
 

@@ -105,6 +105,13 @@ TEST_F(AnalysisCli, EvalErrorsNameTheProblem) {
   r = run("eval " + ko_eval_args(model("ko-emotion7-small"), "42") + " -q");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("no rows"), std::string::npos) << r.err;
+  // A text that is not UTF-8: named by file and line (line 3: the header is line 1).
+  const std::string tsv = dir_ + "/bad_utf8.tsv";
+  std::ofstream(tsv, std::ios::binary) << "text\tlabel\nfine\thappiness\nbroken \xFF\thappiness\n";
+  r = run("eval --model " + quote(model("ko-emotion7-small")) + " --data " + quote(tsv) +
+          " --text-col text --label-col label -q");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("bad_utf8.tsv:3"), std::string::npos) << r.err;
 }
 
 TEST_F(AnalysisCli, ClassifyWithPolicyRemapAndSentences) {

@@ -83,8 +83,14 @@ AnalysisSetup make_analysis(const Model& model, const ClassifyArgs& args) {
   if (fusion && !args.texts.empty() && setup.fusion_inputs.size() < args.texts.size())
     throw InvalidArgument("--fuse-inputs has " + std::to_string(setup.fusion_inputs.size()) +
                           " lines for " + std::to_string(args.texts.size()) + " texts");
-  setup.pipeline.emplace(info.labels, info.multi_label(), info.temperature,
-                         policy.value_or(Policy{}), std::move(remap), std::move(fusion));
+  try {
+    setup.pipeline.emplace(info.labels, info.multi_label(), info.temperature,
+                           policy.value_or(Policy{}), std::move(remap), std::move(fusion));
+  } catch (const InvalidArgument& e) {
+    // Name the file the policy came from (the pipeline only knows "policy").
+    throw InvalidArgument((args.policy_path.empty() ? args.model_path : args.policy_path) + ": " +
+                          e.what());
+  }
   return setup;
 }
 

@@ -61,7 +61,7 @@ std::vector<std::vector<float>> collect_logits(const Model& model, const Labelle
         try {
           model.tokenizer().encode(texts[i]);
         } catch (const InvalidArgument& e) {
-          throw InvalidArgument("data line " + std::to_string(data.line_numbers[begin + i]) +
+          throw InvalidArgument(data.source + ":" + std::to_string(data.line_numbers[begin + i]) +
                                 ": " + e.what());
         }
       }
