@@ -59,13 +59,20 @@ Workspace& workspace() {
   return w;
 }
 
-// y[m, n] (ldy) = epilogue(x[m, k] (ldx) . W^T + b), split over the pool in tiles of rows x
-// output columns (columns at multiples of the kernels' panel width). Tiling never splits the k sum,
-// so each output element is computed the same way whatever m is.
+// The output columns [begin, end) of a linear layer (begin a multiple of kernels::kPackPanel).
+struct Columns {
+  size_t begin = 0, end = SIZE_MAX;
+};
+
+// y[m, cols] (ldy, y at column 0) = epilogue(x[m, k] (ldx) . W[cols]^T + b[cols]), split over the
+// pool in tiles of rows x output columns (columns at multiples of the kernels' panel width).
+// Tiling never splits the k sum, so each output element is computed the same way whatever m is.
 void apply_linear(const kernels::Ops& ops, const Linear& l, const float* x, size_t ldx, float* y,
-                  size_t ldy, size_t m, kernels::Epilogue epilogue = kernels::Epilogue::kNone) {
+                  size_t ldy, size_t m, kernels::Epilogue epilogue = kernels::Epilogue::kNone,
+                  Columns columns = {}) {
   if (m == 0) return;
-  const size_t n = l.n, k = l.k;
+  const size_t first_column = columns.begin, k = l.k;
+  const size_t n = std::min(columns.end, l.n) - first_column;
   const size_t threads = static_cast<size_t>(pool_threads());
   // Enough tiles to balance the pool, each big enough to amortize a kernel call; below about a
   // million multiply-adds (~10 us) a pool dispatch costs more than it saves.
@@ -82,8 +89,8 @@ void apply_linear(const kernels::Ops& ops, const Linear& l, const float* x, size
   auto tile = [&](size_t t, size_t& r0, size_t& rows, size_t& c0, size_t& c1) {
     r0 = (t / col_tiles) * row_block;
     rows = std::min(row_block, m - r0);
-    c0 = (t % col_tiles) * col_block;
-    c1 = std::min(n, c0 + col_block);
+    c0 = first_column + (t % col_tiles) * col_block;
+    c1 = std::min(first_column + n, c0 + col_block);
   };
 
   if (!l.is_quantized()) {
@@ -251,18 +258,30 @@ std::vector<std::vector<float>> encode_and_classify(const ModelConfig& c, const 
           : ops.attention_head;
   for (size_t li = 0; li < w.layers.size(); ++li) {
     const EncoderLayer& layer = w.layers[li];
-    apply_linear(ops, layer.qkv, x, H, qkv, 3 * H, total);
     if (li + 1 == w.layers.size()) {
       // Last layer: the head reads only [CLS], and every other token's output depends on nothing
-      // but its own row from here on (attention needs all keys/values, which qkv holds). So
-      // attention, out-proj, LayerNorm and FFN run on the [CLS] rows only: batch rows, not total.
+      // but its own row from here on. So keys and values are computed for every token, but the
+      // query, attention, out-proj, LayerNorm and FFN for the [CLS] rows only: batch rows, not
+      // total. qkv's columns are [0, H) query, [H, 3H) key and value; a column range must start
+      // at a panel boundary, so with an odd H the query is computed for every row as before.
+      gather_cls(x, cls);
+      const bool query_for_cls_only = H % kernels::kPackPanel == 0;
+      apply_linear(ops, layer.qkv, x, H, qkv, 3 * H, total, kernels::Epilogue::kNone,
+                   {query_for_cls_only ? H : 0, 3 * H});
+      float* q_cls = dense;  // [batch, H]; the head's buffer is free until the head
+      if (query_for_cls_only) {
+        apply_linear(ops, layer.qkv, cls, H, q_cls, H, batch, kernels::Epilogue::kNone, {0, H});
+      } else {
+        for (size_t s = 0; s < batch; ++s)
+          std::memcpy(q_cls + s * H, qkv + starts[s] * 3 * H, H * sizeof(float));
+      }
       parallel_for(batch * heads, [&](size_t task) {
         const size_t s = task / heads, head = task % heads, len = sequences[s].length;
-        const float* q = qkv + starts[s] * 3 * H + head * head_dim;
-        attend_one_query(ops, q, q + H, q + 2 * H, 3 * H, len, head_dim, attention_scale,
-                         ctx + s * H + head * head_dim, attention_scratch(len));
+        const float* kv = qkv + starts[s] * 3 * H + head * head_dim;
+        attend_one_query(ops, q_cls + s * H + head * head_dim, kv + H, kv + 2 * H, 3 * H, len,
+                         head_dim, attention_scale, ctx + s * H + head * head_dim,
+                         attention_scratch(len));
       });
-      gather_cls(x, cls);
       apply_linear(ops, layer.attn_out, ctx, H, tmp, H, batch);
       add_layer_norm(ops, tmp, cls, layer.attn_ln, batch, H, c.layer_norm_eps);
       apply_linear(ops, layer.ffn_up, tmp, H, inter, I, batch, ffn_epilogue);
@@ -271,6 +290,7 @@ std::vector<std::vector<float>> encode_and_classify(const ModelConfig& c, const 
       add_layer_norm(ops, cls, tmp, layer.ffn_ln, batch, H, c.layer_norm_eps);
       break;
     }
+    apply_linear(ops, layer.qkv, x, H, qkv, 3 * H, total);
     parallel_for(batch * heads, [&](size_t task) {
       const size_t s = task / heads, head = task % heads, len = sequences[s].length;
       const float* q = qkv + starts[s] * 3 * H + head * head_dim;
