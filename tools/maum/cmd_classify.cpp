@@ -158,10 +158,7 @@ void classify_chunk(const Model& model, const std::vector<std::string>& texts, s
         const std::string message = e.what();
         const bool utf8 = message.find("UTF-8") != std::string::npos;
         throw InvalidArgument(std::string(what) + " " + std::to_string(first_number + i) + ": " +
-                              message +
-                              (utf8 ? " (use --invalid-utf8 replace to replace invalid bytes "
-                                      "with U+FFFD)"
-                                    : ""));
+                              message + (utf8 ? kInvalidUtf8Hint : ""));
       }
     }
     throw;
@@ -272,10 +269,7 @@ void add_classify_command(CLI::App& app, GlobalOptions& global) {
                   "JSON lines, one per input text: {\"input\": {label: p}} for --fuse");
   cmd->add_option("--split", args->split, "sentences: analyse each sentence and summarize")
       ->check(CLI::IsMember({"sentences"}));
-  cmd->add_option("--invalid-utf8", args->invalid_utf8,
-                  "Texts that are not UTF-8: 'error' (default, names the line) or 'replace' "
-                  "(invalid bytes become U+FFFD, in the output text too)")
-      ->check(CLI::IsMember({"error", "replace"}));
+  add_invalid_utf8_option(cmd, args->invalid_utf8);
   cmd->add_option("texts", args->texts, "Texts to classify (default: one per line on stdin)");
   cmd->callback([&global, args]() { run_classify(global, *args); });
 }

@@ -76,7 +76,7 @@ void tokenize_chunk(const Tokenizer& tokenizer, const std::vector<std::string>& 
         std::cout << out;
         std::cout.flush();
         throw InvalidArgument("stdin line " + std::to_string(first_line + i) + ": " + error.what() +
-                              " (use --invalid-utf8 replace to replace invalid bytes with U+FFFD)");
+                              kInvalidUtf8Hint);
       }
       append_json(out, e);
     }
@@ -125,9 +125,7 @@ void add_tokenize_command(CLI::App& app, GlobalOptions& global) {
   vocab->excludes(model);
   cmd->add_option("--max-length", args->max_length, "Truncate to N tokens including [CLS]/[SEP] (default: none)")
       ->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--invalid-utf8", args->invalid_utf8,
-                  "Lines that are not UTF-8: 'error' (default, names the line) or 'replace' (U+FFFD)")
-      ->check(CLI::IsMember({"error", "replace"}));
+  add_invalid_utf8_option(cmd, args->invalid_utf8);
   cmd->callback([&global, args]() { run_tokenize(global, *args); });
 }
 

@@ -1,6 +1,8 @@
 // Internal to the CLI: every subcommand registers itself on the app. Options shared by all of
 // them live in GlobalOptions and are parsed before any subcommand callback runs.
 #pragma once
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace maum::cli {
@@ -13,6 +15,12 @@ struct GlobalOptions {
 // Applies the global options to the library (thread count) and, with --verbose, prints the
 // run-time ISA/kernels line. Each subcommand calls it first.
 void apply_global_options(const GlobalOptions& global);
+
+// --invalid-utf8 error|replace for the commands that read text ("error" by default), and the hint
+// their invalid-UTF-8 errors end with.
+void add_invalid_utf8_option(CLI::App* cmd, std::string& value);
+inline constexpr const char* kInvalidUtf8Hint =
+    " (use --invalid-utf8 replace to replace invalid bytes with U+FFFD)";
 
 void add_convert_command(CLI::App& app, GlobalOptions& global);
 void add_classify_command(CLI::App& app, GlobalOptions& global);

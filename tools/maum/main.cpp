@@ -16,6 +16,13 @@ void apply_global_options(const GlobalOptions& global) {
   if (global.verbose) std::cerr << maum::runtime_info() << "\n";
 }
 
+void add_invalid_utf8_option(CLI::App* cmd, std::string& value) {
+  cmd->add_option("--invalid-utf8", value,
+                  "Texts that are not UTF-8: 'error' (default, names the line) or 'replace' "
+                  "(each invalid sequence is read as U+FFFD)")
+      ->check(CLI::IsMember({"error", "replace"}));
+}
+
 }  // namespace maum::cli
 
 int main(int argc, char** argv) {
