@@ -29,6 +29,10 @@ Batcher::~Batcher() { stop(); }
 std::vector<std::vector<float>> Batcher::run(const Model& model,
                                              std::vector<std::vector<int32_t>> ids) {
   if (ids.empty()) return {};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    on_way_ -= static_cast<long>(ids.size());  // queued now, or not coming (overload, stopping)
+  }
   auto group = std::make_shared<Group>();
   group->remaining = ids.size();
   group->logits.resize(ids.size());
@@ -44,6 +48,14 @@ std::vector<std::vector<float>> Batcher::run(const Model& model,
   group->done.wait(lock, [&] { return group->remaining == 0; });
   if (group->error) std::rethrow_exception(group->error);
   return std::move(group->logits);
+}
+
+void Batcher::announce(long n) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    on_way_ += n;
+  }
+  if (n < 0) wake_.notify_one();
 }
 
 size_t Batcher::depth() const {
@@ -67,13 +79,9 @@ void Batcher::loop() {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) return;  // stopping, nothing left
-      const auto now = std::chrono::steady_clock::now();
-      if (!stopping_ && now - last_end_ < max_wait_) {
-        // Busy: give the requests that are on their way a moment to join this batch.
-        const size_t want = std::min(max_batch_, last_batch_);
-        wake_.wait_until(lock, now + max_wait_,
-                         [&] { return queue_.size() >= want || stopping_; });
-      }
+      // Texts announced but still being tokenized get a moment to join this batch.
+      wake_.wait_for(lock, max_wait_,
+                     [&] { return queue_.size() >= max_batch_ || on_way_ <= 0 || stopping_; });
       // Up to max_batch texts of the first waiting text's model, in arrival order.
       const Model* model = queue_.front().model;
       for (auto it = queue_.begin(); it != queue_.end() && batch.size() < max_batch_;) {
@@ -98,11 +106,6 @@ void Batcher::loop() {
     }
     const auto ended = std::chrono::steady_clock::now();
     metrics_.batch(batch.size(), std::chrono::duration<double>(ended - started).count());
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      last_batch_ = batch.size();
-      last_end_ = ended;
-    }
     for (size_t k = 0; k < batch.size(); ++k) {
       Group& g = *batch[k].group;
       std::lock_guard<std::mutex> lock(g.mutex);

@@ -1,7 +1,8 @@
 // One inference thread for every model: requests' token ids wait in a bounded queue and are run
 // together, one padding-free batch of up to max_batch texts of the same model at a time (the engine
-// groups by length). An idle server runs a lone request at once; a busy one (its last batch ended
-// less than max_wait ago) waits up to max_wait for as many texts as its last batch had.
+// groups by length). Requests announce their texts before tokenizing them; the thread waits (at
+// most max_wait) only for announced texts still on their way, so an idle server runs a lone request
+// at once.
 #pragma once
 #include <chrono>
 #include <condition_variable>
@@ -29,8 +30,10 @@ class Batcher {
   Batcher(size_t max_batch, double max_wait_ms, size_t queue_limit, Metrics& metrics);
   ~Batcher();
 
-  // Logits for each id list, in order; blocks until computed. Throws Overloaded, ShuttingDown, or
-  // what the model threw.
+  // `n` texts are on their way (announce(-n) takes back those that will not come).
+  void announce(long n);
+  // Logits for each id list, in order; blocks until computed. The texts were announced. Throws
+  // Overloaded, ShuttingDown, or what the model threw.
   std::vector<std::vector<float>> run(const Model& model, std::vector<std::vector<int32_t>> ids);
 
   size_t depth() const;  // texts waiting
@@ -54,8 +57,7 @@ class Batcher {
   std::condition_variable wake_;
   std::deque<Item> queue_;
   bool stopping_ = false;
-  size_t last_batch_ = 1;
-  std::chrono::steady_clock::time_point last_end_{};
+  long on_way_ = 0;  // announced texts not yet queued
   std::thread thread_;
 };
 

@@ -81,6 +81,14 @@ std::vector<TextOutput> Service::infer(const LoadedModel& model,
   encode.max_length = max_length;
   std::vector<std::vector<int32_t>> ids;
   ids.reserve(missing.size());
+  // Announced before tokenizing, so the batcher waits for these rather than running a batch
+  // without them; whatever does not reach run() is taken back.
+  struct Announcement {
+    Batcher& batcher;
+    long left;
+    ~Announcement() { if (left > 0) batcher.announce(-left); }
+  } announced{*batcher_, static_cast<long>(missing.size())};
+  batcher_->announce(announced.left);
   for (size_t i : missing) {
     try {
       Encoding e = tokenizer.encode(texts[i], encode);
@@ -94,9 +102,15 @@ std::vector<TextOutput> Service::infer(const LoadedModel& model,
     }
   }
   // In pieces of one batch: a request with more texts than the queue holds still gets through.
+  // Only the piece about to be queued stays announced.
+  const size_t piece = std::min(ids.size(), max_batch_);
+  batcher_->announce(-static_cast<long>(ids.size() - piece));
+  announced.left = static_cast<long>(piece);
   std::vector<std::vector<float>> logits;
   for (size_t first = 0; first < ids.size(); first += max_batch_) {
     const size_t last = std::min(ids.size(), first + max_batch_);
+    if (first > 0) batcher_->announce(static_cast<long>(last - first));
+    announced.left = 0;  // run() takes the announcement back whatever happens
     auto part = batcher_->run(model.model, std::vector<std::vector<int32_t>>(
                                                std::make_move_iterator(ids.begin() + first),
                                                std::make_move_iterator(ids.begin() + last)));
