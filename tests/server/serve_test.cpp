@@ -437,6 +437,24 @@ int connect_loopback(int port) {
   return fd;
 }
 
+TEST_F(Serve, MalformedHttpGetsJson400) {
+  const int fd = connect_loopback(port());
+  ASSERT_GE(fd, 0);
+  const std::string garbage = "GARBAGE\r\n\r\n";
+  ASSERT_EQ(send(fd, garbage.data(), garbage.size(), 0), static_cast<ssize_t>(garbage.size()));
+  timeval tv{20, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string response;
+  char buf[1024];
+  for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) {
+    response.append(buf, static_cast<size_t>(n));
+    if (response.find("}}") != std::string::npos) break;
+  }
+  close(fd);
+  EXPECT_EQ(response.rfind("HTTP/1.1 400", 0), 0u) << response;
+  EXPECT_NE(response.find("{\"error\":{\"code\":\"bad_request\""), std::string::npos) << response;
+}
+
 TEST_F(Serve, StalledAndIdleClientsDoNotStarveOthers) {
   // A client that sends half a request and stalls is dropped after --timeout (2 s).
   const int stalled = connect_loopback(port());
