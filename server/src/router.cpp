@@ -66,7 +66,8 @@ void Router::add(const std::string& method, const std::string& pattern, Handler 
       r.by_method[method] = std::move(handler);
       return;
     }
-  routes_.push_back({pattern, std::regex(pattern), {{method, std::move(handler)}}});
+  const bool literal = pattern.find_first_of("()[]{}.*+?^$|\\") == std::string::npos;
+  routes_.push_back({pattern, literal, std::regex(pattern), {{method, std::move(handler)}}});
 }
 
 void Router::add_cors(httplib::Response& res) const {
@@ -77,7 +78,7 @@ void Router::add_cors(httplib::Response& res) const {
 
 std::string Router::route_label(const std::string& path) const {
   for (const auto& r : routes_)
-    if (r.pattern == path || std::regex_match(path, r.regex)) return r.pattern;
+    if (r.literal ? r.pattern == path : std::regex_match(path, r.regex)) return r.pattern;
   return "unmatched";  // one label for every unknown path: no unbounded label set
 }
 

@@ -46,6 +46,7 @@ class Router {
  private:
   struct Route {
     std::string pattern;
+    bool literal;  // no regex syntax: compared as a string
     std::regex regex;
     std::map<std::string, Handler> by_method;
   };
