@@ -112,8 +112,11 @@ start_seed() {  # port
 start_maum "$work/int8.safetensors" 18601; INT8=${pids[-1]}
 start_maum "$work/fp32.safetensors" 18602; FP32=${pids[-1]}
 [ "$SEED" = 1 ] && start_seed 18603
-# Warm up (first-touch of weights, thread start), then the RSS baseline.
-for port in 18601 18602; do wrk -t1 -c4 -d2s -s "$work/load.lua" "http://127.0.0.1:$port" >/dev/null; done
+# Warm up at full load (first touch of the weights, every connection's thread and allocator arena),
+# then the RSS baseline.
+for port in 18601 18602; do
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d5s -s "$work/load.lua" "http://127.0.0.1:$port" >/dev/null
+done
 declare -A rss_before total
 rss_before[int8]=$(rss_kb "$INT8"); rss_before[fp32]=$(rss_kb "$FP32")
 total[int8]=0; total[fp32]=0
@@ -132,6 +135,8 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
+echo "rss after the timed runs: int8 $(rss_kb "$INT8")kB after ${total[int8]} requests," \
+     "fp32 $(rss_kb "$FP32")kB after ${total[fp32]} requests"
 # Top both maum servers up to RSS_REQUESTS requests, then RSS again.
 for target in int8 fp32; do
   port=18601; pid=$INT8
