@@ -128,7 +128,7 @@ class PyTokenizer {
   }
   static PyTokenizer from_model(const std::string& path) {
     py::gil_scoped_release release;
-    return PyTokenizer(maum::Model::load(path).tokenizer());
+    return PyTokenizer(maum::Tokenizer::from_model_file(path));
   }
   py::dict encode(const std::string& text) const {
     maum::Encoding e;

@@ -3,6 +3,9 @@ maum CLI and golden lines. Every path comes from the environment ctest sets (tes
 import json
 import os
 
+import math
+
+import numpy as np
 import pytest
 
 
@@ -59,3 +62,16 @@ def hf_config(shared):
         calibration = json.load(f)
     labels = [config["id2label"][str(i)] for i in range(len(config["id2label"]))]
     return {"labels": labels, "temperature": calibration["temperature"]}
+
+
+def assert_s000(result, logits, hf_config):
+    """result is S000's dictionary for a text whose reference logits are `logits`: softmax at the
+    model's calibrated temperature, argmax, its probability, entropy in nats."""
+    z = np.array(logits, dtype=np.float64) / hf_config["temperature"]
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    assert list(result["emotions"]) == hf_config["labels"]
+    np.testing.assert_allclose(list(result["emotions"].values()), p, atol=1e-5)
+    assert result["dominant"] == hf_config["labels"][int(p.argmax())]
+    assert result["confidence"] == pytest.approx(p.max(), abs=1e-5)
+    assert result["entropy"] == pytest.approx(-sum(x * math.log(x) for x in p if x > 0), abs=1e-5)
