@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds (Release) and runs every test: unit, conformance (against ../shared/golden),
-# CLI end-to-end, and a short fuzz run of the tokenizer under ASan/UBSan.
+# CLI end-to-end, consumers (find_package, add_subdirectory, pkg-config, C API), Python; then the
+# same tests on the portable build (-DMAUM_SIMD=OFF: Eigen kernels, no x86 code, what an ARM machine
+# builds), and a short fuzz run of the tokenizer under ASan/UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MAUM_SHARED="${MAUM_SHARED:-$(cd .. && pwd)/shared}"
@@ -8,6 +10,10 @@ if [ ! -d "$MAUM_SHARED/golden" ]; then
   echo "test: shared material not found at $MAUM_SHARED (set MAUM_SHARED)" >&2
   exit 1
 fi
-scripts/setup.sh -DMAUM_SHARED_DIR="$MAUM_SHARED"
+scripts/setup.sh -DMAUM_SHARED_DIR="$MAUM_SHARED" -DMAUM_BUILD_PYTHON=ON
 ctest --test-dir build --output-on-failure -j"$(nproc)"
+cmake -S . -B build-portable -G Ninja -DCMAKE_BUILD_TYPE=Release -DMAUM_SIMD=OFF -DMAUM_BUILD_BENCH=OFF \
+  -DMAUM_BUILD_PYTHON=ON -DMAUM_SHARED_DIR="$MAUM_SHARED" >/dev/null
+cmake --build build-portable -j"$(nproc)"
+ctest --test-dir build-portable --output-on-failure -j"$(nproc)"
 if [ -x scripts/fuzz.sh ]; then scripts/fuzz.sh 60; fi

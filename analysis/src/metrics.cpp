@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/src/files.h"
 #include "maum/error.h"
 
 namespace maum {
@@ -472,6 +473,17 @@ LabelledData read_labelled_tsv(const std::string& path, const TsvOptions& option
   }
   if (in.bad()) throw IoError("cannot read " + path);
   return data;
+}
+
+std::map<std::string, std::string> read_label_names(const std::string& path) {
+  const nlohmann::json j = core::read_json_file(path);
+  if (!j.is_object()) throw FormatError(path + ": expected {\"data label\": \"model label\", ...}");
+  std::map<std::string, std::string> names;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!it.value().is_string()) throw FormatError(path + ": value of \"" + it.key() + "\" must be a string");
+    names[it.key()] = it.value().get<std::string>();
+  }
+  return names;
 }
 
 }  // namespace maum

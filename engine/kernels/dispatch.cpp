@@ -1,6 +1,9 @@
 // Run-time ISA selection: cpuid says what the CPU has, xgetbv says whether the OS saves the
-// vector registers (AVX-512 state can be disabled by the OS even when cpuid reports it).
+// vector registers (AVX-512 state can be disabled by the OS even when cpuid reports it). Built with
+// MAUM_SIMD=0 (any CPU) there is neither: the portable and scalar tables are the only ones.
+#if MAUM_SIMD
 #include <cpuid.h>
+#endif
 
 #include <cstdlib>
 #include <cstring>
@@ -10,14 +13,17 @@
 #include "engine/kernels/table.h"
 #include "maum/error.h"
 
+#if MAUM_SIMD
 extern "C" {
 // OpenBLAS (pthread build): the engine's pool parallelizes around single-threaded kernel calls.
 void openblas_set_num_threads(int num_threads);
 }
+#endif
 
 namespace maum::kernels {
 namespace {
 
+#if MAUM_SIMD
 uint64_t read_xcr0() {
   uint32_t eax = 0, edx = 0;
   // xgetbv without requiring -mxsave for the intrinsic.
@@ -25,8 +31,11 @@ uint64_t read_xcr0() {
   return (static_cast<uint64_t>(edx) << 32) | eax;
 }
 
+#endif
+
 CpuFeatures detect() {
   CpuFeatures f;
+#if MAUM_SIMD
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return f;
   const unsigned max_leaf = eax;
@@ -67,6 +76,7 @@ CpuFeatures detect() {
       f.avx512bf16 = f.avx512f && (eax & (1u << 5));
     }
   }
+#endif
   return f;
 }
 
@@ -96,6 +106,10 @@ Ops make_ops(Isa isa) {
   switch (isa) {
     case Isa::kScalar:
       break;
+    case Isa::kPortable:
+      fill_portable_ops(o);
+      break;
+#if MAUM_SIMD
     case Isa::kAvx2:
       fill_avx2_ops(o);
       break;
@@ -105,27 +119,36 @@ Ops make_ops(Isa isa) {
     case Isa::kAvx512Vnni:
       fill_vnni_ops(o);
       break;
+#else
+    default:
+      break;  // isa_supported() is false for the x86 tables
+#endif
   }
   // bf16 attention is a feature of its own (Cooper Lake, Sapphire Rapids, Zen 4 and later have
   // it; Ice Lake has VNNI without it), offered by both AVX-512 tables where the CPU has it.
+#if MAUM_SIMD
   if ((isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni) && cpu_features().avx512bf16)
     fill_bf16_attention(o);
+#endif
   o.isa = isa;
   return o;
 }
 
 Isa parse_isa(const std::string& text) {
   if (text == "scalar") return Isa::kScalar;
+  if (text == "portable") return Isa::kPortable;
   if (text == "avx2") return Isa::kAvx2;
   if (text == "avx512") return Isa::kAvx512;
   if (text == "avx512vnni" || text == "vnni") return Isa::kAvx512Vnni;
   throw InvalidArgument("MAUM_ISA='" + text +
-                        "' is not a known ISA (expected scalar, avx2, avx512 or avx512vnni)");
+                        "' is not a known ISA (expected scalar, portable, avx2, avx512 or avx512vnni)");
 }
 
 void init_openblas_once() {
+#if MAUM_SIMD
   static std::once_flag once;
   std::call_once(once, [] { openblas_set_num_threads(1); });
+#endif
 }
 
 }  // namespace
@@ -141,6 +164,7 @@ const char* isa_name(Isa isa) {
     case Isa::kAvx2: return "avx2";
     case Isa::kAvx512: return "avx512";
     case Isa::kAvx512Vnni: return "avx512vnni";
+    case Isa::kPortable: return "portable";
   }
   return "unknown";
 }
@@ -151,6 +175,7 @@ bool isa_supported(Isa isa) {
   const bool avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
   switch (isa) {
     case Isa::kScalar: return true;
+    case Isa::kPortable: return true;
     case Isa::kAvx2: return avx2;
     case Isa::kAvx512: return avx512;
     case Isa::kAvx512Vnni: return avx512 && f.avx512vnni;
@@ -162,7 +187,7 @@ Isa best_isa() {
   for (Isa isa : {Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2}) {
     if (isa_supported(isa)) return isa;
   }
-  return Isa::kScalar;
+  return Isa::kPortable;
 }
 
 // Not cached: tests change MAUM_ISA between calls; ops() caches what it picked.
@@ -183,8 +208,9 @@ const Ops& ops_for(Isa isa) {
                           " requested but this CPU cannot run them");
   }
   init_openblas_once();
-  static const Ops tables[4] = {make_ops(Isa::kScalar), make_ops(Isa::kAvx2),
-                                make_ops(Isa::kAvx512), make_ops(Isa::kAvx512Vnni)};
+  static const Ops tables[5] = {make_ops(Isa::kScalar), make_ops(Isa::kAvx2),
+                                make_ops(Isa::kAvx512), make_ops(Isa::kAvx512Vnni),
+                                make_ops(Isa::kPortable)};
   return tables[static_cast<int>(isa)];
 }
 

@@ -1,7 +1,9 @@
 // Internal: the kernel table. The model composes these ops and never contains intrinsics; each ISA
 // provides its own implementation in its own source file (ref/ = portable scalar reference,
-// x86/avx2_*.cpp, x86/avx512_*.cpp, x86/vnni_*.cpp compiled with their own flags), and the table is
-// chosen once at run time from cpuid (MAUM_ISA=scalar|avx2|avx512|avx512vnni forces one).
+// x86/avx2_*.cpp, x86/avx512_*.cpp, x86/vnni_*.cpp compiled with their own flags; portable/ = Eigen,
+// vectorised with whatever the baseline target has: SSE2 on x86-64, NEON on ARM), and the table is
+// chosen once at run time from cpuid (MAUM_ISA=scalar|portable|avx2|avx512|avx512vnni forces one).
+// Built with MAUM_SIMD=OFF there are no x86 tables and no cpuid: portable is the best.
 // All kernels are single-threaded: the engine splits work across its thread pool and calls them
 // on sub-blocks. Matrices are row-major; linear weights are [N out, K in] as in PyTorch.
 #pragma once
@@ -10,7 +12,7 @@
 
 namespace maum::kernels {
 
-enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3 };
+enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3, kPortable = 4 };
 
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;

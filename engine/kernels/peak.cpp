@@ -71,6 +71,8 @@ double peak_ops_per_cycle(Isa isa, bool int8, const CpuFeatures& cpu) {
       return int8 ? 64 : 32;
     case Isa::kScalar:
       return 2;
+    case Isa::kPortable:  // Eigen on the baseline target: SSE2 on x86-64 (2 x 4-lane mul + add)
+      return int8 ? 2 : 16;
   }
   return 2;
 }

@@ -1,5 +1,5 @@
 // Per-core peak arithmetic throughput and the core clock: the denominators of the "% of peak"
-// figures of `maum bench` (tools/maum/cmd_bench.cpp) and bench/bench_kernels.cpp. Not used by
+// figures of `maum bench` (tools/maum/cmd_bench.cpp) and engine/kernels/bench/bench_kernels.cpp. Not used by
 // inference.
 //
 // Peak per cycle of one core, a multiply-add counting 2 ops:

@@ -46,6 +46,7 @@ size_t packed_u8s8_panels_size(size_t n, size_t k);
 void pack_u8s8_panels(const int8_t* w, size_t n, size_t k, int8_t* packed);
 }  // namespace ref
 
+void fill_portable_ops(Ops& ops);  // portable/ (Eigen), every build
 void fill_avx2_ops(Ops& ops);
 void fill_avx512_ops(Ops& ops);
 void fill_vnni_ops(Ops& ops);

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "engine/kernels/kernels.h"
+#include "engine/kernels/peak.h"
 #include "engine/src/thread_pool.h"
 
 namespace maum {
@@ -36,5 +37,18 @@ std::string runtime_info() {
       << "; threads: " << num_threads();
   return out.str();
 }
+
+KernelInfo kernel_info() {
+  const kernels::Ops& ops = kernels::ops();
+  KernelInfo info;
+  info.isa = kernels::isa_name(ops.isa);
+  info.kernels = ops.name;
+  info.peak_fp32_ops_per_cycle = kernels::peak_ops_per_cycle(ops.isa, false);
+  info.peak_int8_ops_per_cycle = kernels::peak_ops_per_cycle(ops.isa, true);
+  info.vector_width_note = kernels::vector_width_note();
+  return info;
+}
+
+double measure_clock_ghz() { return kernels::measure_clock_ghz(); }
 
 }  // namespace maum

@@ -7,10 +7,10 @@
 //   attention: 4·L²·H per layer (Q·Kᵀ and P·V)
 //   head: 2·(H² + H·labels) on [CLS]
 // (embeddings, LayerNorm, softmax and GELU are not counted). % of peak divides by
-// threads × clock × peak ops/cycle of the selected ISA on this CPU (kernels::peak_ops_per_cycle,
+// threads × clock × peak ops/cycle of the selected ISA on this CPU (maum::kernel_info(),
 // 2 ops per multiply-add: fp32 AVX-512 64, AVX2 32, scalar 2; int8 VNNI 256, AVX2 64; on AMD
 // Zen 4, which runs 512-bit ops as two 256-bit halves, AVX-512 fp32 32 and VNNI 128); the clock
-// is kernels::measure_clock_ghz (a chain of dependent adds, so turbo is included; MAUM_PEAK_GHZ
+// is maum::measure_clock_ghz (a chain of dependent adds, so turbo is included; MAUM_PEAK_GHZ
 // overrides it).
 #include <algorithm>
 #include <chrono>
@@ -24,8 +24,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/kernels/kernels.h"
-#include "engine/kernels/peak.h"
 #include "maum/error.h"
 #include "maum/model.h"
 #include "maum/runtime.h"
@@ -101,10 +99,10 @@ void run_bench(const GlobalOptions& global, const BenchArgs& args) {
                                2 * (H * H + H * labels);
   const double flops = flops_per_seq * static_cast<double>(args.batch);
   const double gflops = flops / (median / 1e3) / 1e9;
-  const kernels::Isa isa = kernels::ops().isa;
+  const KernelInfo kernels = kernel_info();
   const bool int8 = info.weight_type == "int8";
-  const double ghz = kernels::measure_clock_ghz();
-  const double ops_per_cycle = kernels::peak_ops_per_cycle(isa, int8);
+  const double ghz = measure_clock_ghz();
+  const double ops_per_cycle = int8 ? kernels.peak_int8_ops_per_cycle : kernels.peak_fp32_ops_per_cycle;
   const double peak = ghz * ops_per_cycle * std::max(1, num_threads());  // 0 off x86
   const double pct_peak = peak > 0 ? 100 * gflops / peak : 0;
   const double tokens_per_s = L * static_cast<double>(args.batch) / (median / 1e3);
@@ -115,7 +113,7 @@ void run_bench(const GlobalOptions& global, const BenchArgs& args) {
     nlohmann::ordered_json out;
     out["model"] = args.model_path;
     out["weight_type"] = info.weight_type;
-    out["isa"] = kernels::isa_name(isa);
+    out["isa"] = kernels.isa;
     out["threads"] = num_threads();
     out["seq"] = args.seq;
     out["batch"] = args.batch;
@@ -134,14 +132,14 @@ void run_bench(const GlobalOptions& global, const BenchArgs& args) {
   } else {
     std::printf("model %s (%s, %zu layers, hidden %zu), isa %s, threads %d, seq %zu, batch %zu\n",
                 args.model_path.c_str(), info.weight_type.c_str(), info.num_layers,
-                info.hidden_size, kernels::isa_name(isa), num_threads(), args.seq, args.batch);
+                info.hidden_size, kernels.isa.c_str(), num_threads(), args.seq, args.batch);
     std::printf("latency: median %.3f ms, min %.3f ms, mean %.3f ms over %zu iterations\n", median,
                 min, mean, args.iters);
     std::printf("throughput: %.0f tokens/s, %.1f GFLOP/s (%.1f%% of %s %s peak %.0f GFLOP/s = "
                 "%.2f GHz x %.0f op/cycle x %d)\n",
-                tokens_per_s, gflops, pct_peak, kernels::isa_name(isa), int8 ? "int8" : "fp32",
+                tokens_per_s, gflops, pct_peak, kernels.isa.c_str(), int8 ? "int8" : "fp32",
                 peak, ghz, ops_per_cycle, std::max(1, num_threads()));
-    std::printf("peak assumes: %s\n", kernels::vector_width_note());
+    std::printf("peak assumes: %s\n", kernels.vector_width_note.c_str());
     std::printf("model file %.1f MB, peak resident memory %.1f MB\n", file_mb, peak_rss_mb());
   }
 }

@@ -15,7 +15,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/src/files.h"
 #include "maum/analysis.h"
 #include "maum/error.h"
 #include "maum/metrics.h"
@@ -31,17 +30,6 @@ struct EvalArgs {
   double threshold = -1;  // < 0: the policy's
   size_t bins = 15;
 };
-
-std::map<std::string, std::string> read_label_names(const std::string& path) {
-  const nlohmann::json j = core::read_json_file(path);
-  if (!j.is_object()) throw FormatError(path + ": expected {\"data label\": \"model label\", ...}");
-  std::map<std::string, std::string> names;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (!it.value().is_string()) throw FormatError(path + ": value of \"" + it.key() + "\" must be a string");
-    names[it.key()] = it.value().get<std::string>();
-  }
-  return names;
-}
 
 // Logits for every text, classified in chunks with a progress bar on stderr.
 std::vector<std::vector<float>> collect_logits(const Model& model, const LabelledData& data,

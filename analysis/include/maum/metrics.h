@@ -85,6 +85,9 @@ struct LabelledData {
   std::vector<std::vector<size_t>> labels;  // indices into the model's labels, ascending, unique
   std::vector<size_t> line_numbers;         // 1-based line of each row in the file
 };
+// A JSON file {"data label": "model label", ...} for TsvOptions::label_names. Throws IoError /
+// FormatError naming the file.
+std::map<std::string, std::string> read_label_names(const std::string& path);
 // Throws IoError / FormatError naming the file, line and column; an unknown label is an error.
 LabelledData read_labelled_tsv(const std::string& path, const TsvOptions& options,
                                const std::vector<std::string>& model_labels);

@@ -12,4 +12,19 @@ int num_threads();
 // Human-readable description of the CPU features found and the kernels chosen (honours MAUM_ISA).
 std::string runtime_info();
 
+// The kernel table the engine runs (honours MAUM_ISA; throws maum::InvalidArgument for a bad one)
+// and the peak arithmetic rate of one core with it: the denominators of `maum bench`'s "% of peak".
+struct KernelInfo {
+  std::string isa;      // "scalar", "portable", "avx2", "avx512", "avx512vnni"
+  std::string kernels;  // the table's description, e.g. "AVX-512 (...)"
+  // Peak ops per cycle of one core (a multiply-add counts 2) for fp32 and int8 GEMMs.
+  double peak_fp32_ops_per_cycle = 0, peak_int8_ops_per_cycle = 0;
+  std::string vector_width_note;  // the vector-width assumption behind the peak figures
+};
+KernelInfo kernel_info();
+
+// The core clock in GHz, measured (~0.3 s; turbo included) or MAUM_PEAK_GHZ; 0 where it cannot
+// be measured (not x86) and no override is set.
+double measure_clock_ghz();
+
 }  // namespace maum

@@ -1,4 +1,5 @@
-// Kernel tests. Every SIMD table (each ISA this CPU supports, picked with ops_for) is compared with
+// Kernel tests. Every SIMD table (each ISA this CPU supports, picked with ops_for, and the portable
+// Eigen table, which every build and CPU has) is compared with
 // the scalar reference ops_for(kScalar) on random data with odd sizes, under the error budgets
 // stated next to each check; the reference itself is checked against math we can state.
 //
@@ -53,7 +54,7 @@ struct Aligned {
 
 std::vector<Isa> simd_isas() {
   std::vector<Isa> out;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
+  for (Isa isa : {Isa::kPortable, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
     if (isa_supported(isa)) out.push_back(isa);
   }
   return out;
@@ -167,13 +168,16 @@ TEST(Dispatch, BogusIsaThrowsInvalidArgument) {
       EXPECT_EQ(selected_isa(), isa);
     }
   }
+  setenv("MAUM_ISA", "portable", 1);
+  EXPECT_EQ(selected_isa(), Isa::kPortable);
   setenv("MAUM_ISA", "scalar", 1);
   EXPECT_EQ(selected_isa(), Isa::kScalar);
   if (saved) setenv("MAUM_ISA", saved_value.c_str(), 1); else unsetenv("MAUM_ISA");
 }
 
 TEST(Dispatch, TablesAreFullyPopulatedAndRuntimeInfoNamesTheIsa) {
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
+  EXPECT_TRUE(isa_supported(Isa::kPortable));
+  for (Isa isa : {Isa::kScalar, Isa::kPortable, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
     if (!isa_supported(isa)) continue;
     const Ops& o = ops_for(isa);
     EXPECT_EQ(o.isa, isa);

@@ -2,8 +2,10 @@
 // seq = 8..512 tokens, on every ISA this CPU supports, single-threaded (the engine parallelizes
 // around these calls):
 //   f32/<isa>/<N>x<K>/<M>   : Ops::linear_f32 on packed weights (AVX-512: our register-tiled
-//                             kernel; AVX2 and scalar: their table's path)
-//   openblas/<N>x<K>/<M>    : cblas_sgemm on the same shapes (whatever core OpenBLAS picked)
+//                             kernel; AVX2, portable (Eigen) and scalar: their table's path;
+//                             scalar at the 768x768 shape only, it is slow)
+//   openblas/<N>x<K>/<M>    : cblas_sgemm on the same shapes (whatever core OpenBLAS picked;
+//                             builds with MAUM_SIMD=OFF have no OpenBLAS)
 //   u8s8/<isa>/<N>x<K>/<M>  : Ops::linear_u8s8 (int8 weights, u8 activations)
 //   attention/<isa>/<seq>   : Ops::attention_head, head_dim 64
 //   attention_bf16/<isa>/<seq> : Ops::attention_head_bf16 (CPUs with AVX512_BF16; % of peak
@@ -16,7 +18,9 @@
 // peak_assumption says which applies. openblas/ is measured against the fp32 peak of the best
 // ISA. The clock is measured at start-up with a chain of dependent adds (one per cycle), so
 // turbo is included; override with MAUM_PEAK_GHZ.
+#if MAUM_SIMD
 #include <cblas.h>
+#endif
 
 #include <cstdlib>
 #include <cstring>
@@ -29,7 +33,9 @@
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/peak.h"
 
+#if MAUM_SIMD
 extern "C" char* openblas_get_corename();
+#endif
 
 namespace {
 
@@ -83,6 +89,7 @@ void bench_f32(benchmark::State& state, Isa isa, size_t n, size_t k) {
   std::free(packed);
 }
 
+#if MAUM_SIMD
 void bench_openblas(benchmark::State& state, size_t n, size_t k) {
   maum::kernels::ops();  // sets OpenBLAS to one thread
   const size_t m = static_cast<size_t>(state.range(0));
@@ -97,6 +104,7 @@ void bench_openblas(benchmark::State& state, size_t n, size_t k) {
                maum::kernels::peak_ops_per_cycle(maum::kernels::best_isa(), false));
   state.SetLabel(std::string("core ") + openblas_get_corename());
 }
+#endif
 
 void bench_u8s8(benchmark::State& state, Isa isa, size_t n, size_t k) {
   const Ops& ops = maum::kernels::ops_for(isa);
@@ -161,21 +169,25 @@ void apply_seq(benchmark::internal::Benchmark* b) {
 
 int register_all() {
   std::vector<Isa> isas;
-  for (Isa isa : {Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2, Isa::kScalar}) {
+  for (Isa isa : {Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2, Isa::kPortable, Isa::kScalar}) {
     if (maum::kernels::isa_supported(isa)) isas.push_back(isa);
   }
   for (const Shape& s : kShapes) {
+#if MAUM_SIMD
     benchmark::RegisterBenchmark((std::string("openblas/") + s.name).c_str(), bench_openblas, s.n, s.k)
         ->Apply(apply_seq);
+#endif
     for (Isa isa : isas) {
       // The scalar reference is too slow to be worth timing at every shape.
-      if (isa == Isa::kScalar || isa == Isa::kAvx512Vnni) continue;  // vnni == avx512 for fp32
+      if (isa == Isa::kScalar && s.n != s.k) continue;
+      if (isa == Isa::kAvx512Vnni) continue;  // vnni == avx512 for fp32
       benchmark::RegisterBenchmark(
           (std::string("f32/") + maum::kernels::isa_name(isa) + "/" + s.name).c_str(), bench_f32,
           isa, s.n, s.k)->Apply(apply_seq);
     }
     for (Isa isa : isas) {
-      if (isa == Isa::kScalar || isa == Isa::kAvx512) continue;  // avx512 int8 == avx2 kernel
+      // avx512 int8 == avx2 kernel; the portable table's int8 is the scalar reference
+      if (isa == Isa::kScalar || isa == Isa::kAvx512 || isa == Isa::kPortable) continue;
       benchmark::RegisterBenchmark(
           (std::string("u8s8/") + maum::kernels::isa_name(isa) + "/" + s.name).c_str(),
           bench_u8s8, isa, s.n, s.k)->Apply(apply_seq);
@@ -200,7 +212,9 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   register_all();
   benchmark::AddCustomContext("clock_ghz_measured", std::to_string(ghz()));
+#if MAUM_SIMD
   benchmark::AddCustomContext("openblas_core", openblas_get_corename());
+#endif
   benchmark::AddCustomContext("best_isa", maum::kernels::isa_name(maum::kernels::best_isa()));
   benchmark::AddCustomContext("peak_assumption", maum::kernels::vector_width_note());
   benchmark::RunSpecifiedBenchmarks();
