@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake ninja-build pkg-config libopenblas-dev libeigen3-dev libutf8proc-dev
       nlohmann-json3-dev libcli11-dev libzip-dev zlib1g-dev libcpp-httplib-dev libgtest-dev libgmock-dev
-      libbenchmark-dev clang libclang-rt-14-dev python3-numpy)
+      libbenchmark-dev clang libclang-rt-14-dev python3-numpy libsqlite3-dev libssl-dev chromium)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "maum/error.h"
+#include "core/src/xml.h"
 
 namespace maum {
 namespace {
@@ -227,17 +228,7 @@ std::string reliability_svg(const Calibration& cal, const std::string& title) {
   const double w = left + size + right, h = top + size + bottom;
   auto x = [&](double v) { return left + v * size; };
   auto y = [&](double v) { return top + (1 - v) * size; };
-  auto esc = [](const std::string& s) {
-    std::string o;
-    for (char c : s) {
-      if (c == '&') o += "&amp;";
-      else if (c == '<') o += "&lt;";
-      else if (c == '>') o += "&gt;";
-      else if (c == '"') o += "&quot;";
-      else o += c;
-    }
-    return o;
-  };
+  const auto esc = core::xml_escape;
   std::ostringstream s;
   s << std::fixed << std::setprecision(2);
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   add_eval_command(app, global);
   add_calibrate_command(app, global);
   add_bench_command(app, global);
+  add_flow_command(app, global);
 
   try {
     app.parse(argc, argv);
