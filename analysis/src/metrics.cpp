@@ -230,10 +230,7 @@ std::string reliability_svg(const Calibration& cal, const std::string& title) {
   auto y = [&](double v) { return top + (1 - v) * size; };
   const auto esc = core::xml_escape;
   std::ostringstream s;
-  s << std::fixed << std::setprecision(2);
-  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h
-    << "\" viewBox=\"0 0 " << w << " " << h << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  core::open_svg(s, w, h);
   s << "<text x=\"" << w / 2 << "\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">" << esc(title)
     << " (ECE " << std::setprecision(4) << cal.ece << std::setprecision(2) << ")</text>\n";
   s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << size << "\" height=\"" << size

@@ -188,10 +188,7 @@ std::string timeline_svg(const std::vector<TurnRecord>& turns, const std::string
   auto y = [&](double p) { return top + (1 - p) * plot_h; };
   const auto esc = core::xml_escape;
   std::ostringstream s;
-  s << std::fixed << std::setprecision(2);
-  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h
-    << "\" viewBox=\"0 0 " << w << " " << h << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  core::open_svg(s, w, h);
   s << "<text x=\"" << left << "\" y=\"22\" font-size=\"14\">" << esc(title) << " (" << n
     << " turns)</text>\n";
   s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << plot_w << "\" height=\"" << plot_h

@@ -14,19 +14,17 @@
 #include "maum/error.h"
 #include "maum/flow.h"
 #include "maum/history.h"
+#include "tests/common/temp_dir.h"
 
 namespace maum {
 namespace {
 
-class HistoryTest : public ::testing::Test {
+class HistoryTest : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "maum-history-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    TempDirTest::SetUp();
     path_ = dir_ + "/h.db";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Every byte of the database and its log, to look for text that must not be there.
   std::string file_bytes() const {
@@ -57,7 +55,7 @@ class HistoryTest : public ::testing::Test {
     return t;
   }
 
-  std::string dir_, path_;
+  std::string path_;
 };
 
 const std::vector<std::string> kHostile = {

@@ -10,6 +10,7 @@
 #include "maum/error.h"
 #include "maum/history_http.h"
 #include "maum/tokenizer.h"
+#include "tests/common/temp_dir.h"
 
 namespace maum {
 namespace {
@@ -23,12 +24,10 @@ Analysis fake_classify(const std::string& text) {
                  {"happy", "sad"});
 }
 
-class RoutesTest : public ::testing::Test {
+class RoutesTest : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "maum-routes-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    TempDirTest::SetUp();
     HistoryOptions o;
     o.store_text = true;
     history_ = std::make_unique<History>(History::open(dir_ + "/h.db", o));
@@ -38,7 +37,7 @@ class RoutesTest : public ::testing::Test {
   void TearDown() override {
     routes_.reset();
     history_.reset();
-    std::filesystem::remove_all(dir_);
+    TempDirTest::TearDown();
   }
   HttpResponse call(const std::string& method, const std::string& path, const std::string& body = "",
                     std::map<std::string, std::string> query = {}) {
@@ -50,7 +49,6 @@ class RoutesTest : public ::testing::Test {
     return j["error"]["code"].get<std::string>();
   }
 
-  std::string dir_;
   std::unique_ptr<History> history_;
   std::unique_ptr<HistoryRoutes> routes_;
 };
