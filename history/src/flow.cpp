@@ -10,6 +10,7 @@
 
 #include "core/src/xml.h"
 #include "maum/error.h"
+#include "maum/tokenizer.h"
 
 namespace maum {
 namespace {
@@ -54,6 +55,53 @@ std::map<std::string, double> shares_of(const std::vector<TurnRecord>& turns) {
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 }  // namespace
+
+TurnInput parse_turn_input(const std::string& json_text, bool with_conversation_id) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::exception& e) {  // parse_error (incl. invalid UTF-8), out_of_range
+    throw FormatError(std::string("malformed JSON: ") + e.what());
+  }
+  const std::string fields = with_conversation_id
+                                 ? "{\"conversation_id\", \"text\", \"speaker\"?, \"user_id\"?, \"ts\"?}"
+                                 : "{\"text\", \"speaker\"?, \"user_id\"?, \"ts\"?}";
+  if (!j.is_object()) throw FormatError("expected a JSON object " + fields);
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it.key() != "text" && it.key() != "speaker" && it.key() != "user_id" && it.key() != "ts" &&
+        !(with_conversation_id && it.key() == "conversation_id"))
+      throw InvalidArgument("unknown field (allowed: " + fields + ")");
+  auto string_field = [&](const char* key, bool required) -> std::string {
+    if (!j.contains(key) || j[key].is_null()) {
+      if (required) throw InvalidArgument(std::string("\"") + key + "\" is required");
+      return "";
+    }
+    if (!j[key].is_string()) throw InvalidArgument(std::string("\"") + key + "\" must be a string");
+    return j[key].get<std::string>();
+  };
+  TurnInput t;
+  if (with_conversation_id) {
+    t.conversation_id = string_field("conversation_id", true);
+    check_id(t.conversation_id, "conversation id");
+  }
+  t.text = string_field("text", true);
+  if (replace_invalid_utf8(t.text) != t.text) throw InvalidArgument("\"text\" is not valid UTF-8");
+  t.speaker = string_field("speaker", false);
+  check_speaker(t.speaker);
+  t.user_id = string_field("user_id", false);
+  if (!t.user_id.empty()) check_id(t.user_id, "user id");
+  if (!j.contains("ts") || j["ts"].is_null()) {
+    t.ts_ms = now_ms();
+  } else if (j["ts"].is_string()) {
+    t.ts_ms = parse_timestamp(j["ts"].get<std::string>());
+  } else if (j["ts"].is_number() && j["ts"].get<double>() >= 0 &&
+             j["ts"].get<double>() <= 253402300799.0) {  // up to 9999-12-31
+    t.ts_ms = static_cast<int64_t>(std::llround(j["ts"].get<double>() * 1000));
+  } else {
+    throw InvalidArgument("\"ts\" must be RFC 3339 text or Unix seconds (0 to year 9999)");
+  }
+  return t;
+}
 
 TurnRecord make_turn(const Analysis& analysis, std::string conversation_id, std::string user_id,
                      std::string speaker, int64_t ts_ms, std::string model, std::string text) {

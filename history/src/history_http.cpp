@@ -55,24 +55,6 @@ std::optional<int64_t> query_time(const HttpRequest& req, const std::string& nam
   }
 }
 
-// Milliseconds from a JSON "ts": RFC 3339 text or Unix seconds (a number).
-int64_t json_time(const nlohmann::json& ts) {
-  if (ts.is_string()) return parse_timestamp(ts.get<std::string>());
-  if (ts.is_number()) {
-    const double seconds = ts.get<double>();
-    if (!std::isfinite(seconds) || seconds < 0 || seconds > 253402300799.0)  // 9999-12-31
-      throw InvalidArgument("\"ts\" in seconds must be between 0 and 253402300799");
-    return static_cast<int64_t>(std::llround(seconds * 1000));
-  }
-  throw InvalidArgument("\"ts\" must be RFC 3339 text or Unix seconds");
-}
-
-std::string string_field(const nlohmann::json& body, const char* name) {
-  if (!body.contains(name) || body[name].is_null()) return "";
-  if (!body[name].is_string()) throw InvalidArgument(std::string("\"") + name + "\" must be a string");
-  return body[name].get<std::string>();
-}
-
 }  // namespace
 
 HttpResponse error_response(int status, const std::string& code, const std::string& message) {
@@ -111,25 +93,15 @@ HttpResponse HistoryRoutes::handle(const HttpRequest& req) const {
 
     if (conversations && sub == "/turns") {
       if (req.method != "POST") return method_not_allowed("POST");
-      const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
-      if (body.is_discarded() || !body.is_object())
-        return error_response(400, "invalid_json", "the body must be a JSON object {\"text\", "
-                                                   "\"speaker\"?, \"user_id\"?, \"ts\"?}");
-      for (auto it = body.begin(); it != body.end(); ++it)
-        if (it.key() != "text" && it.key() != "speaker" && it.key() != "user_id" && it.key() != "ts")
-          return error_response(400, "invalid_field",
-                                "unknown field (allowed: text, speaker, user_id, ts)");
-      if (!body.contains("text") || !body["text"].is_string())
-        return error_response(400, "invalid_field", "\"text\" (a string) is required");
-      const std::string text = body["text"].get<std::string>();
-      const std::string speaker = string_field(body, "speaker");
-      const std::string user = string_field(body, "user_id");
-      if (!user.empty()) check_id(user, "user id");
-      check_speaker(speaker);
-      const int64_t ts = body.contains("ts") && !body["ts"].is_null() ? json_time(body["ts"]) : now_ms();
-      const Analysis analysis = classify_(text);
-      const TurnRecord stored =
-          history_.append(make_turn(analysis, id, user, speaker, ts, model_, text));
+      TurnInput in;
+      try {
+        in = parse_turn_input(req.body, /*with_conversation_id=*/false);
+      } catch (const FormatError& e) {
+        return error_response(400, "invalid_json", e.what());
+      }
+      const Analysis analysis = classify_(in.text);
+      const TurnRecord stored = history_.append(
+          make_turn(analysis, id, in.user_id, in.speaker, in.ts_ms, model_, in.text));
       const auto turns = history_.conversation(id);
       return json_response("{\"turn\":" + turn_to_json(stored) + ",\"analysis\":" +
                            analysis.to_json() + ",\"summary\":" +

@@ -12,8 +12,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "maum/analysis.h"
 #include "maum/error.h"
 #include "maum/flow.h"
@@ -29,55 +27,6 @@ struct FlowArgs {
   bool store_text = false;
   size_t batch = 32;
 };
-
-struct InputTurn {
-  std::string conversation_id, user_id, speaker, text;
-  int64_t ts_ms = 0;
-};
-
-InputTurn parse_line(const std::string& line, const std::string& where) {
-  const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    throw FormatError(where + ": expected a JSON object {\"conversation_id\", \"text\", ...}");
-  auto str = [&](const char* key, bool required) -> std::string {
-    if (!j.contains(key) || j[key].is_null()) {
-      if (required) throw InvalidArgument(where + ": \"" + key + "\" is required");
-      return "";
-    }
-    if (!j[key].is_string()) throw InvalidArgument(where + ": \"" + key + "\" must be a string");
-    return j[key].get<std::string>();
-  };
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (it.key() != "conversation_id" && it.key() != "speaker" && it.key() != "user_id" &&
-        it.key() != "text" && it.key() != "ts")
-      throw InvalidArgument(where + ": unknown key \"" + it.key() +
-                            "\" (allowed: conversation_id, speaker, user_id, text, ts)");
-  InputTurn t;
-  try {
-    t.conversation_id = str("conversation_id", true);
-    check_id(t.conversation_id, "conversation id");
-    t.user_id = str("user_id", false);
-    if (!t.user_id.empty()) check_id(t.user_id, "user id");
-    t.speaker = str("speaker", false);
-    check_speaker(t.speaker);
-    t.text = str("text", true);
-    if (replace_invalid_utf8(t.text) != t.text) throw InvalidArgument("\"text\" is not valid UTF-8");
-    if (!j.contains("ts") || j["ts"].is_null()) {
-      t.ts_ms = now_ms();
-    } else if (j["ts"].is_string()) {
-      t.ts_ms = parse_timestamp(j["ts"].get<std::string>());
-    } else if (j["ts"].is_number() && j["ts"].get<double>() >= 0 &&
-               j["ts"].get<double>() <= 253402300799.0) {
-      t.ts_ms = static_cast<int64_t>(std::llround(j["ts"].get<double>() * 1000));
-    } else {
-      throw InvalidArgument("\"ts\" must be RFC 3339 text or Unix seconds (0 to year 9999)");
-    }
-  } catch (const InvalidArgument& e) {
-    const std::string message = e.what();
-    throw InvalidArgument(message.rfind(where, 0) == 0 ? message : where + ": " + message);
-  }
-  return t;
-}
 
 // "out.svg" for one conversation; "out.ID.svg" for each of several.
 std::string svg_path_for(const std::string& path, const std::string& id, bool several) {
@@ -129,7 +78,7 @@ void run_flow(const GlobalOptions& global, const FlowArgs& args) {
 
   std::vector<std::string> order;  // conversations in order of first appearance
   std::set<std::string> seen;
-  std::vector<InputTurn> chunk;
+  std::vector<TurnInput> chunk;
   auto flush = [&] {
     std::vector<std::string> texts;
     for (const auto& t : chunk) texts.push_back(t.text);
@@ -153,7 +102,12 @@ void run_flow(const GlobalOptions& global, const FlowArgs& args) {
     ++number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    InputTurn t = parse_line(line, "stdin line " + std::to_string(number));
+    TurnInput t;
+    try {
+      t = parse_turn_input(line, /*with_conversation_id=*/true);
+    } catch (const Error& e) {
+      throw InvalidArgument("stdin line " + std::to_string(number) + ": " + e.what());
+    }
     if (seen.insert(t.conversation_id).second) order.push_back(t.conversation_id);
     chunk.push_back(std::move(t));
     if (chunk.size() >= 256) flush();

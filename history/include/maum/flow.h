@@ -54,6 +54,17 @@ ConversationSummary summarize_conversation(const std::vector<TurnRecord>& turns,
 // <g class="series" data-label="..."> polyline per label, a legend, the reported label per turn.
 std::string timeline_svg(const std::vector<TurnRecord>& turns, const std::string& title);
 
+// One turn as clients send it: a `maum flow` input line, or a POST .../turns body (no
+// conversation id there: it is in the path). JSON {"conversation_id", "text", "speaker"?,
+// "user_id"?, "ts"?}; ts is RFC 3339 text or Unix seconds (a number); absent: now. Throws
+// FormatError (not a JSON object) or InvalidArgument naming the field (missing or wrong type,
+// unknown key, bad id, speaker, timestamp, text not UTF-8).
+struct TurnInput {
+  std::string conversation_id, user_id, speaker, text;
+  int64_t ts_ms = 0;
+};
+TurnInput parse_turn_input(const std::string& json_text, bool with_conversation_id);
+
 // A turn record from an analysis (labels, probabilities, dominant, the policy's label, fallback,
 // flags) and the turn's fields; the text is kept for hashing and, if the history stores texts, stored.
 TurnRecord make_turn(const Analysis& analysis, std::string conversation_id, std::string user_id,
