@@ -4,7 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake ninja-build pkg-config libopenblas-dev libeigen3-dev libutf8proc-dev
       nlohmann-json3-dev libcli11-dev libzip-dev zlib1g-dev libcpp-httplib-dev libgtest-dev libgmock-dev
-      libbenchmark-dev clang libclang-rt-14-dev python3-numpy libsqlite3-dev libssl-dev chromium)
+      libbenchmark-dev clang libclang-rt-14-dev python3-numpy chromium wrk libsqlite3-dev libssl-dev)
+# chromium: the web page test (tests/server) and the timeline SVG test (tests/history); wrk:
+# bench/serve_load.sh, bench/history_load.sh; libsqlite3-dev, libssl-dev (SHA-256): the emotion
+# history. The seed server that bench/serve_load.sh compares against also needs python3-torch
+# python3-fastapi python3-uvicorn (large; not installed here, the script says when they are missing).
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,5 +1,5 @@
 // maum: classify text with BERT-family models, convert Hugging Face checkpoints, tokenize,
-// evaluate, calibrate and benchmark. Each subcommand lives in its own cmd_*.cpp.
+// evaluate, calibrate, benchmark and serve over HTTP. Each subcommand lives in its own cmd_*.cpp.
 #include <cstdio>
 #include <iostream>
 
@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   add_eval_command(app, global);
   add_calibrate_command(app, global);
   add_bench_command(app, global);
+  add_serve_command(app, global);
   add_flow_command(app, global);
 
   try {

@@ -1,0 +1,119 @@
+#include "batcher.h"
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+
+#include "metrics.h"
+
+namespace maum::server {
+
+struct Batcher::Group {
+  std::vector<std::vector<int32_t>> ids;
+  std::vector<std::vector<float>> logits;
+  size_t remaining = 0;
+  std::exception_ptr error;
+  std::mutex mutex;
+  std::condition_variable done;
+};
+
+Batcher::Batcher(size_t max_batch, double max_wait_ms, size_t queue_limit, Metrics& metrics)
+    : max_batch_(std::max<size_t>(1, max_batch)),
+      max_wait_(static_cast<long long>(std::max(0.0, max_wait_ms) * 1000)),
+      queue_limit_(queue_limit),
+      metrics_(metrics),
+      thread_([this] { loop(); }) {}
+
+Batcher::~Batcher() { stop(); }
+
+std::vector<std::vector<float>> Batcher::run(const Model& model,
+                                             std::vector<std::vector<int32_t>> ids) {
+  if (ids.empty()) return {};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    on_way_ -= static_cast<long>(ids.size());  // queued now, or not coming (overload, stopping)
+  }
+  auto group = std::make_shared<Group>();
+  group->remaining = ids.size();
+  group->logits.resize(ids.size());
+  group->ids = std::move(ids);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) throw ShuttingDown{};
+    if (queue_.size() + group->ids.size() > queue_limit_) throw Overloaded{};
+    for (size_t i = 0; i < group->ids.size(); ++i) queue_.push_back({&model, group, i});
+  }
+  wake_.notify_one();
+  std::unique_lock<std::mutex> lock(group->mutex);
+  group->done.wait(lock, [&] { return group->remaining == 0; });
+  if (group->error) std::rethrow_exception(group->error);
+  return std::move(group->logits);
+}
+
+void Batcher::announce(long n) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    on_way_ += n;
+  }
+  if (n < 0) wake_.notify_one();
+}
+
+size_t Batcher::depth() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queue_.size();
+}
+
+void Batcher::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Batcher::loop() {
+  for (;;) {
+    std::vector<Item> batch;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;  // stopping, nothing left
+      // Texts announced but still being tokenized get a moment to join this batch.
+      wake_.wait_for(lock, max_wait_,
+                     [&] { return queue_.size() >= max_batch_ || on_way_ <= 0 || stopping_; });
+      // Up to max_batch texts of the first waiting text's model, in arrival order.
+      const Model* model = queue_.front().model;
+      for (auto it = queue_.begin(); it != queue_.end() && batch.size() < max_batch_;) {
+        if (it->model == model) {
+          batch.push_back(std::move(*it));
+          it = queue_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<std::vector<int32_t>> ids;
+    ids.reserve(batch.size());
+    for (const auto& item : batch) ids.push_back(item.group->ids[item.index]);
+    std::vector<std::vector<float>> logits;
+    std::exception_ptr error;
+    try {
+      logits = batch.front().model->logits(ids, {}, max_batch_);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    const auto ended = std::chrono::steady_clock::now();
+    metrics_.batch(batch.size(), std::chrono::duration<double>(ended - started).count());
+    for (size_t k = 0; k < batch.size(); ++k) {
+      Group& g = *batch[k].group;
+      std::lock_guard<std::mutex> lock(g.mutex);
+      if (error) g.error = error;
+      else g.logits[batch[k].index] = std::move(logits[k]);
+      if (--g.remaining == 0) g.done.notify_all();
+    }
+  }
+}
+
+}  // namespace maum::server
