@@ -114,6 +114,11 @@ void add_serve_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--max-texts", o.max_texts, "Texts per /v1/classify request")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
+  cmd->add_option("--db", o.db,
+                  "Emotion history database (SQLite, created if absent): enables /v1/conversations "
+                  "and /v1/users (docs/HISTORY.md)");
+  cmd->add_flag("--store-text", o.store_text,
+                "With --db: store turn texts (default: only a salted SHA-256 of each)");
   cmd->callback([&global, args]() { run_serve(global, *args); });
 }
 
