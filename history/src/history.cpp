@@ -154,8 +154,10 @@ sqlite3* open_connection(const std::string& path, const HistoryOptions& options)
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
   try {
     // Durability: in WAL mode, synchronous=FULL syncs the log at every commit, so a committed
-    // turn survives a process kill and a power loss (NORMAL would only survive the former).
-    exec(db, "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;", "configure");
+    // turn survives a process kill and a power loss; NORMAL only survives the former.
+    exec(db, options.sync_every_commit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+         "configure");
+    exec(db, "PRAGMA secure_delete=ON", "configure");
     if (options.max_bytes) {
       const int64_t page = std::stoll(pragma_text(db, "PRAGMA page_size"));
       const int64_t pages = std::max<int64_t>(1, static_cast<int64_t>(options.max_bytes) / page);

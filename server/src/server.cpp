@@ -28,6 +28,7 @@ struct Server::Impl {
     if (!o.db.empty()) {
       HistoryOptions h;
       h.store_text = o.store_text;
+      h.sync_every_commit = o.db_sync_every_commit;
       history.emplace(History::open(o.db, h));
     }
   }

@@ -119,6 +119,12 @@ void add_serve_command(CLI::App& app, GlobalOptions& global) {
                   "and /v1/users (docs/HISTORY.md)");
   cmd->add_flag("--store-text", o.store_text,
                 "With --db: store turn texts (default: only a salted SHA-256 of each)");
+  cmd->add_option_function<std::string>(
+         "--db-sync",
+         [&o](const std::string& v) { o.db_sync_every_commit = v == "full"; },
+         "With --db: 'full' (default) syncs every commit to disk (survives power loss); 'normal' "
+         "syncs at checkpoints only (survives a process crash, not a power loss; faster)")
+      ->check(CLI::IsMember({"full", "normal"}));
   cmd->callback([&global, args]() { run_serve(global, *args); });
 }
 

@@ -53,6 +53,11 @@ struct HistoryOptions {
   // with StorageError kind Full, exactly as a full disk does.
   uint64_t max_bytes = 0;
   int busy_timeout_ms = 5000;  // wait this long for another process's write lock
+  // true: synchronous=FULL, the log is synced at every commit (an acknowledged turn survives a
+  // process kill and a power loss). false: synchronous=NORMAL, synced only at checkpoints (it
+  // survives a process kill, since the committed log is in the OS's file cache, but the last
+  // turns may be lost on a power loss or kernel crash). docs/HISTORY.md.
+  bool sync_every_commit = true;
 };
 
 class History {
@@ -63,7 +68,7 @@ class History {
   static constexpr int kSchemaVersion = 2;
 
   // Validates and stores one turn; returns it as stored (seq, hash; text only if stored). When it
-  // returns, the turn is committed to disk (WAL, synchronous=FULL). Throws InvalidArgument for bad
+  // returns, the turn is committed (WAL; synced to disk with sync_every_commit). Throws InvalidArgument for bad
   // ids/speaker/text/probabilities and StorageError when the database refuses the write, in which
   // case nothing of the turn is stored.
   TurnRecord append(TurnRecord turn);

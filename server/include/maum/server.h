@@ -34,6 +34,7 @@ struct ServerOptions {
   // /v1/users routes store every turn there (the default model classifies them).
   std::string db;
   bool store_text = false;            // keep turn texts in the database (default: a hash)
+  bool db_sync_every_commit = true;   // false: --db-sync normal (see HistoryOptions)
 };
 
 class Server {
