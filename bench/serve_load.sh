@@ -34,23 +34,9 @@ if ! /usr/bin/python3 -c 'import torch, fastapi, uvicorn' 2>/dev/null; then
   SEED=0
 fi
 
-work=$(mktemp -d /tmp/maum-serve-load.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p'), family $(lscpu | sed -n 's/^CPU family: *//p') model $(lscpu | sed -n 's/^Model: *//p'), $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+. bench/load_common.sh
 "$MAUM" convert "$MODEL_DIR" "$work/fp32.safetensors" >/dev/null
 "$MAUM" convert "$MODEL_DIR" "$work/int8.safetensors" --quantize int8 >/dev/null
-
-# One JSON body per distinct short sentence (at most 90 bytes), in file order.
-awk -F'\t' 'NR > 1 && length($2) <= 90 && !seen[$2]++ {
-  t = $2; gsub(/\\/, "\\\\", t); gsub(/"/, "\\\"", t); print "{\"text\":\"" t "\"}" }' \
-  "$SHARED/data/ko_single7/all.tsv" > "$work/bodies.txt"
 echo "# $(wc -l < "$work/bodies.txt") distinct sentences; wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, POST /analyze_emotion"
 
 # wrk: each thread walks the sentences from its own offset; done() prints one parseable line.

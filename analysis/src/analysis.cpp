@@ -80,7 +80,7 @@ Policy Policy::from_json(const std::string& json_text, const std::string& source
   if (!j.is_object()) throw FormatError(source + ": a policy must be a JSON object");
   reject_unknown_keys(j,
                       {"temperature", "min_confidence", "fallback_label", "max_entropy",
-                       "entropy_flag", "threshold", "thresholds", "top_k"},
+                       "entropy_flag", "threshold", "thresholds", "top_k", "valence"},
                       source, "the policy");
   Policy p;
   if (j.contains("temperature") && !j["temperature"].is_null()) {
@@ -113,6 +113,12 @@ Policy Policy::from_json(const std::string& json_text, const std::string& source
       throw FormatError(source + ": \"top_k\" must be a non-negative integer");
     p.top_k = static_cast<size_t>(k.get<long long>());
   }
+  if (j.contains("valence")) {
+    const Json& v = j["valence"];
+    if (!v.is_object()) throw FormatError(source + ": \"valence\" must be an object {label: value}");
+    for (auto it = v.begin(); it != v.end(); ++it)
+      p.valence[it.key()] = number_in(it.value(), source, "valence." + it.key(), -1, 1);
+  }
   return p;
 }
 
@@ -128,6 +134,7 @@ std::string Policy::to_json() const {
   if (threshold != 0.5) j["threshold"] = threshold;
   if (!thresholds.empty()) j["thresholds"] = thresholds;
   if (top_k) j["top_k"] = top_k;
+  if (!valence.empty()) j["valence"] = valence;
   return j.dump(-1, ' ', false);
 }
 
@@ -137,6 +144,10 @@ void Policy::check_labels(const std::vector<std::string>& labels, const std::str
   for (const auto& kv : thresholds)
     if (index_of(labels, kv.first) == labels.size())
       throw InvalidArgument(source + ": \"thresholds\" names unknown label \"" + kv.first +
+                            "\" (labels: " + join(labels) + ")");
+  for (const auto& kv : valence)
+    if (index_of(labels, kv.first) == labels.size() && kv.first != fallback_label)
+      throw InvalidArgument(source + ": \"valence\" names unknown label \"" + kv.first +
                             "\" (labels: " + join(labels) + ")");
 }
 

@@ -13,6 +13,7 @@
 
 #include "core/src/files.h"
 #include "maum/error.h"
+#include "core/src/xml.h"
 
 namespace maum {
 namespace {
@@ -228,22 +229,9 @@ std::string reliability_svg(const Calibration& cal, const std::string& title) {
   const double w = left + size + right, h = top + size + bottom;
   auto x = [&](double v) { return left + v * size; };
   auto y = [&](double v) { return top + (1 - v) * size; };
-  auto esc = [](const std::string& s) {
-    std::string o;
-    for (char c : s) {
-      if (c == '&') o += "&amp;";
-      else if (c == '<') o += "&lt;";
-      else if (c == '>') o += "&gt;";
-      else if (c == '"') o += "&quot;";
-      else o += c;
-    }
-    return o;
-  };
+  const auto esc = core::xml_escape;
   std::ostringstream s;
-  s << std::fixed << std::setprecision(2);
-  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h
-    << "\" viewBox=\"0 0 " << w << " " << h << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  core::open_svg(s, w, h);
   s << "<text x=\"" << w / 2 << "\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">" << esc(title)
     << " (ECE " << std::setprecision(4) << cal.ece << std::setprecision(2) << ")</text>\n";
   s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << size << "\" height=\"" << size

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <optional>
 #include <utility>
 
 #include "batcher.h"
@@ -23,18 +24,27 @@ using server::Service;
 
 struct Server::Impl {
   explicit Impl(const ServerOptions& o)
-      : options(o), service(o, metrics), router(http, metrics, o.cors) {}
+      : options(o), service(o, metrics), router(http, metrics, o.cors) {
+    if (!o.db.empty()) {
+      HistoryOptions h;
+      h.store_text = o.store_text;
+      h.sync_every_commit = o.db_sync_every_commit;
+      history.emplace(History::open(o.db, h));
+    }
+  }
 
   // Every route set, in one place: a new module adds its add_*_routes(router, ...) call here.
   void register_routes() {
     server::add_service_routes(router, service, metrics, [this] { return ready.load(); });
     server::add_emotion_routes(router, service, options.max_texts);
+    if (history) server::add_history_routes(router, service, *history);
     router.install();
   }
 
   ServerOptions options;
   Metrics metrics;
   Service service;
+  std::optional<History> history;  // --db
   httplib::Server http;
   Router router;
   int socket = -1;

@@ -125,6 +125,19 @@ TEST(PolicyJson, ValidatesAndRoundTrips) {
   EXPECT_THROW(Policy::load("/nonexistent/policy.json"), IoError);
 }
 
+TEST(PolicyJson, ValenceMap) {
+  const Policy p = Policy::from_json(
+      R"({"valence": {"happy": 1, "sad": -1, "meh": 0}, "min_confidence": 0.4, "fallback_label": "meh"})",
+      "test");
+  EXPECT_DOUBLE_EQ(Policy::from_json(p.to_json(), "roundtrip").valence.at("sad"), -1.0);
+  EXPECT_NO_THROW(p.check_labels({"happy", "sad"}, "t"));  // "meh" is the fallback label
+  EXPECT_THROW(Policy::from_json(R"({"valence": {"x": 1}})", "t").check_labels({"happy"}, "t"),
+               InvalidArgument);
+  EXPECT_THROW(Policy::from_json(R"({"valence": {"happy": 1.5}})", "t"), FormatError);
+  EXPECT_THROW(Policy::from_json(R"({"valence": [1, -1]})", "t"), FormatError);
+  EXPECT_THROW(Policy::from_json(R"({"valence": {"happy": "+"}})", "t"), FormatError);
+}
+
 TEST(LabelMapTest, ManyToOneAndWeighted) {
   // a -> X; b -> half X, half Y; c -> Y. p = (0.2, 0.4, 0.4): X = 0.2 + 0.2, Y = 0.2 + 0.4.
   const LabelMap m = LabelMap::from_json(

@@ -114,6 +114,17 @@ void add_serve_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--max-texts", o.max_texts, "Texts per /v1/classify request")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
+  cmd->add_option("--db", o.db,
+                  "Emotion history database (SQLite, created if absent): enables /v1/conversations "
+                  "and /v1/users (docs/HISTORY.md)");
+  cmd->add_flag("--store-text", o.store_text,
+                "With --db: store turn texts (default: only a salted SHA-256 of each)");
+  cmd->add_option_function<std::string>(
+         "--db-sync",
+         [&o](const std::string& v) { o.db_sync_every_commit = v == "full"; },
+         "With --db: 'full' (default) syncs every commit to disk (survives power loss); 'normal' "
+         "syncs at checkpoints only (survives a process crash, not a power loss; faster)")
+      ->check(CLI::IsMember({"full", "normal"}));
   cmd->callback([&global, args]() { run_serve(global, *args); });
 }
 

@@ -29,5 +29,6 @@ void add_eval_command(CLI::App& app, GlobalOptions& global);
 void add_calibrate_command(CLI::App& app, GlobalOptions& global);
 void add_bench_command(CLI::App& app, GlobalOptions& global);
 void add_serve_command(CLI::App& app, GlobalOptions& global);
+void add_flow_command(CLI::App& app, GlobalOptions& global);
 
 }  // namespace maum::cli

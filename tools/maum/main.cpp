@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   add_calibrate_command(app, global);
   add_bench_command(app, global);
   add_serve_command(app, global);
+  add_flow_command(app, global);
 
   try {
     app.parse(argc, argv);

@@ -23,12 +23,16 @@ struct Policy {
   double threshold = 0.5;                     // multi-label default decision threshold
   std::map<std::string, double> thresholds;   // per-label overrides
   size_t top_k = 0;                           // report the k most probable labels (0: all)
+  // Valence of each label in [-1, 1] for conversation flow (maum/flow.h), e.g. happiness +1,
+  // sadness -1, neutral 0; labels not listed count 0. May name the fallback label.
+  std::map<std::string, double> valence;
 
   // `source` names the file (or "metadata maum.policy") in error messages.
   static Policy from_json(const std::string& json_text, const std::string& source);
   static Policy load(const std::string& path);
   std::string to_json() const;
-  // Throws InvalidArgument if fallback_label or a threshold names a label not in `labels`.
+  // Throws InvalidArgument if a threshold, or a valence other than the fallback label's, names a
+  // label not in `labels`.
   void check_labels(const std::vector<std::string>& labels, const std::string& source) const;
   double threshold_for(const std::string& label) const;
 };

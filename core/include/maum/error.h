@@ -30,4 +30,17 @@ class InvalidArgument : public Error {
   using Error::Error;
 };
 
+// A database (the emotion history, history/) refused an operation: the disk or its size limit is
+// full, the file is read-only, locked too long by another writer, corrupt, or of a newer schema.
+// Nothing the failed call was asked to store is stored.
+class StorageError : public IoError {
+ public:
+  enum class Kind { Full, ReadOnly, Busy, Corrupt, Schema, Other };
+  StorageError(Kind kind, const std::string& what) : IoError(what), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
 }  // namespace maum

@@ -30,6 +30,11 @@ struct ServerOptions {
   int read_timeout_s = 5;             // a client that stalls mid-request is dropped after this
   int keep_alive_timeout_s = 5;       // an idle keep-alive connection is closed after this
   size_t max_texts = 256;             // texts per /v1/classify request
+  // The emotion history (docs/HISTORY.md): with a database file, the /v1/conversations and
+  // /v1/users routes store every turn there (the default model classifies them).
+  std::string db;
+  bool store_text = false;            // keep turn texts in the database (default: a hash)
+  bool db_sync_every_commit = true;   // false: --db-sync normal (see HistoryOptions)
 };
 
 class Server {

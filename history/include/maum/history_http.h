@@ -1,0 +1,61 @@
+// The emotion-history HTTP routes, independent of any HTTP server: a server hands each request's
+// method, path, query and body to HistoryRoutes::handle and sends back what it returns.
+//   POST   /v1/conversations/{id}/turns  {"text", "speaker"?, "user_id"?, "ts"?}
+//   GET    /v1/conversations/{id}
+//   GET    /v1/conversations/{id}/timeline.svg
+//   GET    /v1/users/{id}/profile?since=&until=&bucket=day|week
+//   DELETE /v1/conversations/{id}
+//   DELETE /v1/users/{id}
+// Errors are {"error": {"code", "message"}} with 400 (bad id, JSON, field, text), 404 (unknown
+// conversation or user, unknown route under the prefixes), 405 (wrong method, with Allow), 503
+// (database full, read-only or busy: the turn is not acknowledged). docs/HISTORY.md.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "maum/analysis.h"
+#include "maum/history.h"
+
+namespace maum {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", "DELETE", ...
+  std::string path;    // decoded path without the query, e.g. "/v1/conversations/c1/turns"
+  std::map<std::string, std::string> query;
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::map<std::string, std::string> headers;  // extra headers (e.g. Allow)
+};
+
+// Runs the model and the analysis policy on one text; may throw InvalidArgument (e.g. invalid
+// UTF-8), which becomes a 400.
+using TurnClassifier = std::function<Analysis(const std::string& text)>;
+
+class HistoryRoutes {
+ public:
+  // `history` must outlive this object. `model` is the name stored with each turn; `valence` the
+  // policy's valence map used in summaries.
+  HistoryRoutes(History& history, TurnClassifier classify, std::string model,
+                std::map<std::string, double> valence);
+  // True for paths this handler owns: /v1/conversations/... and /v1/users/...
+  static bool owns(const std::string& path);
+  HttpResponse handle(const HttpRequest& request) const;
+
+ private:
+  History& history_;
+  TurnClassifier classify_;
+  std::string model_;
+  std::map<std::string, double> valence_;
+};
+
+// {"error": {"code": code, "message": message}} as a response with `status`.
+HttpResponse error_response(int status, const std::string& code, const std::string& message);
+
+}  // namespace maum

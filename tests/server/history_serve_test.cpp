@@ -1,0 +1,128 @@
+// `maum serve --db`: the emotion-history routes on the real server (a free loopback port, a real
+// HTTP client), and a crash test: concurrent turn posts, kill -9 mid-run, restart on the same file:
+// every acknowledged turn is there byte-exact, PRAGMA integrity_check is ok, the server serves again.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "maum/history.h"
+#include "tests/common/cli.h"
+#include "tests/server/serve_process.h"
+
+namespace maum::testing {
+namespace {
+
+using nlohmann::json;
+
+class HistoryServeTest : public CliSandbox {};
+
+// (status, parsed JSON body or null); status 0 when the connection failed.
+std::pair<int, json> call(int port, const std::string& method, const std::string& path,
+                          const json& body = nullptr) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(10);
+  client.set_read_timeout(60);
+  httplib::Result r = method == "POST"     ? client.Post(path.c_str(), body.dump(), "application/json")
+                      : method == "DELETE" ? client.Delete(path.c_str())
+                                           : client.Get(path.c_str());
+  if (!r) return {0, nullptr};
+  return {r->status, json::parse(r->body, nullptr, false)};
+}
+
+TEST_F(HistoryServeTest, RoutesAreMountedWithDbOnly) {
+  const std::string m = model("ko-emotion7-small");
+  {
+    ServeProcess serve("--model " + shell_quote(m) + " --db " + shell_quote(dir_ + "/routes.db"),
+                       dir_, "routes");
+    auto [status, body] = call(serve.port(), "POST", "/v1/conversations/r1/turns",
+                               {{"text", "정말 기쁜 하루였어요!"}, {"user_id", "u1"}});
+    ASSERT_EQ(status, 200) << body;
+    // The same numbers as /analyze_emotion on the same text.
+    auto [s2, plain] = call(serve.port(), "POST", "/analyze_emotion", {{"text", "정말 기쁜 하루였어요!"}});
+    ASSERT_EQ(s2, 200);
+    for (auto it = plain["emotions"].begin(); it != plain["emotions"].end(); ++it)
+      EXPECT_NEAR(body["turn"]["labels"][it.key()].get<double>(), it.value().get<double>(), 1e-6);
+    EXPECT_EQ(body["summary"]["turns"], 1);
+    EXPECT_EQ(call(serve.port(), "GET", "/v1/conversations/r1").first, 200);
+    EXPECT_EQ(call(serve.port(), "GET", "/v1/conversations/nobody").first, 404);
+    EXPECT_EQ(call(serve.port(), "GET", "/v1/conversations/x'%20OR%201=1").first, 400);
+    EXPECT_EQ(call(serve.port(), "GET", "/v1/users/u1/profile?bucket=week").first, 200);
+    httplib::Client client("127.0.0.1", serve.port());
+    auto svg = client.Get("/v1/conversations/r1/timeline.svg");
+    ASSERT_TRUE(svg);
+    EXPECT_EQ(svg->status, 200);
+    EXPECT_EQ(svg->get_header_value("Content-Type"), "image/svg+xml");
+    EXPECT_EQ(call(serve.port(), "DELETE", "/v1/users/u1").first, 200);
+    EXPECT_EQ(call(serve.port(), "GET", "/v1/conversations/r1").first, 404);
+  }
+  ServeProcess plain("--model " + shell_quote(m), dir_, "nodb");
+  EXPECT_EQ(call(plain.port(), "POST", "/v1/conversations/r1/turns", {{"text", "x"}}).first, 404);
+}
+
+TEST_F(HistoryServeTest, KillNineKeepsEveryAcknowledgedTurn) {
+  const std::string m = model("ko-emotion7-small");
+  const std::string db = dir_ + "/crash.db";
+  const std::string args = "--model " + shell_quote(m) + " --db " + shell_quote(db) + " --store-text";
+  struct Ack {
+    std::string conversation, text;
+    int64_t seq;
+  };
+  std::vector<Ack> acked;
+  std::mutex mutex;
+  {
+    ServeProcess serve(args, dir_, "crash");
+    const int port = serve.port();
+    std::atomic<bool> stop{false};
+    std::atomic<int> count{0};
+    std::vector<std::thread> clients;
+    for (int t = 0; t < 8; ++t)
+      clients.emplace_back([&, t] {
+        const std::string conversation = "k" + std::to_string(t);
+        for (int i = 0; !stop; ++i) {
+          const std::string text = "턴 " + std::to_string(t) + "-" + std::to_string(i) + " '; DROP TABLE turns;--";
+          auto [status, body] = call(port, "POST", "/v1/conversations/" + conversation + "/turns",
+                                     {{"text", text}, {"speaker", "user"}});
+          if (status == 0) return;  // the server is gone
+          if (status != 200) continue;
+          std::lock_guard<std::mutex> lock(mutex);
+          acked.push_back({conversation, text, body["turn"]["seq"].get<int64_t>()});
+          ++count;
+        }
+      });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (count < 80 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(serve.stop(SIGKILL, 10), -1);  // killed mid-run, posts in flight
+    stop = true;
+    for (auto& c : clients) c.join();
+  }
+  ASSERT_GE(acked.size(), 80u);
+  {
+    History h = History::open(db, HistoryOptions{true});
+    EXPECT_EQ(h.integrity_check(), "ok");
+    std::map<std::string, std::vector<TurnRecord>> stored;
+    for (int t = 0; t < 8; ++t) stored["k" + std::to_string(t)] = h.conversation("k" + std::to_string(t));
+    for (const Ack& a : acked) {
+      const auto& turns = stored[a.conversation];
+      ASSERT_LT(static_cast<size_t>(a.seq), turns.size()) << a.conversation << " lost seq " << a.seq;
+      EXPECT_EQ(turns[a.seq].text.value_or(""), a.text);
+    }
+  }
+  ServeProcess again(args, dir_, "restart");
+  auto [status, body] = call(again.port(), "POST", "/v1/conversations/k0/turns", {{"text", "다시 시작"}});
+  EXPECT_EQ(status, 200) << body;
+  EXPECT_EQ(call(again.port(), "GET", "/v1/conversations/k0").first, 200);
+}
+
+}  // namespace
+}  // namespace maum::testing
