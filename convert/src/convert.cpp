@@ -195,6 +195,18 @@ Checkpoint read_checkpoint(const std::string& dir) {
     c.loaded = convert::load_torch_zip(c.path);
     for (const auto& [name, t] : c.loaded) c.tensors[name] = {t.dtype, t.shape, t.bytes.data(), t.bytes.size()};
   } else {
+    // Weights maum cannot read: say how to get ones it can, from the user's own transformers.
+    for (const char* other : {"tf_model.h5", "flax_model.msgpack", "model.safetensors.index.json",
+                              "pytorch_model.bin.index.json"})
+      if (fs::exists(dir + "/" + other))
+        throw IoError(dir + ": no model.safetensors or pytorch_model.bin, only " + other +
+                      ", which maum cannot read; save the model as safetensors first, e.g. "
+                      "python3 -c \"from transformers import "
+                      "AutoModelForSequenceClassification as M; M.from_pretrained('" + dir +
+                      "'" + (std::string(other) == "tf_model.h5" ? ", from_tf=True"
+                             : std::string(other) == "flax_model.msgpack" ? ", from_flax=True"
+                                                                          : "") +
+                      ").save_pretrained('" + dir + "')\"");
     throw IoError(dir + ": no model.safetensors or pytorch_model.bin");
   }
   return c;

@@ -946,7 +946,13 @@ void Tokenizer::Impl::encode_sequence(std::string_view input, InvalidUtf8 mode, 
 Encoding Tokenizer::Impl::post_process(Pieces* a, Pieces* b, const EncodeOptions& options) const {
   if (options.max_length > 0) {
     const size_t added_n = options.add_special_tokens ? added_count(b != nullptr) : 0;
-    const size_t max_len = options.max_length > added_n ? options.max_length - added_n : 0;
+    // As HF tokenizers (TruncationError::MaxLengthTooLow): the special tokens alone must fit;
+    // otherwise the result would be longer than max_length.
+    if (options.max_length < added_n)
+      throw InvalidArgument("max_length " + std::to_string(options.max_length) +
+                            " is too low: the special tokens alone take " +
+                            std::to_string(added_n));
+    const size_t max_len = options.max_length - added_n;
     size_t n1 = a->ids.size(), n2 = b ? b->ids.size() : 0;
     if (n1 + n2 > max_len) {
       if (b) {
