@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/src/files.h"
+#include "core/src/probability.h"
 #include "maum/error.h"
 
 namespace maum {
@@ -164,27 +165,11 @@ double Policy::threshold_for(const std::string& label) const {
 // Probabilities and statistics
 
 std::vector<double> softmax(const std::vector<float>& logits, double temperature) {
-  if (!(temperature > 0) || !std::isfinite(temperature))
-    throw InvalidArgument("softmax: temperature must be a positive number");
-  std::vector<double> p(logits.size());
-  if (logits.empty()) return p;
-  double max = -INFINITY;
-  for (float z : logits) max = std::max(max, z / temperature);
-  double sum = 0;
-  for (size_t i = 0; i < logits.size(); ++i) sum += p[i] = std::exp(logits[i] / temperature - max);
-  for (double& v : p) v /= sum;
-  return p;
+  return core::softmax(logits, temperature);
 }
 
 std::vector<double> sigmoid(const std::vector<float>& logits, double temperature) {
-  if (!(temperature > 0) || !std::isfinite(temperature))
-    throw InvalidArgument("sigmoid: temperature must be a positive number");
-  std::vector<double> p(logits.size());
-  for (size_t i = 0; i < logits.size(); ++i) {
-    const double z = logits[i] / temperature;
-    p[i] = z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
-  }
-  return p;
+  return core::sigmoid(logits, temperature);
 }
 
 double entropy_nats(const std::vector<double>& probs) {

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <utf8proc.h>
 
+#include "core/src/model_format.h"
 #include "maum/error.h"
 #include "core/src/files.h"
 #include "tokenizer/src/char_classes.h"
@@ -577,6 +578,15 @@ json Tokenizer::Impl::to_tokenizer_json() const {
 }
 
 std::string Tokenizer::serialize() const { return impl_->to_tokenizer_json().dump(); }
+
+Tokenizer Tokenizer::from_model_file(const std::string& path) {
+  const auto file = format::open(path);
+  try {
+    return from_serialized(format::tokenizer_json(*file));
+  } catch (const FormatError& e) {
+    throw FormatError(path + ": metadata \"" + format::kTokenizerKey + "\": " + e.what());
+  }
+}
 
 Tokenizer Tokenizer::from_serialized(std::string_view serialized) {
   json j;

@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "core/src/safetensors.h"
 #include "maum/error.h"
 #include "maum/tokenizer.h"
 #include "tools/maum/commands.h"
@@ -54,9 +53,7 @@ void append_json(std::string& out, const Encoding& e) {
 
 Tokenizer load_tokenizer(const TokenizeArgs& args) {
   if (!args.vocab_dir.empty()) return Tokenizer::from_dir(args.vocab_dir);
-  // A converted model embeds the tokenizer in its metadata (docs/FORMAT.md).
-  auto file = core::SafetensorsFile::open(args.model_path);
-  return Tokenizer::from_serialized(file->meta("maum.tokenizer"));
+  return Tokenizer::from_model_file(args.model_path);  // embedded at conversion
 }
 
 // Encodes one chunk of lines and prints them; on invalid UTF-8, prints the lines before the bad

@@ -170,6 +170,10 @@ class AnalysisPipeline {
   std::optional<Fusion> fusion_;
 };
 
+// Loads the policy file at `path`, checks it against the model's `labels` as classify and eval
+// will when they read it back, and returns the JSON to embed in a model file.
+std::string policy_json_for_model(const std::string& path, const std::vector<std::string>& labels);
+
 // The policy embedded in a maum model file (metadata "maum.policy"), if any.
 std::optional<Policy> read_model_policy(const std::string& model_path);
 // Writes the model file again to `out_path` (may be `model_path`; written to a temporary file and

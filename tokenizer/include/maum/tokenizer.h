@@ -45,6 +45,9 @@ class Tokenizer {
   static Tokenizer from_dir(const std::string& dir);
   // Restores a tokenizer from serialize()'s output (what a converted model file embeds).
   static Tokenizer from_serialized(std::string_view serialized);
+  // The tokenizer embedded in a converted maum model file (docs/FORMAT.md). Throws IoError /
+  // FormatError naming the file.
+  static Tokenizer from_model_file(const std::string& path);
   // A self-contained description (JSON: vocab, normalizer flags, special and added tokens).
   std::string serialize() const;
 
