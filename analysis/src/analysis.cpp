@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/src/files.h"
+#include "core/src/probability.h"
 #include "maum/error.h"
 
 namespace maum {
@@ -64,6 +65,12 @@ size_t index_of(const std::vector<std::string>& labels, const std::string& name)
   return it == labels.end() ? labels.size() : static_cast<size_t>(it - labels.begin());
 }
 
+std::string format_number(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
 std::string join(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -80,7 +87,8 @@ Policy Policy::from_json(const std::string& json_text, const std::string& source
   if (!j.is_object()) throw FormatError(source + ": a policy must be a JSON object");
   reject_unknown_keys(j,
                       {"temperature", "min_confidence", "fallback_label", "max_entropy",
-                       "entropy_flag", "threshold", "thresholds", "top_k", "valence"},
+                       "max_entropy_nats", "max_normalized_entropy", "entropy_flag", "threshold",
+                       "thresholds", "top_k", "valence"},
                       source, "the policy");
   Policy p;
   if (j.contains("temperature") && !j["temperature"].is_null()) {
@@ -93,8 +101,15 @@ Policy Policy::from_json(const std::string& json_text, const std::string& source
     p.fallback_label = string_in(j["fallback_label"], source, "fallback_label");
   if (p.min_confidence > 0 && p.fallback_label.empty())
     throw FormatError(source + ": \"min_confidence\" > 0 needs a \"fallback_label\"");
-  if (j.contains("max_entropy") && !j["max_entropy"].is_null())
-    p.max_entropy = number_in(j["max_entropy"], source, "max_entropy", 0, 1);
+  // "max_entropy" (the key before the explicit names) is the normalized threshold.
+  if (j.contains("max_entropy") && j.contains("max_normalized_entropy"))
+    throw FormatError(source + ": give \"max_normalized_entropy\" or its older spelling "
+                      "\"max_entropy\", not both");
+  for (const char* key : {"max_entropy", "max_normalized_entropy"})
+    if (j.contains(key) && !j[key].is_null())
+      p.max_normalized_entropy = number_in(j[key], source, key, 0, 1);
+  if (j.contains("max_entropy_nats") && !j["max_entropy_nats"].is_null())
+    p.max_entropy_nats = number_in(j["max_entropy_nats"], source, "max_entropy_nats", 0, 1e6);
   if (j.contains("entropy_flag")) {
     p.entropy_flag = string_in(j["entropy_flag"], source, "entropy_flag");
     if (p.entropy_flag.empty()) throw FormatError(source + ": \"entropy_flag\" must not be empty");
@@ -129,7 +144,8 @@ std::string Policy::to_json() const {
   if (temperature) j["temperature"] = *temperature;
   if (min_confidence > 0) j["min_confidence"] = min_confidence;
   if (!fallback_label.empty()) j["fallback_label"] = fallback_label;
-  if (max_entropy) j["max_entropy"] = *max_entropy;
+  if (max_entropy_nats) j["max_entropy_nats"] = *max_entropy_nats;
+  if (max_normalized_entropy) j["max_normalized_entropy"] = *max_normalized_entropy;
   if (entropy_flag != "complex_emotion") j["entropy_flag"] = entropy_flag;
   if (threshold != 0.5) j["threshold"] = threshold;
   if (!thresholds.empty()) j["thresholds"] = thresholds;
@@ -160,27 +176,11 @@ double Policy::threshold_for(const std::string& label) const {
 // Probabilities and statistics
 
 std::vector<double> softmax(const std::vector<float>& logits, double temperature) {
-  if (!(temperature > 0) || !std::isfinite(temperature))
-    throw InvalidArgument("softmax: temperature must be a positive number");
-  std::vector<double> p(logits.size());
-  if (logits.empty()) return p;
-  double max = -INFINITY;
-  for (float z : logits) max = std::max(max, z / temperature);
-  double sum = 0;
-  for (size_t i = 0; i < logits.size(); ++i) sum += p[i] = std::exp(logits[i] / temperature - max);
-  for (double& v : p) v /= sum;
-  return p;
+  return core::softmax(logits, temperature);
 }
 
 std::vector<double> sigmoid(const std::vector<float>& logits, double temperature) {
-  if (!(temperature > 0) || !std::isfinite(temperature))
-    throw InvalidArgument("sigmoid: temperature must be a positive number");
-  std::vector<double> p(logits.size());
-  for (size_t i = 0; i < logits.size(); ++i) {
-    const double z = logits[i] / temperature;
-    p[i] = z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
-  }
-  return p;
+  return core::sigmoid(logits, temperature);
 }
 
 double entropy_nats(const std::vector<double>& probs) {
@@ -231,8 +231,16 @@ Analysis analyze(const std::vector<double>& probs, const std::vector<std::string
     a.label = policy.fallback_label;
     a.fallback = true;
   }
-  if (policy.max_entropy && a.normalized_entropy > *policy.max_entropy)
-    a.flags.push_back(policy.entropy_flag);
+  // Either rule flags; entropy_rule names the quantity the (first triggered, else first set) rule
+  // compared, so a reader knows which unit the threshold was in.
+  const bool nats = policy.max_entropy_nats && a.entropy > *policy.max_entropy_nats;
+  const bool normalized =
+      policy.max_normalized_entropy && a.normalized_entropy > *policy.max_normalized_entropy;
+  if (nats || normalized) a.flags.push_back(policy.entropy_flag);
+  if (nats || (!normalized && policy.max_entropy_nats))
+    a.entropy_rule = "entropy_nats > " + format_number(*policy.max_entropy_nats);
+  else if (policy.max_normalized_entropy)
+    a.entropy_rule = "normalized_entropy > " + format_number(*policy.max_normalized_entropy);
   return a;
 }
 
@@ -242,10 +250,11 @@ std::string Analysis::to_json() const {
   j["dominant"] = labels[dominant];
   j["confidence"] = confidence;
   j["margin"] = margin;
-  j["entropy"] = entropy;
+  j["entropy_nats"] = entropy;
   j["normalized_entropy"] = normalized_entropy;
   j["fallback"] = fallback;
   j["flags"] = flags;
+  if (!entropy_rule.empty()) j["entropy_rule"] = entropy_rule;
   OrderedJson probs_by_label = OrderedJson::object();
   for (size_t i = 0; i < labels.size(); ++i) probs_by_label[labels[i]] = probs[i];
   j["labels"] = std::move(probs_by_label);
@@ -476,7 +485,8 @@ std::vector<double> Fusion::apply(const std::vector<double>& model_probs,
   return out;
 }
 
-std::vector<double> Fusion::parse_input(const std::string& name, const std::string& json_text) const {
+std::vector<double> Fusion::parse_input(const std::string& name, const std::string& json_text,
+                                        bool renormalize) const {
   const std::vector<std::string>& labels = input_labels(name);
   const std::string origin = "fusion input \"" + name + "\"";
   const Json j = parse_json(json_text, origin);
@@ -486,17 +496,30 @@ std::vector<double> Fusion::parse_input(const std::string& name, const std::stri
       throw InvalidArgument(origin + ": " + std::to_string(j.size()) + " values for " +
                             std::to_string(labels.size()) + " labels");
     for (size_t i = 0; i < labels.size(); ++i)
-      p[i] = number_in(j[i], origin, labels[i], 0, 1);
+      p[i] = number_in(j[i], origin, labels[i], 0, renormalize ? 1e300 : 1);
   } else if (j.is_object()) {
     for (auto it = j.begin(); it != j.end(); ++it) {
       const size_t i = index_of(labels, it.key());
       if (i == labels.size())
         throw InvalidArgument(origin + ": unknown label \"" + it.key() + "\" (labels: " +
                               join(labels) + ")");
-      p[i] = number_in(it.value(), origin, it.key(), 0, 1);
+      p[i] = number_in(it.value(), origin, it.key(), 0, renormalize ? 1e300 : 1);
     }
   } else {
     throw InvalidArgument(origin + ": expected {label: probability} or an array");
+  }
+  // A probability vector: fusing anything else would give "probabilities" that do not sum to 1
+  // and entropy/confidence computed on them.
+  const double sum = std::accumulate(p.begin(), p.end(), 0.0);
+  if (renormalize) {
+    if (!(sum > 0) || !std::isfinite(sum))
+      throw InvalidArgument(origin + ": the values sum to " + format_number(sum) +
+                            "; cannot renormalize");
+    for (double& v : p) v /= sum;
+  } else if (std::fabs(sum - 1.0) > 1e-3) {
+    throw InvalidArgument(origin + ": the probabilities sum to " + format_number(sum) +
+                          ", not 1 (within 1e-3; absent labels count as 0; --renormalize "
+                          "divides by the sum)");
   }
   return p;
 }

@@ -63,6 +63,34 @@ void fill_averages(ClassificationReport& r, const std::vector<Counts>& counts) {
   r.macro.support = r.weighted.support = r.micro.support = support;
 }
 
+// Terminal cells a UTF-8 string takes: East Asian wide characters (Hangul, CJK, full-width forms)
+// count 2, other code points 1.
+size_t display_width(const std::string& s) {
+  size_t width = 0;
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+    char32_t cp = c;
+    if (len > 1 && i + len <= s.size()) {
+      cp = c & (0x7F >> len);
+      for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    } else {
+      len = 1;
+    }
+    const bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
+                      (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+                      (cp >= 0xFF00 && cp <= 0xFF60) || (cp >= 0xFFE0 && cp <= 0xFFE6);
+    width += wide ? 2 : 1;
+    i += len;
+  }
+  return width;
+}
+
+std::string pad_left(const std::string& s, size_t width) {
+  const size_t w = display_width(s);
+  return w >= width ? s : std::string(width - w, ' ') + s;
+}
+
 }  // namespace
 
 ClassificationReport single_label_report(const std::vector<size_t>& truth,
@@ -156,9 +184,20 @@ std::string ClassificationReport::to_text() const {
   row("macro avg", macro);
   row("weighted avg", weighted);
   if (!multi_label && !confusion.empty()) {
-    out << "\nconfusion matrix (rows: true, columns: predicted; label order as above)\n";
-    for (const auto& r : confusion) {
-      for (size_t c = 0; c < r.size(); ++c) out << (c ? " " : "") << std::setw(6) << r[c];
+    // Columns as wide as the longest label (in terminal cells) so each is headed by its name.
+    size_t cell = 6, name = 4;
+    for (const auto& l : labels) {
+      cell = std::max(cell, display_width(l));
+      name = std::max(name, display_width(l));
+    }
+    out << "\nconfusion matrix (rows: true, columns: predicted)\n";
+    out << pad_left("true \\ pred", name);
+    for (const auto& l : labels) out << "  " << pad_left(l, cell);
+    out << "\n";
+    for (size_t r = 0; r < confusion.size(); ++r) {
+      out << pad_left(labels[r], name);
+      for (size_t c = 0; c < confusion[r].size(); ++c)
+        out << "  " << pad_left(std::to_string(confusion[r][c]), cell);
       out << "\n";
     }
   }
@@ -224,16 +263,53 @@ Calibration calibration(const std::vector<double>& confidence, const std::vector
   return c;
 }
 
-std::string reliability_svg(const Calibration& cal, const std::string& title) {
-  const double size = 400, left = 60, top = 40, bottom = 50, right = 20;
+std::string reliability_svg(const Calibration& cal, const std::string& title,
+                            const std::vector<std::string>& notes) {
+  // Text lines: the title (14 px) and the notes (11 px) above the plot; the legend right of it.
+  // Lines longer than fit are shortened in the middle ("…"), so a long path keeps both ends.
+  const double size = 400, left = 60, right = 200, bottom = 50;
+  const double line_height = 16, title_top = 22;
+  const double top = title_top + line_height * static_cast<double>(notes.size()) + 20;
   const double w = left + size + right, h = top + size + bottom;
   auto x = [&](double v) { return left + v * size; };
   auto y = [&](double v) { return top + (1 - v) * size; };
   const auto esc = core::xml_escape;
+  // Average glyph width ~0.6 em (wide characters count 2 cells of ~0.6 em each).
+  auto fit = [&](const std::string& s, double font_px) {
+    const size_t max_cells = static_cast<size_t>((w - 20) / (0.6 * font_px));
+    if (display_width(s) <= max_cells) return s;
+    // Keep whole code points: cut at UTF-8 boundaries, half the budget from each end.
+    const size_t keep = (max_cells - 1) / 2;
+    size_t head = 0, cells = 0;
+    while (head < s.size()) {
+      size_t next = head + 1;
+      while (next < s.size() && (static_cast<unsigned char>(s[next]) & 0xC0) == 0x80) ++next;
+      const size_t c = display_width(s.substr(head, next - head));
+      if (cells + c > keep) break;
+      cells += c;
+      head = next;
+    }
+    size_t tail = s.size();
+    cells = 0;
+    while (tail > head) {
+      size_t prev = tail - 1;
+      while (prev > head && (static_cast<unsigned char>(s[prev]) & 0xC0) == 0x80) --prev;
+      const size_t c = display_width(s.substr(prev, tail - prev));
+      if (cells + c > keep) break;
+      cells += c;
+      tail = prev;
+    }
+    return s.substr(0, head) + "\xE2\x80\xA6" + s.substr(tail);
+  };
   std::ostringstream s;
   core::open_svg(s, w, h);
-  s << "<text x=\"" << w / 2 << "\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">" << esc(title)
-    << " (ECE " << std::setprecision(4) << cal.ece << std::setprecision(2) << ")</text>\n";
+  std::ostringstream heading;
+  heading << title << " (ECE " << std::fixed << std::setprecision(4) << cal.ece << ")";
+  s << "<text x=\"10\" y=\"" << title_top << "\" font-size=\"14\">" << esc(fit(heading.str(), 14))
+    << "</text>\n";
+  for (size_t i = 0; i < notes.size(); ++i)
+    s << "<text x=\"10\" y=\"" << title_top + line_height * static_cast<double>(i + 1)
+      << "\" font-size=\"11\" fill=\"#333\">" << esc(fit(notes[i], 11)) << "</text>\n";
   s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << size << "\" height=\"" << size
     << "\" fill=\"none\" stroke=\"black\"/>\n";
   for (const ReliabilityBin& b : cal.bins) {
@@ -263,6 +339,18 @@ std::string reliability_svg(const Calibration& cal, const std::string& title) {
   s << "<text x=\"" << x(0.5) << "\" y=\"" << h - 10 << "\" text-anchor=\"middle\">confidence</text>\n";
   s << "<text x=\"15\" y=\"" << y(0.5) << "\" text-anchor=\"middle\" transform=\"rotate(-90 15 "
     << y(0.5) << ")\">accuracy</text>\n";
+  // Legend, right of the plot.
+  const double lx = left + size + 16, ly = top + 10;
+  s << "<g class=\"legend\">\n"
+    << "<rect x=\"" << lx << "\" y=\"" << ly << "\" width=\"14\" height=\"14\" fill=\"#4a7bd0\"/>\n"
+    << "<text x=\"" << lx + 20 << "\" y=\"" << ly + 11 << "\">accuracy per bin</text>\n"
+    << "<rect x=\"" << lx << "\" y=\"" << ly + 22 << "\" width=\"14\" height=\"14\" fill=\"#e05050\" "
+       "fill-opacity=\"0.35\" stroke=\"#e05050\"/>\n"
+    << "<text x=\"" << lx + 20 << "\" y=\"" << ly + 33 << "\">gap to mean confidence</text>\n"
+    << "<line x1=\"" << lx << "\" y1=\"" << ly + 51 << "\" x2=\"" << lx + 14 << "\" y2=\"" << ly + 51
+    << "\" stroke=\"gray\" stroke-dasharray=\"4 4\"/>\n"
+    << "<text x=\"" << lx + 20 << "\" y=\"" << ly + 55 << "\">perfect calibration</text>\n"
+    << "</g>\n";
   s << "</svg>\n";
   return s.str();
 }
@@ -401,12 +489,23 @@ LabelledData read_labelled_tsv(const std::string& path, const TsvOptions& option
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     header = split_tabs(line);
+    if (header.size() == 1 && line.find(',') != std::string::npos)
+      throw FormatError(path + ":1: not tab-separated (the header has no tab, but commas: a CSV "
+                        "file?); maum reads tab-separated values (TSV)");
   }
   const size_t text_col = column(options.text_column, "text");
   const size_t label_col = column(options.label_column, "label");
   std::vector<std::pair<size_t, std::string>> filters;
   for (const auto& kv : options.where) filters.push_back({column(kv.first, "filter"), kv.second});
 
+  // Label lists in messages: JSON strings, so names with commas or spaces stay unambiguous.
+  auto quoted_labels = [&] {
+    std::string names;
+    for (const auto& l : model_labels)
+      names += (names.empty() ? "" : ", ") + nlohmann::json(l).dump(-1, ' ', false,
+                                                                   nlohmann::json::error_handler_t::replace);
+    return "[" + names + "]";
+  };
   auto label_index = [&](const std::string& raw) -> size_t {
     std::string name = raw;
     auto mapped = options.label_names.find(name);
@@ -417,22 +516,28 @@ LabelledData read_labelled_tsv(const std::string& path, const TsvOptions& option
       const size_t idx = std::stoul(name);
       if (idx < model_labels.size()) return idx;
     }
-    std::string names;
-    for (const auto& l : model_labels) names += (names.empty() ? "" : ", ") + l;
-    throw FormatError(path + ":" + std::to_string(line_number) + ": unknown label \"" + raw +
-                      "\" (model labels: " + names + "; or indices 0-" +
+    throw FormatError(path + ":" + std::to_string(line_number) + ": unknown label " +
+                      nlohmann::json(raw).dump(-1, ' ', false,
+                                               nlohmann::json::error_handler_t::replace) +
+                      " (model labels: " + quoted_labels() + "; or indices 0-" +
                       std::to_string(model_labels.size() - 1) +
                       "; --label-names maps other names)");
   };
 
   LabelledData data;
   data.source = path;
+  for (const auto& kv : options.where)
+    data.selection += (data.selection.empty() ? "" : " and ") + kv.first + "=" + kv.second;
   while (std::getline(in, line)) {
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
     const std::vector<std::string> cells = split_tabs(line);
     const size_t needed = std::max(text_col, label_col) + 1;
+    if (cells.size() < needed && cells.size() == 1 && line.find(',') != std::string::npos)
+      throw FormatError(path + ":" + std::to_string(line_number) +
+                        ": not tab-separated (no tab, but commas: a CSV file?); maum reads "
+                        "tab-separated values (TSV)");
     if (cells.size() < needed)
       throw FormatError(path + ":" + std::to_string(line_number) + ": " +
                         std::to_string(cells.size()) + " columns, expected at least " +
@@ -442,14 +547,39 @@ LabelledData read_labelled_tsv(const std::string& path, const TsvOptions& option
       keep = keep && f.first < cells.size() && cells[f.first] == f.second;
     if (!keep) continue;
     std::vector<size_t> labels;
-    const std::string& field = cells[label_col];
-    size_t b = 0;
-    while (b <= field.size()) {
-      size_t e = field.find(',', b);
-      if (e == std::string::npos) e = field.size();
-      const std::string token = trim_ascii(field.substr(b, e - b));
-      if (!token.empty()) labels.push_back(label_index(token));
-      b = e + 1;
+    const std::string field = trim_ascii(cells[label_col]);
+    if (!options.multi_label) {
+      // One label per cell: a comma is part of the name ("가난한, 불우한").
+      if (!field.empty()) labels.push_back(label_index(field));
+    } else if (!field.empty() && field.front() == '[') {
+      nlohmann::json list;
+      try {
+        list = nlohmann::json::parse(field);
+      } catch (const nlohmann::json::exception& e) {
+        throw FormatError(path + ":" + std::to_string(line_number) +
+                          ": malformed JSON label list: " + e.what());
+      }
+      if (!list.is_array())
+        throw FormatError(path + ":" + std::to_string(line_number) +
+                          ": a label list must be a JSON array");
+      for (const auto& v : list) {
+        if (v.is_string())
+          labels.push_back(label_index(v.get<std::string>()));
+        else if (v.is_number_unsigned())
+          labels.push_back(label_index(std::to_string(v.get<unsigned long long>())));
+        else
+          throw FormatError(path + ":" + std::to_string(line_number) +
+                            ": a label list holds label names (strings) or indices");
+      }
+    } else {
+      size_t b = 0;
+      while (b <= field.size()) {
+        size_t e = field.find(',', b);
+        if (e == std::string::npos) e = field.size();
+        const std::string token = trim_ascii(field.substr(b, e - b));
+        if (!token.empty()) labels.push_back(label_index(token));
+        b = e + 1;
+      }
     }
     if (labels.empty())
       throw FormatError(path + ":" + std::to_string(line_number) + ": empty label");

@@ -15,8 +15,8 @@
 
 #include "convert/src/quantize.h"
 #include "convert/src/torch_pickle.h"
+#include "core/src/model_format.h"
 #include "core/src/safetensors.h"
-#include "maum/analysis.h"
 #include "maum/error.h"
 #include "maum/tokenizer.h"
 
@@ -195,6 +195,18 @@ Checkpoint read_checkpoint(const std::string& dir) {
     c.loaded = convert::load_torch_zip(c.path);
     for (const auto& [name, t] : c.loaded) c.tensors[name] = {t.dtype, t.shape, t.bytes.data(), t.bytes.size()};
   } else {
+    // Weights maum cannot read: say how to get ones it can, from the user's own transformers.
+    for (const char* other : {"tf_model.h5", "flax_model.msgpack", "model.safetensors.index.json",
+                              "pytorch_model.bin.index.json"})
+      if (fs::exists(dir + "/" + other))
+        throw IoError(dir + ": no model.safetensors or pytorch_model.bin, only " + other +
+                      ", which maum cannot read; save the model as safetensors first, e.g. "
+                      "python3 -c \"from transformers import "
+                      "AutoModelForSequenceClassification as M; M.from_pretrained('" + dir +
+                      "'" + (std::string(other) == "tf_model.h5" ? ", from_tf=True"
+                             : std::string(other) == "flax_model.msgpack" ? ", from_flax=True"
+                                                                          : "") +
+                      ").save_pretrained('" + dir + "')\"");
     throw IoError(dir + ": no model.safetensors or pytorch_model.bin");
   }
   return c;
@@ -289,13 +301,10 @@ ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out
   if (options.quantize != "none" && options.quantize != "int8")
     throw InvalidArgument("--quantize must be none or int8, got \"" + options.quantize + "\"");
   HfConfig c = read_config(hf_dir);
-  // The policy is parsed and its labels checked as classify / eval read it back (before the weights
-  // are loaded), so that an invalid policy fails here rather than in every later run.
-  std::optional<Policy> policy;
-  if (!options.policy_path.empty()) {
-    policy = Policy::load(options.policy_path);
-    policy->check_labels(c.labels, options.policy_path);
-  }
+  // The policy is checked against the labels (by the caller's function) before the weights are
+  // loaded, so that an invalid policy fails here rather than in every later run.
+  std::optional<std::string> policy;
+  if (options.policy) policy = options.policy(c.labels);
   Checkpoint ckpt = read_checkpoint(hf_dir);
   Mapper m(ckpt, c.model_type);
   if (c.model_type == "electra" && !c.embedding_size_given) {
@@ -314,22 +323,23 @@ ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out
     ++tensors;
   };
   // Linear layer: [out, in] weight + [out] bias; encoder ones are quantized on request.
+  namespace t = format::tensor;
   auto put_linear = [&](const std::string& name, std::vector<float> w, const std::vector<float>& b, int64_t out,
                         int64_t in, bool encoder) {
     if (encoder && options.quantize == "int8") {
       convert::QuantizedMatrix q = convert::quantize_rows_int8(w.data(), static_cast<size_t>(out), static_cast<size_t>(in));
-      writer.add(name + ".weight", core::DType::I8, {out, in}, q.values.data(), q.values.size());
-      writer.add(name + ".weight_scale", core::DType::F32, {out}, q.scales.data(), q.scales.size() * sizeof(float));
-      quantized.push_back(name + ".weight");
+      writer.add(t::weight(name), core::DType::I8, {out, in}, q.values.data(), q.values.size());
+      writer.add(t::scale(t::weight(name)), core::DType::F32, {out}, q.scales.data(), q.scales.size() * sizeof(float));
+      quantized.push_back(t::weight(name));
       tensors += 2;
     } else {
-      put(name + ".weight", {out, in}, w);
+      put(t::weight(name), {out, in}, w);
     }
-    put(name + ".bias", {out}, b);
+    put(t::bias(name), {out}, b);
   };
   auto ln = [&](const std::string& hf, int64_t n, const std::string& name) {
-    put(name + ".weight", {n}, m.f32({hf + ".weight", hf + ".gamma"}, {n}));
-    put(name + ".bias", {n}, m.f32({hf + ".bias", hf + ".beta"}, {n}));
+    put(t::weight(name), {n}, m.f32({hf + ".weight", hf + ".gamma"}, {n}));
+    put(t::bias(name), {n}, m.f32({hf + ".bias", hf + ".beta"}, {n}));
   };
 
   if (options.quantize == "int8") {
@@ -337,25 +347,25 @@ ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out
     // looked-up rows are dequantized at run time, so per-row int8 costs nothing measurable.
     std::vector<float> word = m.f32({"embeddings.word_embeddings.weight"}, {V, E});
     convert::QuantizedMatrix q = convert::quantize_rows_int8(word.data(), static_cast<size_t>(V), static_cast<size_t>(E));
-    writer.add("emb.word", core::DType::I8, {V, E}, q.values.data(), q.values.size());
-    writer.add("emb.word_scale", core::DType::F32, {V}, q.scales.data(), q.scales.size() * sizeof(float));
-    quantized.push_back("emb.word");
+    writer.add(t::kWordEmbeddings, core::DType::I8, {V, E}, q.values.data(), q.values.size());
+    writer.add(t::kWordEmbeddingScales, core::DType::F32, {V}, q.scales.data(), q.scales.size() * sizeof(float));
+    quantized.push_back(t::kWordEmbeddings);
     tensors += 2;
   } else {
-    put("emb.word", {V, E}, m.f32({"embeddings.word_embeddings.weight"}, {V, E}));
+    put(t::kWordEmbeddings, {V, E}, m.f32({"embeddings.word_embeddings.weight"}, {V, E}));
   }
-  put("emb.position", {P, E}, m.f32({"embeddings.position_embeddings.weight"}, {P, E}));
-  put("emb.token_type", {T, E}, m.f32({"embeddings.token_type_embeddings.weight"}, {T, E}));
-  ln("embeddings.LayerNorm", E, "emb.ln");
+  put(t::kPositionEmbeddings, {P, E}, m.f32({"embeddings.position_embeddings.weight"}, {P, E}));
+  put(t::kTokenTypeEmbeddings, {T, E}, m.f32({"embeddings.token_type_embeddings.weight"}, {T, E}));
+  ln("embeddings.LayerNorm", E, t::kEmbeddingNorm);
   if (E != H) {
     if (c.model_type != "electra")
       throw FormatError(hf_dir + "/config.json: embedding_size differs from hidden_size, which only ELECTRA supports");
-    put_linear("emb.project", m.f32({"embeddings_project.weight"}, {H, E}), m.f32({"embeddings_project.bias"}, {H}),
+    put_linear(t::kEmbeddingProjection, m.f32({"embeddings_project.weight"}, {H, E}), m.f32({"embeddings_project.bias"}, {H}),
                H, E, false);
   }
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const std::string hf = "encoder.layer." + std::to_string(i) + ".";
-    const std::string me = "layer." + std::to_string(i) + ".";
+    const auto me = [i](const char* part) { return t::layer(static_cast<size_t>(i), part); };
     std::vector<float> qkv_w, qkv_b;
     for (const char* part : {"query", "key", "value"}) {
       auto w = m.f32({hf + "attention.self." + part + ".weight"}, {H, H});
@@ -363,23 +373,23 @@ ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out
       qkv_w.insert(qkv_w.end(), w.begin(), w.end());
       qkv_b.insert(qkv_b.end(), b.begin(), b.end());
     }
-    put_linear(me + "attn.qkv", std::move(qkv_w), qkv_b, 3 * H, H, true);
-    put_linear(me + "attn.out", m.f32({hf + "attention.output.dense.weight"}, {H, H}),
+    put_linear(me(t::kQkv), std::move(qkv_w), qkv_b, 3 * H, H, true);
+    put_linear(me(t::kAttentionOut), m.f32({hf + "attention.output.dense.weight"}, {H, H}),
                m.f32({hf + "attention.output.dense.bias"}, {H}), H, H, true);
-    ln(hf + "attention.output.LayerNorm", H, me + "attn.ln");
-    put_linear(me + "ffn.up", m.f32({hf + "intermediate.dense.weight"}, {I, H}),
+    ln(hf + "attention.output.LayerNorm", H, me(t::kAttentionNorm));
+    put_linear(me(t::kFfnUp), m.f32({hf + "intermediate.dense.weight"}, {I, H}),
                m.f32({hf + "intermediate.dense.bias"}, {I}), I, H, true);
-    put_linear(me + "ffn.down", m.f32({hf + "output.dense.weight"}, {H, I}), m.f32({hf + "output.dense.bias"}, {H}),
+    put_linear(me(t::kFfnDown), m.f32({hf + "output.dense.weight"}, {H, I}), m.f32({hf + "output.dense.bias"}, {H}),
                H, I, true);
-    ln(hf + "output.LayerNorm", H, me + "ffn.ln");
+    ln(hf + "output.LayerNorm", H, me(t::kFfnNorm));
   }
   const std::string dense = c.model_type == "bert" ? "pooler.dense" : "classifier.dense";
   const std::string out = c.model_type == "bert" ? "classifier" : "classifier.out_proj";
   if (const SourceTensor* cls = m.find(out + ".weight"); cls && cls->shape.size() == 2 && cls->shape[0] != N)
     throw FormatError(ckpt.path + ": \"" + out + ".weight\" has " + std::to_string(cls->shape[0]) +
                       " rows but config.json has " + std::to_string(N) + " labels (id2label/num_labels)");
-  put_linear("head.dense", m.f32({dense + ".weight"}, {H, H}), m.f32({dense + ".bias"}, {H}), H, H, false);
-  put_linear("head.out", m.f32({out + ".weight"}, {N, H}), m.f32({out + ".bias"}, {N}), N, H, false);
+  put_linear(t::kHeadDense, m.f32({dense + ".weight"}, {H, H}), m.f32({dense + ".bias"}, {H}), H, H, false);
+  put_linear(t::kHeadOut, m.f32({out + ".weight"}, {N, H}), m.f32({out + ".bias"}, {N}), N, H, false);
 
   ConvertReport report;
   report.model_type = c.model_type;
@@ -395,30 +405,24 @@ ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out
     report.skipped.push_back(name);
   }
 
-  json cfg = {{"model_type", c.model_type},
-              {"vocab_size", c.vocab_size},
-              {"embedding_size", c.embedding_size},
-              {"hidden_size", c.hidden_size},
-              {"num_layers", c.num_layers},
-              {"num_heads", c.num_heads},
-              {"intermediate_size", c.intermediate_size},
-              {"hidden_act", c.hidden_act},
-              {"layer_norm_eps", c.layer_norm_eps},
-              {"max_position_embeddings", c.max_position_embeddings},
-              {"type_vocab_size", c.type_vocab_size},
-              {"pad_token_id", c.pad_token_id},
-              {"head", c.head},
-              {"labels", c.labels},
-              {"problem_type", c.problem_type},
-              {"temperature", c.temperature}};
-  writer.set_metadata("maum.format_version", "1");
-  writer.set_metadata("maum.config", cfg.dump());
-  writer.set_metadata("maum.tokenizer", Tokenizer::from_dir(hf_dir).serialize());
-  if (policy) writer.set_metadata("maum.policy", policy->to_json());
-  if (!quantized.empty())
-    writer.set_metadata("maum.quantization",
-                        json{{"scheme", "int8_symmetric_per_channel"}, {"rounding", "nearest_even"}, {"tensors", quantized}}.dump());
-  writer.write(out_path);
+  format::ModelConfig config;
+  config.model_type = c.model_type;
+  config.vocab_size = static_cast<size_t>(c.vocab_size);
+  config.embedding_size = static_cast<size_t>(c.embedding_size);
+  config.hidden_size = static_cast<size_t>(c.hidden_size);
+  config.num_layers = static_cast<size_t>(c.num_layers);
+  config.num_heads = static_cast<size_t>(c.num_heads);
+  config.intermediate_size = static_cast<size_t>(c.intermediate_size);
+  config.hidden_act = *format::activation_from_name(c.hidden_act);
+  config.layer_norm_eps = c.layer_norm_eps;
+  config.max_position_embeddings = static_cast<size_t>(c.max_position_embeddings);
+  config.type_vocab_size = static_cast<size_t>(c.type_vocab_size);
+  config.pad_token_id = static_cast<int32_t>(c.pad_token_id);
+  config.head = c.head == "bert_pooler" ? format::HeadType::kBertPooler : format::HeadType::kElectra;
+  config.labels = c.labels;
+  config.problem_type = c.problem_type;
+  config.temperature = c.temperature;
+  format::write(writer, config, Tokenizer::from_dir(hf_dir).serialize(), policy, quantized, out_path);
 
   report.tensors_written = tensors;
   std::error_code ec;

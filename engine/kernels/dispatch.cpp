@@ -98,6 +98,9 @@ Ops make_ref_ops() {
   o.linear_f32 = ref::linear_f32;
   o.linear_u8s8 = ref::linear_u8s8;
   o.attention_head = ref::attention_head;
+  o.attention_one_query = ref::attention_one_query;
+  o.relu = ref::relu;
+  o.tanh = ref::tanh;
   return o;
 }
 

@@ -123,6 +123,16 @@ struct Ops {
   void (*attention_head_bf16)(const float* q, const float* k, const float* v, size_t ld,
                               size_t seq, size_t head_dim, float scale, float* out, size_t ldo,
                               float* scratch) = nullptr;
+  // One query row q over a sequence's `seq` keys/values (rows of stride ld): the last layer's
+  // [CLS] rows, the only queries whose result the head reads. out[d] = sum_j softmax_j(scale *
+  // q . k_j) v_jd, with this table's softmax. scores: seq floats of the caller's scratch.
+  void (*attention_one_query)(const float* q, const float* k, const float* v, size_t ld,
+                              size_t seq, size_t head_dim, float scale, float* out,
+                              float* scores) = nullptr;
+
+  // In place: x = max(x, 0) (the FFN of "relu" models) and x = tanh(x) (BERT's pooler).
+  void (*relu)(float* x, size_t n) = nullptr;
+  void (*tanh)(float* x, size_t n) = nullptr;
 };
 
 // Scratch floats attention_head and attention_head_bf16 need (same for every ISA).

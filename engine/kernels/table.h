@@ -33,6 +33,15 @@ void attention_head(const float* q, const float* k, const float* v, size_t ld, s
 void attention_head_bf16(const float* q, const float* k, const float* v, size_t ld, size_t seq,
                          size_t head_dim, float scale, float* out, size_t ldo, float* scratch);
 float round_to_bf16(float x);  // round to nearest even, NaN kept
+void attention_one_query(const float* q, const float* k, const float* v, size_t ld, size_t seq,
+                         size_t head_dim, float scale, float* out, float* scores);
+// attention_one_query with another table's softmax (what each ISA's entry calls: the dot
+// products are plain code, the softmax is the table's).
+void attention_one_query_with(void (*softmax)(float* x, size_t n), const float* q,
+                              const float* k, const float* v, size_t ld, size_t seq,
+                              size_t head_dim, float scale, float* out, float* scores);
+void relu(float* x, size_t n);
+void tanh(float* x, size_t n);
 // Applies an epilogue to n values in place.
 void apply_epilogue(float* y, size_t n, Epilogue epilogue);
 
@@ -45,6 +54,15 @@ void pack_f32_panels(const float* w, size_t n, size_t k, float* packed);
 size_t packed_u8s8_panels_size(size_t n, size_t k);
 void pack_u8s8_panels(const int8_t* w, size_t n, size_t k, int8_t* packed);
 }  // namespace ref
+
+// A table's attention_one_query with its own softmax: ops.attention_one_query =
+// attention_one_query_using<that_file's_softmax>.
+template <void (*Softmax)(float* x, size_t n)>
+void attention_one_query_using(const float* q, const float* k, const float* v, size_t ld,
+                               size_t seq, size_t head_dim, float scale, float* out,
+                               float* scores) {
+  ref::attention_one_query_with(Softmax, q, k, v, ld, seq, head_dim, scale, out, scores);
+}
 
 void fill_portable_ops(Ops& ops);  // portable/ (Eigen), every build
 void fill_avx2_ops(Ops& ops);

@@ -126,30 +126,6 @@ void add_layer_norm(const kernels::Ops& ops, float* x, const float* residual,
   });
 }
 
-void relu(float* x, size_t n) {
-  for (size_t i = 0; i < n; ++i) x[i] = x[i] > 0.f ? x[i] : 0.f;
-}
-
-// Attention of one query row over a sequence's `seq` keys/values (rows of stride ld): the last
-// layer's [CLS] rows, the only queries whose result the head reads. scores: seq floats.
-void attend_one_query(const kernels::Ops& ops, const float* q, const float* k, const float* v,
-                      size_t ld, size_t seq, size_t head_dim, float scale, float* out,
-                      float* scores) {
-  for (size_t j = 0; j < seq; ++j) {
-    const float* kj = k + j * ld;
-    float dot = 0.f;
-    for (size_t d = 0; d < head_dim; ++d) dot += q[d] * kj[d];
-    scores[j] = scale * dot;
-  }
-  ops.softmax(scores, seq);
-  for (size_t d = 0; d < head_dim; ++d) out[d] = 0.f;
-  for (size_t j = 0; j < seq; ++j) {
-    const float p = scores[j];
-    const float* vj = v + j * ld;
-    for (size_t d = 0; d < head_dim; ++d) out[d] += p * vj[d];
-  }
-}
-
 // Per-thread attention scratch (64-byte aligned, grown as needed, reused across tasks and calls).
 float* attention_scratch(size_t floats) {
   struct Scratch {
@@ -166,20 +142,29 @@ float* attention_scratch(size_t floats) {
   return static_cast<float*>(s.data.get());
 }
 
-}  // namespace
+// One forward pass's shapes and packed layout: sequence s's tokens are rows
+// [starts[s], starts[s] + length) of every [total, ...] activation matrix.
+struct Pass {
+  Pass(const ModelConfig& config, const Weights& weights, const kernels::Ops& table,
+       const std::vector<SequenceRef>& seqs)
+      : c(config), w(weights), ops(table), sequences(seqs) {}
+  const ModelConfig& c;
+  const Weights& w;
+  const kernels::Ops& ops;
+  const std::vector<SequenceRef>& sequences;
+  std::vector<size_t> starts;
+  size_t batch = 0, total = 0;
+  size_t H = 0, I = 0, heads = 0, head_dim = 0;
+  float attention_scale = 1;
+  kernels::Epilogue ffn_epilogue = kernels::Epilogue::kNone;
+};
 
-std::vector<std::vector<float>> encode_and_classify(const ModelConfig& c, const Weights& w,
-                                                    const std::vector<SequenceRef>& sequences) {
-  const kernels::Ops& ops = kernels::ops();
-  const size_t batch = sequences.size();
-  if (batch == 0) return {};
-  const size_t E = c.embedding_size, H = c.hidden_size, I = c.intermediate_size;
-  const size_t heads = c.num_heads, head_dim = H / heads;
-
-  std::vector<size_t> starts(batch);
-  size_t total = 0;
-  for (size_t s = 0; s < batch; ++s) {
-    const SequenceRef& seq = sequences[s];
+// Checks every sequence's length and ids, and lays the batch out back to back.
+void check_and_pack(Pass& p) {
+  const ModelConfig& c = p.c;
+  p.starts.resize(p.batch);
+  for (size_t s = 0; s < p.batch; ++s) {
+    const SequenceRef& seq = p.sequences[s];
     if (seq.length == 0) throw InvalidArgument("sequence " + std::to_string(s) + " is empty");
     if (seq.length > c.max_position_embeddings)
       throw InvalidArgument("sequence " + std::to_string(s) + " has " + std::to_string(seq.length) +
@@ -195,21 +180,21 @@ std::vector<std::vector<float>> encode_and_classify(const ModelConfig& c, const 
         throw InvalidArgument("sequence " + std::to_string(s) + ": token type id " +
                               std::to_string(seq.type_ids[t]) + " is out of range");
     }
-    starts[s] = total;
-    total += seq.length;
+    p.starts[s] = p.total;
+    p.total += seq.length;
   }
+}
 
-  // Embeddings: word + position (0..n-1 per sequence) + token type, then LayerNorm.
-  Workspace& ws = workspace();
-  struct TrimOnExit {
-    Workspace& ws;
-    ~TrimOnExit() { ws.trim(); }
-  } trim_on_exit{ws};
-  float* emb = ws.floats(Workspace::kEmb, total * E);
-  parallel_for(batch, [&](size_t s) {
-    const SequenceRef& seq = sequences[s];
+// Embeddings: word + position (0..n-1 per sequence) + token type, LayerNorm, then the projection
+// to H (ELECTRA with E != H). Writes x [total, H].
+void embed(const Pass& p, Workspace& ws, float* x) {
+  const Weights& w = p.w;
+  const size_t E = p.c.embedding_size;
+  float* emb = ws.floats(Workspace::kEmb, p.total * E);
+  parallel_for(p.batch, [&](size_t s) {
+    const SequenceRef& seq = p.sequences[s];
     for (size_t t = 0; t < seq.length; ++t) {
-      float* row = emb + (starts[s] + t) * E;
+      float* row = emb + (p.starts[s] + t) * E;
       const size_t id = static_cast<size_t>(seq.ids[t]);
       const float* pos = w.position_embeddings + t * E;
       const float* type =
@@ -224,102 +209,134 @@ std::vector<std::vector<float>> encode_and_classify(const ModelConfig& c, const 
       }
     }
   });
-  add_layer_norm(ops, emb, nullptr, w.embedding_ln, total, E, c.layer_norm_eps);
+  add_layer_norm(p.ops, emb, nullptr, w.embedding_ln, p.total, E, p.c.layer_norm_eps);
+  if (w.has_projection)
+    apply_linear(p.ops, w.embedding_projection, emb, E, x, p.H, p.total);
+  else
+    std::memcpy(x, emb, p.total * p.H * sizeof(float));
+}
 
+// The FFN half of a layer on `rows` rows: out = LayerNorm(ffn(in) + in), inter as scratch.
+void feed_forward(const Pass& p, const EncoderLayer& layer, const float* in, float* inter,
+                  float* out, size_t rows) {
+  apply_linear(p.ops, layer.ffn_up, in, p.H, inter, p.I, rows, p.ffn_epilogue);
+  if (p.c.hidden_act == Activation::kRelu) p.ops.relu(inter, rows * p.I);
+  apply_linear(p.ops, layer.ffn_down, inter, p.I, out, p.H, rows);
+  add_layer_norm(p.ops, out, in, layer.ffn_ln, rows, p.H, p.c.layer_norm_eps);
+}
+
+// One encoder layer over every token: x [total, H] in and out (tmp, qkv, ctx, inter: scratch).
+void encoder_layer(const Pass& p, const EncoderLayer& layer, float*& x, float*& tmp, float* qkv,
+                   float* ctx, float* inter) {
+  const size_t H = p.H;
+  // int8 models take bf16 attention where the CPU multiplies bf16 natively (twice the fp32 rate):
+  // their activations are already rounded to 8 bits at every linear layer, and the accuracy test
+  // (tests/engine) holds int8 results to fp32's. fp32 models keep fp32 attention everywhere, and
+  // the last layer's single [CLS] query (attention_one_query) is fp32 for both.
+  const auto attention_head = layer.qkv.is_quantized() && p.ops.attention_head_bf16
+                                  ? p.ops.attention_head_bf16
+                                  : p.ops.attention_head;
+  apply_linear(p.ops, layer.qkv, x, H, qkv, 3 * H, p.total);
+  parallel_for(p.batch * p.heads, [&](size_t task) {
+    const size_t s = task / p.heads, head = task % p.heads, len = p.sequences[s].length;
+    const float* q = qkv + p.starts[s] * 3 * H + head * p.head_dim;
+    attention_head(q, q + H, q + 2 * H, 3 * H, len, p.head_dim, p.attention_scale,
+                   ctx + p.starts[s] * H + head * p.head_dim, H,
+                   attention_scratch(kernels::attention_scratch_floats(len, p.head_dim)));
+  });
+  apply_linear(p.ops, layer.attn_out, ctx, H, tmp, H, p.total);
+  add_layer_norm(p.ops, tmp, x, layer.attn_ln, p.total, H, p.c.layer_norm_eps);
+  std::swap(x, tmp);
+  feed_forward(p, layer, x, inter, tmp, p.total);
+  std::swap(x, tmp);
+}
+
+// The last layer for the [CLS] rows only: the head reads nothing else, and every other token's
+// output depends on nothing but its own row from here on. Keys and values are computed for every
+// token; the query, attention, out-proj, LayerNorm and FFN for the [CLS] rows only (batch rows,
+// not total). qkv's columns are [0, H) query, [H, 3H) key and value; a column range must start at
+// a panel boundary, so with an odd H the query is computed for every row. cls [batch, H]: the
+// [CLS] rows of x in, the layer's [CLS] outputs out (q_cls, tmp, ctx, inter: scratch).
+void last_layer_cls(const Pass& p, const EncoderLayer& layer, const float* x, float* cls,
+                    float* q_cls, float* tmp, float* qkv, float* ctx, float* inter) {
+  const size_t H = p.H, batch = p.batch;
+  const bool query_for_cls_only = H % kernels::kPackPanel == 0;
+  apply_linear(p.ops, layer.qkv, x, H, qkv, 3 * H, p.total, kernels::Epilogue::kNone,
+               {query_for_cls_only ? H : 0, 3 * H});
+  if (query_for_cls_only) {
+    apply_linear(p.ops, layer.qkv, cls, H, q_cls, H, batch, kernels::Epilogue::kNone, {0, H});
+  } else {
+    for (size_t s = 0; s < batch; ++s)
+      std::memcpy(q_cls + s * H, qkv + p.starts[s] * 3 * H, H * sizeof(float));
+  }
+  parallel_for(batch * p.heads, [&](size_t task) {
+    const size_t s = task / p.heads, head = task % p.heads, len = p.sequences[s].length;
+    const float* kv = qkv + p.starts[s] * 3 * H + head * p.head_dim;
+    p.ops.attention_one_query(q_cls + s * H + head * p.head_dim, kv + H, kv + 2 * H, 3 * H, len,
+                              p.head_dim, p.attention_scale, ctx + s * H + head * p.head_dim,
+                              attention_scratch(len));
+  });
+  apply_linear(p.ops, layer.attn_out, ctx, H, tmp, H, batch);
+  add_layer_norm(p.ops, tmp, cls, layer.attn_ln, batch, H, p.c.layer_norm_eps);
+  feed_forward(p, layer, tmp, inter, cls, batch);
+}
+
+// The classification head on each sequence's [CLS] row: logits [batch, labels] into out.
+void classification_head(const Pass& p, const float* cls, float* dense, float* out) {
+  const size_t H = p.H;
+  if (p.c.head == HeadType::kBertPooler) {
+    apply_linear(p.ops, p.w.head_dense, cls, H, dense, H, p.batch);
+    p.ops.tanh(dense, p.batch * H);
+  } else {
+    // HF's ElectraClassificationHead always uses erf GELU, whatever hidden_act says.
+    apply_linear(p.ops, p.w.head_dense, cls, H, dense, H, p.batch, kernels::Epilogue::kGeluErf);
+  }
+  apply_linear(p.ops, p.w.head_out, dense, H, out, p.c.labels.size(), p.batch);
+}
+
+}  // namespace
+
+std::vector<std::vector<float>> encode_and_classify(const ModelConfig& c, const Weights& w,
+                                                    const std::vector<SequenceRef>& sequences) {
+  if (sequences.empty()) return {};
+  Pass p(c, w, kernels::ops(), sequences);
+  p.batch = sequences.size();
+  p.H = c.hidden_size;
+  p.I = c.intermediate_size;
+  p.heads = c.num_heads;
+  p.head_dim = p.H / p.heads;
+  p.attention_scale = 1.0f / std::sqrt(static_cast<float>(p.head_dim));
+  p.ffn_epilogue = c.hidden_act == Activation::kGeluErf    ? kernels::Epilogue::kGeluErf
+                   : c.hidden_act == Activation::kGeluTanh ? kernels::Epilogue::kGeluTanh
+                                                           : kernels::Epilogue::kNone;
+  check_and_pack(p);
+
+  Workspace& ws = workspace();
+  struct TrimOnExit {
+    Workspace& ws;
+    ~TrimOnExit() { ws.trim(); }
+  } trim_on_exit{ws};
+  const size_t H = p.H, batch = p.batch, total = p.total;
   float* x = ws.floats(Workspace::kX, total * H);
   float* qkv = ws.floats(Workspace::kQkv, total * 3 * H);
   float* ctx = ws.floats(Workspace::kCtx, total * H);
   float* tmp = ws.floats(Workspace::kTmp, total * H);
-  float* inter = ws.floats(Workspace::kInter, total * I);
-  if (w.has_projection) {
-    apply_linear(ops, w.embedding_projection, emb, E, x, H, total);
-  } else {
-    std::memcpy(x, emb, total * H * sizeof(float));
-  }
-
-  const float attention_scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  const kernels::Epilogue ffn_epilogue = c.hidden_act == Activation::kGeluErf
-                                             ? kernels::Epilogue::kGeluErf
-                                             : c.hidden_act == Activation::kGeluTanh
-                                                   ? kernels::Epilogue::kGeluTanh
-                                                   : kernels::Epilogue::kNone;
-  float* cls = ws.floats(Workspace::kCls, batch * H);    // [CLS] hidden states, one row per sequence
+  float* inter = ws.floats(Workspace::kInter, total * p.I);
+  float* cls = ws.floats(Workspace::kCls, batch * H);  // [CLS] hidden states, one row per sequence
   float* dense = ws.floats(Workspace::kDense, batch * H);
-  auto gather_cls = [&](const float* from, float* to) {
-    for (size_t s = 0; s < batch; ++s) std::memcpy(to + s * H, from + starts[s] * H, H * sizeof(float));
-  };
-  // int8 models take bf16 attention where the CPU multiplies bf16 natively (twice the fp32 rate):
-  // their activations are already rounded to 8 bits at every linear layer, and the accuracy test
-  // (tests/engine) holds int8 results to fp32's. fp32 models keep fp32 attention everywhere, and
-  // the last layer's single [CLS] query (attend_one_query) is fp32 for both.
-  const auto attention_head =
-      !w.layers.empty() && w.layers[0].qkv.is_quantized() && ops.attention_head_bf16
-          ? ops.attention_head_bf16
-          : ops.attention_head;
-  for (size_t li = 0; li < w.layers.size(); ++li) {
-    const EncoderLayer& layer = w.layers[li];
-    if (li + 1 == w.layers.size()) {
-      // Last layer: the head reads only [CLS], and every other token's output depends on nothing
-      // but its own row from here on. So keys and values are computed for every token, but the
-      // query, attention, out-proj, LayerNorm and FFN for the [CLS] rows only: batch rows, not
-      // total. qkv's columns are [0, H) query, [H, 3H) key and value; a column range must start
-      // at a panel boundary, so with an odd H the query is computed for every row as before.
-      gather_cls(x, cls);
-      const bool query_for_cls_only = H % kernels::kPackPanel == 0;
-      apply_linear(ops, layer.qkv, x, H, qkv, 3 * H, total, kernels::Epilogue::kNone,
-                   {query_for_cls_only ? H : 0, 3 * H});
-      float* q_cls = dense;  // [batch, H]; the head's buffer is free until the head
-      if (query_for_cls_only) {
-        apply_linear(ops, layer.qkv, cls, H, q_cls, H, batch, kernels::Epilogue::kNone, {0, H});
-      } else {
-        for (size_t s = 0; s < batch; ++s)
-          std::memcpy(q_cls + s * H, qkv + starts[s] * 3 * H, H * sizeof(float));
-      }
-      parallel_for(batch * heads, [&](size_t task) {
-        const size_t s = task / heads, head = task % heads, len = sequences[s].length;
-        const float* kv = qkv + starts[s] * 3 * H + head * head_dim;
-        attend_one_query(ops, q_cls + s * H + head * head_dim, kv + H, kv + 2 * H, 3 * H, len,
-                         head_dim, attention_scale, ctx + s * H + head * head_dim,
-                         attention_scratch(len));
-      });
-      apply_linear(ops, layer.attn_out, ctx, H, tmp, H, batch);
-      add_layer_norm(ops, tmp, cls, layer.attn_ln, batch, H, c.layer_norm_eps);
-      apply_linear(ops, layer.ffn_up, tmp, H, inter, I, batch, ffn_epilogue);
-      if (c.hidden_act == Activation::kRelu) relu(inter, batch * I);
-      apply_linear(ops, layer.ffn_down, inter, I, cls, H, batch);
-      add_layer_norm(ops, cls, tmp, layer.ffn_ln, batch, H, c.layer_norm_eps);
-      break;
-    }
-    apply_linear(ops, layer.qkv, x, H, qkv, 3 * H, total);
-    parallel_for(batch * heads, [&](size_t task) {
-      const size_t s = task / heads, head = task % heads, len = sequences[s].length;
-      const float* q = qkv + starts[s] * 3 * H + head * head_dim;
-      attention_head(q, q + H, q + 2 * H, 3 * H, len, head_dim, attention_scale,
-                         ctx + starts[s] * H + head * head_dim, H,
-                         attention_scratch(kernels::attention_scratch_floats(len, head_dim)));
-    });
-    apply_linear(ops, layer.attn_out, ctx, H, tmp, H, total);
-    add_layer_norm(ops, tmp, x, layer.attn_ln, total, H, c.layer_norm_eps);
-    std::swap(x, tmp);
-    apply_linear(ops, layer.ffn_up, x, H, inter, I, total, ffn_epilogue);
-    if (c.hidden_act == Activation::kRelu) relu(inter, total * I);
-    apply_linear(ops, layer.ffn_down, inter, I, tmp, H, total);
-    add_layer_norm(ops, tmp, x, layer.ffn_ln, total, H, c.layer_norm_eps);
-    std::swap(x, tmp);
-  }
-  if (w.layers.empty()) gather_cls(x, cls);
 
-  // Head on each sequence's [CLS] (its first token).
-  if (c.head == HeadType::kBertPooler) {
-    apply_linear(ops, w.head_dense, cls, H, dense, H, batch);
-    for (size_t i = 0; i < batch * H; ++i) dense[i] = std::tanh(dense[i]);
-  } else {
-    // HF's ElectraClassificationHead always uses erf GELU, whatever hidden_act says.
-    apply_linear(ops, w.head_dense, cls, H, dense, H, batch, kernels::Epilogue::kGeluErf);
-  }
+  // embed -> encoder layers -> the last layer on [CLS] only -> head.
+  embed(p, ws, x);
+  for (size_t li = 0; li + 1 < w.layers.size(); ++li)
+    encoder_layer(p, w.layers[li], x, tmp, qkv, ctx, inter);
+  for (size_t s = 0; s < batch; ++s)
+    std::memcpy(cls + s * H, x + p.starts[s] * H, H * sizeof(float));
+  if (!w.layers.empty())
+    last_layer_cls(p, w.layers.back(), x, cls, /*q_cls=*/dense, tmp, qkv, ctx, inter);
   const size_t labels = c.labels.size();
   float* out = ws.floats(Workspace::kOut, batch * labels);
-  apply_linear(ops, w.head_out, dense, H, out, labels, batch);
+  classification_head(p, cls, dense, out);
+
   std::vector<std::vector<float>> logits(batch);
   for (size_t s = 0; s < batch; ++s)
     logits[s].assign(out + s * labels, out + (s + 1) * labels);

@@ -6,7 +6,8 @@
 #include <iostream>
 #include <numeric>
 
-#include "core/src/safetensors.h"
+#include "core/src/model_format.h"
+#include "core/src/probability.h"
 #include "engine/kernels/kernels.h"
 #include "engine/src/encoder.h"
 #include "engine/src/thread_pool.h"
@@ -69,28 +70,17 @@ std::vector<std::vector<float>> run_batches(const Model::Impl& impl,
 
 Classification make_classification(const ModelInfo& info, std::vector<float> logits,
                                    const ClassifyOptions& options) {
-  const float threshold = options.threshold;
   Classification c;
   c.logits = std::move(logits);
-  const size_t n = c.logits.size();
-  c.probs.resize(n);
-  if (info.multi_label()) {
-    for (size_t i = 0; i < n; ++i) {
-      const double z = options.temperature > 0 ? c.logits[i] / options.temperature : c.logits[i];
-      // Stable for large |z|: exp of a non-positive number only.
-      c.probs[i] = static_cast<float>(z >= 0 ? 1.0 / (1.0 + std::exp(-z))
-                                             : std::exp(z) / (1.0 + std::exp(z)));
-      if (c.probs[i] >= threshold) c.predicted.push_back(static_cast<int32_t>(i));
-    }
-  } else {
-    const double t = options.temperature > 0 ? options.temperature : info.temperature;
-    double max = -INFINITY;
-    for (float z : c.logits) max = std::max(max, z / t);
-    double sum = 0;
-    for (size_t i = 0; i < n; ++i) sum += std::exp(c.logits[i] / t - max);
-    for (size_t i = 0; i < n; ++i)
-      c.probs[i] = static_cast<float>(std::exp(c.logits[i] / t - max) / sum);
-  }
+  // Multi-label sigmoid outputs take only an explicit temperature; single-label the model's.
+  const double t = options.temperature > 0 ? options.temperature
+                                           : (info.multi_label() ? 1.0 : info.temperature);
+  const std::vector<double> p =
+      info.multi_label() ? core::sigmoid(c.logits, t) : core::softmax(c.logits, t);
+  c.probs.assign(p.begin(), p.end());
+  if (info.multi_label())
+    for (size_t i = 0; i < c.probs.size(); ++i)
+      if (c.probs[i] >= options.threshold) c.predicted.push_back(static_cast<int32_t>(i));
   c.top = static_cast<int32_t>(std::max_element(c.probs.begin(), c.probs.end()) - c.probs.begin());
   return c;
 }
@@ -102,21 +92,10 @@ Model::~Model() = default;
 
 Model Model::load(const std::string& path, const LoadOptions& options) {
   const auto started = std::chrono::steady_clock::now();
-  auto file = core::SafetensorsFile::open(path);
-  if (!file->metadata().count("maum.format_version"))
-    throw FormatError(path + ": not a maum model file (no \"maum.format_version\" metadata); a "
-                      "Hugging Face checkpoint must be converted first: maum convert HF_DIR OUT.safetensors");
-  const std::string& version = file->meta("maum.format_version");
-  if (version != "1")
-    throw FormatError(path + ": maum.format_version is \"" + version + "\"; this build reads \"1\"");
+  auto file = format::open(path);
   auto impl = std::make_shared<Impl>();
-  impl->config = engine::parse_config(file->meta("maum.config"), path);
-  try {
-    impl->tokenizer =
-        std::make_unique<Tokenizer>(Tokenizer::from_serialized(file->meta("maum.tokenizer")));
-  } catch (const FormatError& e) {
-    throw FormatError(path + ": metadata \"maum.tokenizer\": " + e.what());
-  }
+  impl->config = format::read_config(*file);
+  impl->tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_model_file(path));
   impl->weights = engine::bind_weights(file, impl->config,
                                        options.pack_weights ? &kernels::ops() : nullptr);
 

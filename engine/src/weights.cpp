@@ -8,15 +8,11 @@
 #include <set>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "engine/src/thread_pool.h"
 #include "maum/error.h"
 
 namespace maum::engine {
 namespace {
-
-using nlohmann::json;
 
 std::string shape_string(const std::vector<int64_t>& shape) {
   std::ostringstream out;
@@ -25,96 +21,6 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   out << ']';
   return out.str();
 }
-
-class ConfigReader {
- public:
-  ConfigReader(const json& j, const std::string& file) : j_(j), file_(file) {}
-
-  const json& field(const char* key) const {
-    auto it = j_.find(key);
-    if (it == j_.end()) fail(key, "is missing");
-    return *it;
-  }
-  size_t positive(const char* key) const {
-    const json& v = field(key);
-    if (!v.is_number_integer() || v.get<int64_t>() <= 0) fail(key, "must be a positive integer");
-    return static_cast<size_t>(v.get<int64_t>());
-  }
-  std::string string(const char* key) const {
-    const json& v = field(key);
-    if (!v.is_string()) fail(key, "must be a string");
-    return v.get<std::string>();
-  }
-  double number(const char* key) const {
-    const json& v = field(key);
-    if (!v.is_number() || !std::isfinite(v.get<double>())) fail(key, "must be a finite number");
-    return v.get<double>();
-  }
-  [[noreturn]] void fail(const char* key, const std::string& problem) const {
-    throw FormatError(file_ + ": maum.config: \"" + key + "\" " + problem);
-  }
-
- private:
-  const json& j_;
-  const std::string& file_;
-};
-
-}  // namespace
-
-ModelConfig parse_config(const std::string& text, const std::string& file) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw FormatError(file + ": maum.config is not valid JSON: " + e.what());
-  }
-  if (!j.is_object()) throw FormatError(file + ": maum.config must be a JSON object");
-  ConfigReader r(j, file);
-  ModelConfig c;
-  c.model_type = r.string("model_type");
-  if (c.model_type != "bert" && c.model_type != "electra")
-    r.fail("model_type", "must be \"bert\" or \"electra\", not \"" + c.model_type + "\"");
-  c.vocab_size = r.positive("vocab_size");
-  c.embedding_size = r.positive("embedding_size");
-  c.hidden_size = r.positive("hidden_size");
-  c.num_layers = r.positive("num_layers");
-  c.num_heads = r.positive("num_heads");
-  if (c.hidden_size % c.num_heads != 0) r.fail("num_heads", "must divide hidden_size");
-  c.intermediate_size = r.positive("intermediate_size");
-  c.max_position_embeddings = r.positive("max_position_embeddings");
-  c.type_vocab_size = r.positive("type_vocab_size");
-  std::string act = r.string("hidden_act");
-  if (act == "gelu") c.hidden_act = Activation::kGeluErf;
-  else if (act == "gelu_tanh") c.hidden_act = Activation::kGeluTanh;
-  else if (act == "relu") c.hidden_act = Activation::kRelu;
-  else r.fail("hidden_act", "must be gelu, gelu_tanh or relu, not \"" + act + "\"");
-  double eps = r.number("layer_norm_eps");
-  if (eps <= 0) r.fail("layer_norm_eps", "must be positive");
-  c.layer_norm_eps = static_cast<float>(eps);
-  if (j.contains("pad_token_id") && j["pad_token_id"].is_number_integer())
-    c.pad_token_id = j["pad_token_id"].get<int32_t>();
-  std::string head = r.string("head");
-  if (head == "bert_pooler") c.head = HeadType::kBertPooler;
-  else if (head == "electra") c.head = HeadType::kElectra;
-  else r.fail("head", "must be bert_pooler or electra, not \"" + head + "\"");
-  const json& labels = r.field("labels");
-  if (!labels.is_array() || labels.empty()) r.fail("labels", "must be a non-empty array of strings");
-  std::set<std::string> seen;
-  for (const auto& l : labels) {
-    if (!l.is_string()) r.fail("labels", "must be a non-empty array of strings");
-    c.labels.push_back(l.get<std::string>());
-  }
-  c.problem_type = r.string("problem_type");
-  if (c.problem_type != "single_label_classification" &&
-      c.problem_type != "multi_label_classification")
-    r.fail("problem_type", "must be single_label_classification or multi_label_classification");
-  double t = r.number("temperature");
-  if (t <= 0) r.fail("temperature", "must be positive");
-  c.temperature = static_cast<float>(t);
-  return c;
-}
-
-namespace {
 
 class Binder {
  public:
@@ -144,11 +50,11 @@ class Binder {
     Linear l;
     l.n = n;
     l.k = k;
-    const std::string wname = prefix + ".weight";
+    const std::string wname = format::tensor::weight(prefix);
     std::vector<int64_t> wshape{static_cast<int64_t>(n), static_cast<int64_t>(k)};
     if (quantized_.count(wname)) {
       const core::TensorView& t = get(wname, core::DType::I8, wshape);
-      const float* scale = f32(wname + "_scale", {static_cast<int64_t>(n)});
+      const float* scale = f32(format::tensor::scale(wname), {static_cast<int64_t>(n)});
       auto row_sum = std::make_unique<int32_t[]>(n);
       const auto* q = reinterpret_cast<const int8_t*>(t.data);
       int32_t* sums = row_sum.get();
@@ -195,14 +101,14 @@ class Binder {
         }
       }
     }
-    l.bias = f32(prefix + ".bias", {static_cast<int64_t>(n)});
+    l.bias = f32(format::tensor::bias(prefix), {static_cast<int64_t>(n)});
     l.f32.bias = l.bias;
     return l;
   }
 
   LayerNormWeights layer_norm(const std::string& prefix, size_t n) {
-    return {f32(prefix + ".weight", {static_cast<int64_t>(n)}),
-            f32(prefix + ".bias", {static_cast<int64_t>(n)})};
+    return {f32(format::tensor::weight(prefix), {static_cast<int64_t>(n)}),
+            f32(format::tensor::bias(prefix), {static_cast<int64_t>(n)})};
   }
 
  private:
@@ -232,28 +138,6 @@ class Binder {
   const kernels::Ops* pack_for_;
 };
 
-std::set<std::string> quantized_tensors(const core::SafetensorsFile& file) {
-  std::set<std::string> names;
-  auto it = file.metadata().find("maum.quantization");
-  if (it == file.metadata().end()) return names;
-  nlohmann::json q;
-  try {
-    q = nlohmann::json::parse(it->second);
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(file.path() + ": maum.quantization is not valid JSON: " + e.what());
-  }
-  if (!q.is_object() || q.value("scheme", "") != "int8_symmetric_per_channel" ||
-      !q.contains("tensors") || !q["tensors"].is_array())
-    throw FormatError(file.path() +
-                      ": maum.quantization must be {\"scheme\": \"int8_symmetric_per_channel\", "
-                      "\"tensors\": [names]}");
-  for (const auto& n : q["tensors"]) {
-    if (!n.is_string()) throw FormatError(file.path() + ": maum.quantization.tensors must be strings");
-    names.insert(n.get<std::string>());
-  }
-  return names;
-}
-
 }  // namespace
 
 void Weights::FreeDeleter::operator()(void* p) const { std::free(p); }
@@ -262,39 +146,39 @@ std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFil
                                       const ModelConfig& c, const kernels::Ops* pack_for) {
   auto w = std::make_unique<Weights>();
   w->file = std::move(file);
-  const std::set<std::string> quantized = quantized_tensors(*w->file);
+  const std::set<std::string> quantized = format::quantized_tensors(*w->file);
   w->quantized = !quantized.empty();
   Binder b(*w, quantized, pack_for);
   const auto V = static_cast<int64_t>(c.vocab_size), E = static_cast<int64_t>(c.embedding_size),
              P = static_cast<int64_t>(c.max_position_embeddings),
              T = static_cast<int64_t>(c.type_vocab_size);
   const size_t H = c.hidden_size, I = c.intermediate_size;
-  if (quantized.count("emb.word")) {
-    w->word_embeddings_i8 = b.i8("emb.word", {V, E});
-    w->word_embedding_scales = b.f32("emb.word_scale", {V});
+  namespace t = format::tensor;
+  if (quantized.count(t::kWordEmbeddings)) {
+    w->word_embeddings_i8 = b.i8(t::kWordEmbeddings, {V, E});
+    w->word_embedding_scales = b.f32(t::kWordEmbeddingScales, {V});
   } else {
-    w->word_embeddings = b.f32("emb.word", {V, E});
+    w->word_embeddings = b.f32(t::kWordEmbeddings, {V, E});
   }
-  w->position_embeddings = b.f32("emb.position", {P, E});
-  w->token_type_embeddings = b.f32("emb.token_type", {T, E});
-  w->embedding_ln = b.layer_norm("emb.ln", c.embedding_size);
+  w->position_embeddings = b.f32(t::kPositionEmbeddings, {P, E});
+  w->token_type_embeddings = b.f32(t::kTokenTypeEmbeddings, {T, E});
+  w->embedding_ln = b.layer_norm(t::kEmbeddingNorm, c.embedding_size);
   if (c.embedding_size != H) {
     w->has_projection = true;
-    w->embedding_projection = b.linear("emb.project", H, c.embedding_size);
+    w->embedding_projection = b.linear(t::kEmbeddingProjection, H, c.embedding_size);
   }
   for (size_t i = 0; i < c.num_layers; ++i) {
-    const std::string p = "layer." + std::to_string(i) + ".";
     EncoderLayer l;
-    l.qkv = b.linear(p + "attn.qkv", 3 * H, H);
-    l.attn_out = b.linear(p + "attn.out", H, H);
-    l.attn_ln = b.layer_norm(p + "attn.ln", H);
-    l.ffn_up = b.linear(p + "ffn.up", I, H);
-    l.ffn_down = b.linear(p + "ffn.down", H, I);
-    l.ffn_ln = b.layer_norm(p + "ffn.ln", H);
+    l.qkv = b.linear(t::layer(i, t::kQkv), 3 * H, H);
+    l.attn_out = b.linear(t::layer(i, t::kAttentionOut), H, H);
+    l.attn_ln = b.layer_norm(t::layer(i, t::kAttentionNorm), H);
+    l.ffn_up = b.linear(t::layer(i, t::kFfnUp), I, H);
+    l.ffn_down = b.linear(t::layer(i, t::kFfnDown), H, I);
+    l.ffn_ln = b.layer_norm(t::layer(i, t::kFfnNorm), H);
     w->layers.push_back(l);
   }
-  w->head_dense = b.linear("head.dense", H, H);
-  w->head_out = b.linear("head.out", c.labels.size(), H);
+  w->head_dense = b.linear(t::kHeadDense, H, H);
+  w->head_out = b.linear(t::kHeadOut, c.labels.size(), H);
   parallel_for(b.pack_jobs.size(), [&](size_t i) { b.pack_jobs[i](); });
   return w;
 }

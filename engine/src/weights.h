@@ -7,29 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "core/src/model_format.h"
 #include "core/src/safetensors.h"
 #include "engine/kernels/kernels.h"
 
 namespace maum::engine {
 
-enum class Activation { kGeluErf, kGeluTanh, kRelu };
-enum class HeadType { kBertPooler, kElectra };
-
-struct ModelConfig {
-  std::string model_type;  // "bert" | "electra"
-  size_t vocab_size = 0, embedding_size = 0, hidden_size = 0, num_layers = 0, num_heads = 0;
-  size_t intermediate_size = 0, max_position_embeddings = 0, type_vocab_size = 0;
-  Activation hidden_act = Activation::kGeluErf;
-  float layer_norm_eps = 1e-12f;
-  int32_t pad_token_id = 0;
-  HeadType head = HeadType::kBertPooler;
-  std::vector<std::string> labels;
-  std::string problem_type;
-  float temperature = 1.0f;
-};
-
-// Parses and checks the `maum.config` JSON (docs/FORMAT.md). Throws FormatError naming the key.
-ModelConfig parse_config(const std::string& json, const std::string& file);
+// The config is part of the model file format (core/src/model_format.h).
+using format::Activation;
+using format::HeadType;
+using format::ModelConfig;
 
 // y = x . W^T + b for W [n out, k in], in F32 or int8 (per-output-channel scales).
 struct Linear {

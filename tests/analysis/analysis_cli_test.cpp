@@ -100,7 +100,7 @@ TEST_F(AnalysisCli, EvalErrorsNameTheProblem) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("unknown label"), std::string::npos) << r.err;
   r = run("eval " + ko_eval_args(model("ko-emotion7-small"), "9") + " --where fold -q");
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.status, 2);  // a usage error
   EXPECT_NE(r.err.find("COLUMN=VALUE"), std::string::npos) << r.err;
   r = run("eval " + ko_eval_args(model("ko-emotion7-small"), "42") + " -q");
   EXPECT_EQ(r.status, 1);
@@ -146,12 +146,15 @@ TEST_F(AnalysisCli, ClassifyWithPolicyRemapAndSentences) {
   // Fusion with an audio vector: 기쁨 = 0.7 (p_happiness + 0.1667 p_neutral) + 0.3 * 0.9, from the
   // model probabilities reported in the same line (the example maps neutral evenly).
   std::ofstream(dir_ + "/audio.jsonl") << R"({"audio": {"HAPPY": 0.9, "SAD": 0.1}})" << "\n";
-  r = run("classify --model " + quote(ko) + " --fuse " + quote(example("text_audio_fusion.json")) +
-          " --fuse-inputs " + quote(dir_ + "/audio.jsonl") + " " + quote("정말 기쁜 하루였어요!"));
+  r = run("classify --model " + quote(ko) + " " + quote("정말 기쁜 하루였어요!"));
   ASSERT_EQ(r.status, 0) << r.err;
   j = nlohmann::json::parse(r.out);
   const double happiness = j.at("labels").at("happiness").get<double>();
   const double neutral = j.at("labels").at("neutral").get<double>();
+  r = run("classify --model " + quote(ko) + " --fuse " + quote(example("text_audio_fusion.json")) +
+          " --fuse-inputs " + quote(dir_ + "/audio.jsonl") + " " + quote("정말 기쁜 하루였어요!"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
   EXPECT_NEAR(j.at("analysis").at("labels").at("기쁨").get<double>(),
               0.7 * (happiness + 0.1667 * neutral) + 0.3 * 0.9, 1e-6);
   r = run("classify --model " + quote(ko) + " --fuse " + quote(example("text_audio_fusion.json")) +

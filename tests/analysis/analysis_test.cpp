@@ -98,7 +98,8 @@ TEST(PolicyJson, ValidatesAndRoundTrips) {
   EXPECT_DOUBLE_EQ(*q.temperature, 1.232);
   EXPECT_DOUBLE_EQ(q.min_confidence, 0.3);
   EXPECT_EQ(q.fallback_label, "neutral");
-  EXPECT_DOUBLE_EQ(*q.max_entropy, 0.8);
+  EXPECT_DOUBLE_EQ(*q.max_normalized_entropy, 0.8);  // "max_entropy" is the normalized one
+  EXPECT_FALSE(q.max_entropy_nats);
   EXPECT_EQ(q.entropy_flag, "complex");
   EXPECT_DOUBLE_EQ(q.threshold, 0.4);
   EXPECT_DOUBLE_EQ(q.thresholds.at("x"), 0.1);
@@ -119,6 +120,12 @@ TEST(PolicyJson, ValidatesAndRoundTrips) {
   EXPECT_NE(error_of(R"({"temperature": 0})").find("temperature"), std::string::npos);
   EXPECT_NE(error_of(R"({"temperature": "1"})").find("temperature"), std::string::npos);
   EXPECT_NE(error_of(R"({"max_entropy": 2.8})").find("max_entropy"), std::string::npos);
+  EXPECT_NE(error_of(R"({"max_normalized_entropy": 1.5})").find("max_normalized_entropy"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"max_entropy_nats": -1})").find("max_entropy_nats"), std::string::npos);
+  EXPECT_NE(error_of(R"({"max_entropy": 0.5, "max_normalized_entropy": 0.5})")
+                .find("not both"),
+            std::string::npos);
   EXPECT_NE(error_of(R"({"top_k": -1})").find("top_k"), std::string::npos);
   EXPECT_NE(error_of("[1, 2").find("malformed JSON"), std::string::npos);
   EXPECT_NE(error_of("[]").find("object"), std::string::npos);
@@ -200,6 +207,47 @@ TEST(FusionTest, WeightedTextAndAudio) {
   EXPECT_THROW(f.parse_input("audio", R"({"R": 0.9})"), InvalidArgument);
   EXPECT_THROW(f.parse_input("audio", R"({"P": 1.9})"), FormatError);
   EXPECT_THROW(f.parse_input("video", "{}"), InvalidArgument);
+}
+
+TEST(FusionTest, InputsMustBeProbabilityVectors) {
+  const Fusion f = Fusion::from_json(
+      R"({"target": ["X", "Y"], "model": {"weight": 0.7},
+          "inputs": {"audio": {"weight": 0.3, "labels": ["P", "Q"], "map": {"P": "X", "Q": "Y"}}}})",
+      {"X", "Y"}, "fusion.json");
+  // Sums of 1.4 and 0 are not probabilities; within 1e-3 of 1 is (absent labels count 0).
+  EXPECT_THROW(f.parse_input("audio", R"({"P": 0.5, "Q": 0.9})"), InvalidArgument);
+  EXPECT_THROW(f.parse_input("audio", "{}"), InvalidArgument);
+  EXPECT_THROW(f.parse_input("audio", "[0.5, -0.1]"), FormatError);
+  EXPECT_NO_THROW(f.parse_input("audio", R"({"P": 0.9995})"));
+  EXPECT_THROW(f.parse_input("audio", R"({"P": 0.998})"), InvalidArgument);
+  // Renormalized: (0.5, 0.9) / 1.4.
+  const auto p = f.parse_input("audio", R"({"P": 0.5, "Q": 0.9})", true);
+  EXPECT_NEAR(p[0], 0.5 / 1.4, 1e-12);
+  EXPECT_NEAR(p[1], 0.9 / 1.4, 1e-12);
+  EXPECT_THROW(f.parse_input("audio", "{}", true), InvalidArgument);
+}
+
+TEST(Analyze, EntropyRuleInEitherUnit) {
+  const std::vector<std::string> labels = {"a", "b", "c"};
+  const std::vector<double> p = {0.2, 0.5, 0.3};  // 1.0297 nats, 0.937 of ln 3
+  Analysis a = analyze(p, labels, Policy::from_json(R"({"max_entropy_nats": 1.0})", "t"));
+  EXPECT_EQ(a.flags, std::vector<std::string>{"complex_emotion"});
+  EXPECT_EQ(a.entropy_rule, "entropy_nats > 1");
+  a = analyze(p, labels, Policy::from_json(R"({"max_entropy_nats": 1.05})", "t"));
+  EXPECT_TRUE(a.flags.empty());
+  a = analyze(p, labels, Policy::from_json(R"({"max_normalized_entropy": 0.95})", "t"));
+  EXPECT_TRUE(a.flags.empty());
+  EXPECT_EQ(a.entropy_rule, "normalized_entropy > 0.95");
+  a = analyze(p, labels, Policy::from_json(R"({"max_entropy": 0.9})", "t"));  // older spelling
+  EXPECT_EQ(a.flags, std::vector<std::string>{"complex_emotion"});
+  EXPECT_EQ(a.entropy_rule, "normalized_entropy > 0.9");
+  // The output names its units.
+  EXPECT_NE(a.to_json().find("\"entropy_nats\":"), std::string::npos);
+  // The seed's 2.8-nat rule can be written as such; it never fires on 7 labels (max ln 7).
+  const std::vector<double> uniform7(7, 1.0 / 7);
+  a = analyze(uniform7, std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7"},
+              Policy::from_json(R"({"max_entropy_nats": 2.8})", "t"));
+  EXPECT_TRUE(a.flags.empty());
 }
 
 TEST(FusionTest, Errors) {

@@ -87,6 +87,7 @@ TEST(GoldenMetrics, GoEmotionsTestMatchesModelCardAtThreshold03) {
   }
   ASSERT_EQ(labels.size(), 28u);
   TsvOptions o;
+  o.multi_label = true;
   o.header = false;
   o.text_column = "0";
   o.label_column = "1";

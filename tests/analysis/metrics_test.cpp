@@ -71,10 +71,20 @@ TEST(Ece, HandComputed) {
   EXPECT_EQ(e.bins[14].count, 1u);
   // Perfect calibration: confidence 0.75 with 3 of 4 correct.
   EXPECT_NEAR(calibration({0.75, 0.75, 0.75, 0.75}, {true, true, true, false}).ece, 0.0, 1e-12);
-  const std::string svg = reliability_svg(c, "test <model>");
+  const std::string svg = reliability_svg(c, "test <model>", {"temperature 1.5", "fold=9"});
   EXPECT_EQ(svg.rfind("<svg", 0), 0u);
   EXPECT_NE(svg.find("test &lt;model&gt;"), std::string::npos);
+  EXPECT_NE(svg.find("temperature 1.5"), std::string::npos);
+  EXPECT_NE(svg.find("fold=9"), std::string::npos);
+  EXPECT_NE(svg.find("accuracy per bin"), std::string::npos);  // the legend
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
+  // A line longer than the diagram is shortened in the middle, keeping both ends.
+  const std::string long_path = "/start/" + std::string(300, 'x') + "/end.safetensors";
+  const std::string shortened = reliability_svg(c, "t", {long_path});
+  EXPECT_EQ(shortened.find(long_path), std::string::npos);
+  EXPECT_NE(shortened.find("/start/"), std::string::npos);
+  EXPECT_NE(shortened.find("/end.safetensors"), std::string::npos);
+  EXPECT_NE(shortened.find("\xE2\x80\xA6"), std::string::npos);
 }
 
 TEST(Temperature, NllAndFit) {
@@ -136,6 +146,7 @@ TEST_F(TsvTest, NoHeaderMultiLabelIndices) {
   o.header = false;
   o.text_column = "0";
   o.label_column = "1";
+  o.multi_label = true;
   try {
     read_labelled_tsv(p, o, {"a", "b", "c"});
     FAIL() << "expected a short-row error";
@@ -147,6 +158,60 @@ TEST_F(TsvTest, NoHeaderMultiLabelIndices) {
   EXPECT_EQ(d.labels[0], (std::vector<size_t>{0, 2}));
   EXPECT_EQ(d.labels[1], (std::vector<size_t>{1}));
   EXPECT_THROW(read_labelled_tsv("/nonexistent.tsv", o, {"a"}), IoError);
+}
+
+TEST_F(TsvTest, SingleLabelNamesKeepTheirCommas) {
+  // S004's label "가난한, 불우한": one label, not two.
+  const std::string p = write("text\tlabel\n힘들다\t가난한, 불우한\n좋다\tjoy\n");
+  TsvOptions o;
+  const std::vector<std::string> labels = {"joy", "가난한, 불우한"};
+  const auto d = read_labelled_tsv(p, o, labels);
+  EXPECT_EQ(d.labels[0], (std::vector<size_t>{1}));
+  EXPECT_EQ(d.labels[1], (std::vector<size_t>{0}));
+  // Unknown labels and the label list are quoted, so a comma inside a name is unambiguous.
+  write("text\tlabel\n힘들다\t가난한, 불행한\n");
+  try {
+    read_labelled_tsv(path_, o, labels);
+    FAIL() << "expected an unknown-label error";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown label \"가난한, 불행한\" (model labels: [\"joy\", "
+                                         "\"가난한, 불우한\"]"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(TsvTest, MultiLabelJsonArrays) {
+  const std::string p =
+      write("a\t[\"x, y\", \"z\"]\nb\t[0]\nc\tz,0\nd\t[\"z\", 2]\n");
+  TsvOptions o;
+  o.header = false;
+  o.text_column = "0";
+  o.label_column = "1";
+  o.multi_label = true;
+  const auto d = read_labelled_tsv(p, o, {"x, y", "q", "z"});
+  EXPECT_EQ(d.labels[0], (std::vector<size_t>{0, 2}));
+  EXPECT_EQ(d.labels[1], (std::vector<size_t>{0}));
+  EXPECT_EQ(d.labels[2], (std::vector<size_t>{0, 2}));
+  EXPECT_EQ(d.labels[3], (std::vector<size_t>{2}));
+  write("a\t[\"x\"\n");
+  EXPECT_THROW(read_labelled_tsv(path_, o, {"x"}), FormatError);
+}
+
+TEST_F(TsvTest, CsvIsNamedAsSuch) {
+  TsvOptions o;
+  for (bool header : {true, false}) {
+    o.header = header;
+    o.text_column = header ? "text" : "0";
+    o.label_column = header ? "label" : "1";
+    write("text,label\n좋다,joy\n");
+    try {
+      read_labelled_tsv(path_, o, {"joy"});
+      FAIL() << "expected a not-tab-separated error";
+    } catch (const FormatError& e) {
+      EXPECT_NE(std::string(e.what()).find(":1: not tab-separated"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

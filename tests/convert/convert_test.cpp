@@ -576,19 +576,24 @@ TEST(ConvertTiny, ElectraProjectionAndHead) {
   EXPECT_EQ(c["problem_type"], "multi_label_classification");
 }
 
+// What `maum convert --policy FILE` passes: the analysis layer's reader and label check.
+std::function<std::string(const std::vector<std::string>&)> embed_policy(const std::string& path) {
+  return [path](const std::vector<std::string>& labels) { return policy_json_for_model(path, labels); };
+}
+
 TEST(ConvertTiny, PolicyIsEmbeddedAfterParsing) {
   TempDir dir;
   TinyModel::bert().write(dir.path());
   write_text(dir.file("policy.json"), R"({"threshold": 0.3})");
   ConvertOptions options;
-  options.policy_path = dir.file("policy.json");
+  options.policy = embed_policy(dir.file("policy.json"));
   convert_hf_model(dir.path(), dir.file("out.safetensors"), options);
   auto out = core::SafetensorsFile::open(dir.file("out.safetensors"));
   EXPECT_EQ(json::parse(out->meta("maum.policy"))["threshold"], 0.3);
   write_text(dir.file("policy.json"), "{oops");
   EXPECT_THROW(convert_hf_model(dir.path(), dir.file("out2.safetensors"), options), FormatError);
   EXPECT_FALSE(fs::exists(dir.file("out2.safetensors")));
-  options.policy_path.clear();
+  options.policy = nullptr;
   options.quantize = "int4";
   EXPECT_THROW(convert_hf_model(dir.path(), dir.file("out2.safetensors"), options), InvalidArgument);
   EXPECT_THROW(convert_hf_model(dir.file("nope"), dir.file("out2.safetensors")), IoError);
@@ -601,10 +606,11 @@ TEST(ConvertTiny, InvalidPolicyIsRejected) {
   TempDir dir;
   TinyModel::bert().write(dir.path());  // labels neg, pos, mixed
   ConvertOptions options;
-  options.policy_path = dir.file("policy.json");
+  const std::string policy_path = dir.file("policy.json");
+  options.policy = embed_policy(policy_path);
   auto expect_rejected = [&](const std::string& policy, const std::string& mention, bool format_error) {
     SCOPED_TRACE(policy);
-    write_text(options.policy_path, policy);
+    write_text(policy_path, policy);
     try {
       convert_hf_model(dir.path(), dir.file("out.safetensors"), options);
       ADD_FAILURE() << "converted with policy " << policy;
@@ -631,7 +637,7 @@ TEST(ConvertTiny, InvalidPolicyIsRejected) {
   // reads back through the runtime's reader as the same policy.
   const std::string good =
       R"({"temperature": 1.5, "min_confidence": 0.4, "fallback_label": "neutral", "thresholds": {"pos": 0.3}, "top_k": 2})";
-  write_text(options.policy_path, good);
+  write_text(policy_path, good);
   convert_hf_model(dir.path(), dir.file("out.safetensors"), options);
   const std::optional<Policy> embedded = read_model_policy(dir.file("out.safetensors"));
   ASSERT_TRUE(embedded.has_value());

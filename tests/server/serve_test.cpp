@@ -217,7 +217,7 @@ TEST_F(Serve, PolicyOutcomeEqualsClassifyAnalysis) {
     EXPECT_EQ(r.body["label"], a["label"]);
     EXPECT_EQ(r.body["fallback"], a["fallback"]);
     EXPECT_EQ(r.body["flags"], a["flags"]);
-    EXPECT_NEAR(r.body["entropy"].get<double>(), a["entropy"].get<double>(), 1e-6);
+    EXPECT_NEAR(r.body["entropy"].get<double>(), a["entropy_nats"].get<double>(), 1e-6);
     EXPECT_NEAR(r.body["confidence"].get<double>(), a["confidence"].get<double>(), 1e-6);
     fallbacks += a["fallback"].get<bool>();
   }

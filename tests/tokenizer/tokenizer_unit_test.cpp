@@ -100,6 +100,15 @@ TEST(Tokenizer, TruncationKeepsSpecials) {
             std::vector<int32_t>(full.ids.begin() + 1, full.ids.begin() + 4));
   o.max_length = 100;
   EXPECT_EQ(english().encode(text, o).ids, full.ids);
+  // The least max_length is the special tokens' count: 2 gives [CLS] [SEP]; 1 cannot hold them
+  // (HF tokenizers: "Truncation error: ... max length is too low"), and never returns 2 tokens.
+  o.max_length = 2;
+  EXPECT_EQ(english().encode(text, o).ids,
+            (std::vector<int32_t>{english().cls_id(), english().sep_id()}));
+  o.max_length = 1;
+  EXPECT_THROW(english().encode(text, o), maum::InvalidArgument);
+  o.max_length = 2;
+  EXPECT_THROW(english().encode_pair(text, text, o), maum::InvalidArgument);  // 3 specials
 }
 
 TEST(Tokenizer, PairTruncationLongestFirst) {

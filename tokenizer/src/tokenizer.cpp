@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <utf8proc.h>
 
+#include "core/src/model_format.h"
 #include "maum/error.h"
 #include "core/src/files.h"
 #include "tokenizer/src/char_classes.h"
@@ -578,6 +579,15 @@ json Tokenizer::Impl::to_tokenizer_json() const {
 
 std::string Tokenizer::serialize() const { return impl_->to_tokenizer_json().dump(); }
 
+Tokenizer Tokenizer::from_model_file(const std::string& path) {
+  const auto file = format::open(path);
+  try {
+    return from_serialized(format::tokenizer_json(*file));
+  } catch (const FormatError& e) {
+    throw FormatError(path + ": metadata \"" + format::kTokenizerKey + "\": " + e.what());
+  }
+}
+
 Tokenizer Tokenizer::from_serialized(std::string_view serialized) {
   json j;
   try {
@@ -946,7 +956,13 @@ void Tokenizer::Impl::encode_sequence(std::string_view input, InvalidUtf8 mode, 
 Encoding Tokenizer::Impl::post_process(Pieces* a, Pieces* b, const EncodeOptions& options) const {
   if (options.max_length > 0) {
     const size_t added_n = options.add_special_tokens ? added_count(b != nullptr) : 0;
-    const size_t max_len = options.max_length > added_n ? options.max_length - added_n : 0;
+    // As HF tokenizers (TruncationError::MaxLengthTooLow): the special tokens alone must fit;
+    // otherwise the result would be longer than max_length.
+    if (options.max_length < added_n)
+      throw InvalidArgument("max_length " + std::to_string(options.max_length) +
+                            " is too low: the special tokens alone take " +
+                            std::to_string(added_n));
+    const size_t max_len = options.max_length - added_n;
     size_t n1 = a->ids.size(), n2 = b ? b->ids.size() : 0;
     if (n1 + n2 > max_len) {
       if (b) {

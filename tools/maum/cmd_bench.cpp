@@ -151,10 +151,17 @@ void add_bench_command(CLI::App& app, GlobalOptions& global) {
   auto* cmd = app.add_subcommand("bench", "Time forward passes on synthetic inputs");
   cmd->add_option("--model", args->model_path, "Converted model file (.safetensors)")->required();
   cmd->add_option("--seq", args->seq, "Tokens per sequence, [CLS] and [SEP] included")
-      ->check(CLI::Range(2, 1 << 16));
-  cmd->add_option("--batch", args->batch, "Sequences per forward pass")->check(CLI::Range(1, 4096));
-  cmd->add_option("--iters", args->iters, "Timed iterations")->check(CLI::Range(1, 1000000));
-  cmd->add_option("--warmup", args->warmup, "Untimed iterations first")->check(CLI::Range(0, 1000));
+      ->check(CLI::Range(2, 1 << 16))
+      ->capture_default_str();
+  cmd->add_option("--batch", args->batch, "Sequences per forward pass")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--iters", args->iters, "Timed iterations")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--warmup", args->warmup, "Untimed iterations first")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
   cmd->add_flag("--json", args->json,
                 "One JSON object (median_ms, min_ms, isa, threads, seq, batch, ...)");
   cmd->callback([&global, args]() { run_bench(global, *args); });

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string>
 
+#include "maum/analysis.h"
 #include "maum/convert.h"
 #include "maum/error.h"
 #include "tools/maum/commands.h"
@@ -16,6 +17,7 @@ void add_convert_command(CLI::App& app, GlobalOptions& global) {
   struct Args {
     std::string hf_dir, out;
     ConvertOptions options;
+    std::string policy_path;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("HF_DIR", args->hf_dir,
@@ -27,9 +29,13 @@ void add_convert_command(CLI::App& app, GlobalOptions& global) {
                   "int8: encoder linear weights as int8 with per-output-channel scales")
       ->check(CLI::IsMember({"none", "int8"}))
       ->default_val("none");
-  cmd->add_option("--policy", args->options.policy_path, "analysis policy JSON to embed as maum.policy");
+  cmd->add_option("--policy", args->policy_path, "analysis policy JSON to embed as maum.policy");
   cmd->callback([args, &global]() {
     apply_global_options(global);
+    if (!args->policy_path.empty())
+      args->options.policy = [path = args->policy_path](const std::vector<std::string>& labels) {
+        return policy_json_for_model(path, labels);
+      };
     const auto start = std::chrono::steady_clock::now();
     ConvertReport r = convert_hf_model(args->hf_dir, args->out, args->options);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,8 +1,12 @@
 // maum eval --model M --data test.tsv: accuracy, per-label precision/recall/F1/support, micro/macro/
 // weighted averages (as sklearn's classification_report), confusion matrix (single-label), ECE and
 // a reliability diagram. Single- and multi-label, labels as names or indices.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -20,20 +24,23 @@
 #include "maum/metrics.h"
 #include "maum/model.h"
 #include "tools/maum/commands.h"
+#include "tools/maum/decision.h"
 
 namespace maum::cli {
 namespace {
 
 struct EvalArgs {
-  std::string model_path, policy_path, reliability_path;
+  std::string model_path, reliability_path;
+  DecisionOptions decision;
   bool json = false;
-  double threshold = -1;  // < 0: the policy's
   size_t bins = 15;
 };
 
-// Logits for every text, classified in chunks with a progress bar on stderr.
+// Logits for every text, classified in chunks. Progress on stderr: a bar redrawn with '\r' on a
+// terminal, one line at the end otherwise (no carriage returns in logs).
 std::vector<std::vector<float>> collect_logits(const Model& model, const LabelledData& data,
                                                const ClassifyOptions& options, bool progress) {
+  const bool terminal = progress && isatty(STDERR_FILENO);
   std::vector<std::vector<float>> logits;
   logits.reserve(data.texts.size());
   const size_t chunk = std::max<size_t>(256, options.batch_size * 4);
@@ -56,14 +63,17 @@ std::vector<std::vector<float>> collect_logits(const Model& model, const Labelle
       throw;
     }
     for (auto& r : results) logits.push_back(std::move(r.logits));
-    if (progress) {
+    if (terminal) {
       const int width = 30;
       const int filled = static_cast<int>(width * end / n);
       std::cerr << "\r[" << std::string(filled, '#') << std::string(width - filled, ' ') << "] "
                 << end << "/" << n << " texts" << std::flush;
     }
   }
-  if (progress) std::cerr << "\n";
+  if (terminal)
+    std::cerr << "\n";
+  else if (progress)
+    std::cerr << "maum: classified " << n << "/" << n << " texts\n";
   return logits;
 }
 
@@ -78,15 +88,15 @@ struct DataOptions {
   size_t batch = 32, max_length = 0;
 };
 
-LabelledData load_data(const DataOptions& o, const std::vector<std::string>& labels) {
+LabelledData load_data(const DataOptions& o, const ModelInfo& info) {
+  const std::vector<std::string>& labels = info.labels;
   TsvOptions tsv;
   tsv.header = !o.no_header;
   tsv.text_column = o.text_col;
   tsv.label_column = o.label_col;
+  tsv.multi_label = info.multi_label();
   for (const auto& w : o.where) {
-    const size_t eq = w.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw InvalidArgument("--where expects COLUMN=VALUE, got \"" + w + "\"");
+    const size_t eq = w.find('=');  // checked when the options were parsed
     tsv.where[w.substr(0, eq)] = w.substr(eq + 1);
   }
   if (!o.fold.empty()) tsv.where["fold"] = o.fold;
@@ -107,19 +117,32 @@ add_labelled_data_options(CLI::App* cmd) {
   cmd->add_option("--text-col", o->text_col, "Text column: header name or 0-based index")
       ->capture_default_str();
   cmd->add_option("--label-col", o->label_col,
-                  "Label column: names or indices, comma-separated for multi-label")
+                  "Label column: a label name or index per row; multi-label: a JSON array "
+                  "[\"a\", \"b\"] or comma-separated")
       ->capture_default_str();
   cmd->add_flag("--no-header", o->no_header, "The first line is data (columns by index)");
-  cmd->add_option("--where", o->where, "Keep rows whose COLUMN equals VALUE (COLUMN=VALUE)");
+  cmd->add_option("--where", o->where, "Keep rows whose COLUMN equals VALUE (COLUMN=VALUE)")
+      ->check(CLI::Validator(
+          [](std::string& w) -> std::string {
+            const size_t eq = w.find('=');
+            return eq == std::string::npos || eq == 0
+                       ? "--where expects COLUMN=VALUE, got \"" + w + "\""
+                       : std::string();
+          },
+          "COLUMN=VALUE"));
   cmd->add_option("--fold", o->fold, "Shorthand for --where fold=N");
   cmd->add_option("--label-names", o->label_names_path,
                   "JSON {\"data label\": \"model label\"} for data labelled with other names");
-  cmd->add_option("--batch", o->batch, "Texts per forward pass")->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--max-length", o->max_length, "Truncate to this many tokens")
+  cmd->add_option("--batch", o->batch, "Texts per forward pass")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--max-length", o->max_length,
+                  "Truncate to this many tokens (default: the model's max positions)")
       ->check(CLI::Range(2, 1 << 20));
-  cmd->add_flag("-q,--quiet", o->quiet, "No progress bar on stderr");
+  cmd->add_flag("-q,--quiet", o->quiet,
+                "No progress on stderr (a bar on a terminal, else one line at the end)");
   return [o](const Model& model) {
-    LabelledData data = load_data(*o, model.info().labels);
+    LabelledData data = load_data(*o, model.info());
     ClassifyOptions options;
     options.batch_size = o->batch;
     options.max_length = o->max_length;
@@ -138,17 +161,12 @@ void run_eval(const GlobalOptions& global, const DataLoader& load, const EvalArg
   const Model model = Model::load(args.model_path);
   const ModelInfo& info = model.info();
   const bool multi = info.multi_label();
-  Policy policy = args.policy_path.empty()
-                      ? read_model_policy(args.model_path).value_or(Policy{})
-                      : Policy::load(args.policy_path);
-  if (args.threshold >= 0) {
-    policy.threshold = args.threshold;
-    policy.thresholds.clear();
-  }
-  policy.check_labels(info.labels, args.policy_path.empty() ? args.model_path : args.policy_path);
-  // Single-label: the model's temperature unless the policy overrides it. Multi-label sigmoid
-  // outputs are only rescaled by an explicit policy temperature (as the engine does).
-  const double temperature = policy.temperature.value_or(multi ? 1.0 : info.temperature);
+  // The same decision as `maum classify` makes for each text (tools/maum/decision.h).
+  const AnalysisPipeline pipeline = make_pipeline(args.decision, args.model_path, info);
+  const Policy& policy = pipeline.policy();
+  const double temperature = pipeline.temperature();
+  // Fail before the evaluation, not after it, when the diagram cannot be written.
+  if (!args.reliability_path.empty()) check_output_path(args.reliability_path);
 
   const auto loaded = load(model);
   const LabelledData& data = loaded.first;
@@ -162,8 +180,9 @@ void run_eval(const GlobalOptions& global, const DataLoader& load, const EvalArg
     std::vector<double> probs_flat;
     std::vector<bool> positive_flat;
     for (size_t i = 0; i < logits.size(); ++i) {
-      const auto p = sigmoid(logits[i], temperature);
-      predicted.push_back(analyze(p, info.labels, policy, true).predicted);
+      const Analysis a = pipeline.run(logits[i]);
+      predicted.push_back(a.predicted);
+      const std::vector<double>& p = a.probs;
       for (size_t l = 0; l < p.size(); ++l) {
         probs_flat.push_back(p[l]);
         positive_flat.push_back(std::binary_search(data.labels[i].begin(), data.labels[i].end(), l));
@@ -180,9 +199,14 @@ void run_eval(const GlobalOptions& global, const DataLoader& load, const EvalArg
       if (data.labels[i].size() != 1)
         throw FormatError(data.source + ":" + std::to_string(data.line_numbers[i]) +
                           ": several labels for a single-label model");
-      const Analysis a = analyze(softmax(logits[i], temperature), info.labels);
+      const Analysis a = pipeline.run(logits[i]);
       truth.push_back(data.labels[i][0]);
-      predicted.push_back(a.dominant);
+      // The reported label (a policy's fallback when it is one of the model's labels, else the
+      // most probable one: a fallback outside the label set cannot be scored).
+      const auto reported = std::find(info.labels.begin(), info.labels.end(), a.label);
+      predicted.push_back(reported != info.labels.end()
+                              ? static_cast<size_t>(reported - info.labels.begin())
+                              : a.dominant);
       confidence.push_back(a.confidence);
       correct.push_back(a.dominant == truth.back());
     }
@@ -191,9 +215,15 @@ void run_eval(const GlobalOptions& global, const DataLoader& load, const EvalArg
     loss = mean_nll(logits, truth, temperature);
   }
   if (!args.reliability_path.empty()) {
-    std::ofstream out(args.reliability_path, std::ios::binary);
-    out << reliability_svg(cal, args.model_path + " on " + data.source);
-    if (!out) throw IoError("cannot write " + args.reliability_path);
+    std::ostringstream setting;
+    setting << (multi ? "multi-label" : "single-label") << ", temperature " << temperature;
+    if (multi) setting << ", threshold " << policy.threshold;
+    setting << ", " << report.samples << " rows";
+    if (!data.selection.empty()) setting << " where " << data.selection;
+    write_output_file(args.reliability_path,
+                      reliability_svg(cal, "Reliability diagram",
+                                      {"model: " + args.model_path, "data: " + data.source,
+                                       setting.str()}));
   }
 
   if (args.json) {
@@ -217,7 +247,8 @@ void run_eval(const GlobalOptions& global, const DataLoader& load, const EvalArg
     std::cout << "model: " << args.model_path << " (" << (multi ? "multi-label" : "single-label")
               << ", temperature " << temperature;
     if (multi) std::cout << ", threshold " << policy.threshold;
-    std::cout << ")\ndata:  " << data.source << " (" << report.samples << " rows)\n\n"
+    std::cout << ")\ndata:  " << data.source << " (" << report.samples << " rows"
+              << (data.selection.empty() ? "" : " where " + data.selection) << ")\n\n"
               << report.to_text() << "\n"
               << (multi ? "BCE" : "NLL") << ": " << loss << "\n"
               << "ECE (" << args.bins << " bins" << (multi ? ", every sample x label" : "")
@@ -235,11 +266,7 @@ void add_eval_command(CLI::App& app, GlobalOptions& global) {
       "eval", "Evaluate a model on labelled data: classification report, confusion, ECE");
   cmd->add_option("--model", args->model_path, "Converted model file (.safetensors)")->required();
   const DataLoader load = add_labelled_data_options(cmd);
-  cmd->add_option("--policy", args->policy_path,
-                  "Policy JSON (temperature, thresholds) instead of the model's");
-  cmd->add_option("--threshold", args->threshold,
-                  "Multi-label: one decision threshold for every label (default: the policy's)")
-      ->check(CLI::Range(0.0, 1.0));
+  add_decision_options(cmd, args->decision);
   cmd->add_option("--reliability", args->reliability_path, "Write a reliability diagram (SVG)");
   cmd->add_option("--bins", args->bins, "ECE bins")->check(CLI::Range(1, 1000))->capture_default_str();
   cmd->add_flag("--json", args->json, "One JSON object instead of the text report");

@@ -53,7 +53,7 @@ void append_json(std::string& out, const Encoding& e) {
 
 Tokenizer load_tokenizer(const TokenizeArgs& args) {
   if (!args.vocab_dir.empty()) return Tokenizer::from_dir(args.vocab_dir);
-  return Tokenizer::from_model_file(args.model_path);
+  return Tokenizer::from_model_file(args.model_path);  // embedded at conversion
 }
 
 // Encodes one chunk of lines and prints them; on invalid UTF-8, prints the lines before the bad
@@ -86,7 +86,7 @@ void tokenize_chunk(const Tokenizer& tokenizer, const std::vector<std::string>& 
 void run_tokenize(const GlobalOptions& global, const TokenizeArgs& args) {
   apply_global_options(global);
   if (args.vocab_dir.empty() == args.model_path.empty())
-    throw InvalidArgument("tokenize: give exactly one of --vocab DIR or --model M.safetensors");
+    throw CLI::ValidationError("tokenize: give exactly one of --vocab DIR or --model M.safetensors");
   const Tokenizer tokenizer = load_tokenizer(args);
   EncodeOptions options;
   options.max_length = args.max_length;
@@ -120,8 +120,10 @@ void add_tokenize_command(CLI::App& app, GlobalOptions& global) {
                                 "Tokenizer folder (tokenizer.json, or vocab.txt + tokenizer_config.json)");
   auto* model = cmd->add_option("--model", args->model_path, "Converted model (.safetensors) with its tokenizer");
   vocab->excludes(model);
-  cmd->add_option("--max-length", args->max_length, "Truncate to N tokens including [CLS]/[SEP] (default: none)")
-      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--max-length", args->max_length,
+                  "Truncate to N tokens including [CLS] and [SEP], so at least 2 (default: no "
+                  "truncation)")
+      ->check(CLI::Range(2, 1 << 20));
   add_invalid_utf8_option(cmd, args->invalid_utf8);
   cmd->callback([&global, args]() { run_tokenize(global, *args); });
 }

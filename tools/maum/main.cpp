@@ -1,7 +1,15 @@
 // maum: classify text with BERT-family models, convert Hugging Face checkpoints, tokenize,
 // evaluate, calibrate, benchmark and serve over HTTP. Each subcommand lives in its own cmd_*.cpp.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -23,11 +31,36 @@ void add_invalid_utf8_option(CLI::App* cmd, std::string& value) {
       ->check(CLI::IsMember({"error", "replace"}));
 }
 
+void check_output_path(const std::string& path) {
+  const bool existed = access(path.c_str(), F_OK) == 0;
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+  if (fd < 0) throw IoError("cannot write " + path + ": " + std::strerror(errno));
+  close(fd);
+  if (!existed) unlink(path.c_str());
+}
+
+void write_output_file(const std::string& path, const std::string& contents) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw IoError("cannot write " + path + ": " + std::strerror(errno));
+  out << contents;
+  out.flush();
+  if (!out) throw IoError("cannot write " + path + ": " + std::strerror(errno));
+}
+
+void add_global_options(CLI::App* cmd, GlobalOptions& global) {
+  cmd->add_option("--threads", global.threads,
+                  "Threads for inference and tokenization (0: one per core)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
+  cmd->add_flag("-v,--verbose", global.verbose,
+                "Print timings, the chosen ISA and kernels to stderr");
+}
+
 }  // namespace maum::cli
 
 int main(int argc, char** argv) {
   using namespace maum::cli;
-  CLI::App app{"maum: fast C++ inference for BERT-family text classifiers"};
+  CLI::App app{"maum: fast C++ inference for BERT-family text classifiers", "maum"};
   app.require_subcommand(0, 1);
   app.fallthrough();  // lets `maum classify --threads 2 ...` set the global options
   GlobalOptions global;
@@ -45,6 +78,43 @@ int main(int argc, char** argv) {
   add_bench_command(app, global);
   add_serve_command(app, global);
   add_flow_command(app, global);
+  auto find_command = [&app](const std::string& name) -> CLI::App* {
+    for (CLI::App* sub : app.get_subcommands({}))
+      if (sub->get_name() == name) return sub;
+    return nullptr;
+  };
+  std::string commands;
+  for (CLI::App* sub : app.get_subcommands({})) {
+    add_global_options(sub, global);
+    commands += (commands.empty() ? "" : ", ") + sub->get_name();
+  }
+
+  // The command is the first argument that is neither an option nor the value of --threads.
+  // Naming it here gives "unknown command" instead of CLI11's list of unexpected arguments.
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--threads") {
+      ++i;
+      continue;
+    }
+    if (arg.empty() || arg[0] == '-') continue;
+    if (arg == "help") {  // `maum help [COMMAND]`
+      CLI::App* sub = i + 1 < argc ? find_command(argv[i + 1]) : nullptr;
+      if (i + 1 < argc && !sub) {
+        std::cerr << "maum: error: unknown command \"" << argv[i + 1] << "\" (commands: "
+                  << commands << ")\n";
+        return 2;
+      }
+      std::cout << (sub ? sub->help() : app.help());
+      return 0;
+    }
+    if (!find_command(arg)) {
+      std::cerr << "maum: error: unknown command \"" << arg << "\" (commands: " << commands
+                << "; see maum --help)\n";
+      return 2;
+    }
+    break;
+  }
 
   try {
     app.parse(argc, argv);
@@ -54,7 +124,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (app.get_subcommands().empty()) {
-      std::cout << app.help();
+      // No command: the usage on stderr, exit status 2 as for every usage error.
+      std::cerr << app.help();
       return 2;
     }
   } catch (const CLI::CallForHelp& e) {

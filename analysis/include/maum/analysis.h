@@ -18,7 +18,13 @@ struct Policy {
   std::optional<double> temperature;  // logits / T before softmax; unset: the model's own
   double min_confidence = 0.0;        // top probability below this -> fallback_label (0: never)
   std::string fallback_label;         // required when min_confidence > 0
-  std::optional<double> max_entropy;  // normalized entropy (0..1) above this -> entropy_flag
+  // The "complex emotion" rule, in either unit (both may be set; either one flags):
+  //   max_entropy_nats: entropy in nats (-sum p ln p) above this -> entropy_flag (the seed's rule;
+  //     note ln K is the largest possible value, 1.946 for 7 labels);
+  //   max_normalized_entropy: entropy / ln K (0..1) above this -> entropy_flag. The JSON key
+  //     "max_entropy" is read as this one (its meaning before the explicit names existed).
+  std::optional<double> max_entropy_nats;
+  std::optional<double> max_normalized_entropy;
   std::string entropy_flag = "complex_emotion";
   double threshold = 0.5;                     // multi-label default decision threshold
   std::map<std::string, double> thresholds;   // per-label overrides
@@ -54,11 +60,14 @@ struct Analysis {
   double entropy = 0;               // nats
   double normalized_entropy = 0;    // entropy / ln K, in [0, 1] (0 when K = 1)
   std::vector<std::string> flags;   // e.g. the policy's entropy_flag
+  // Which entropy the flag rule compared ("entropy_nats" or "normalized_entropy"; empty: none).
+  std::string entropy_rule;
   std::vector<size_t> top;          // indices by descending probability (policy top_k of them)
   bool multi_label = false;
   std::vector<size_t> predicted;    // multi-label: indices with prob >= their threshold, ascending
 
-  // One JSON object (compact, UTF-8): labels {name: p}, label, dominant, confidence, ...
+  // One JSON object (compact, UTF-8): label, dominant, confidence, margin, entropy_nats,
+  // normalized_entropy, fallback, flags, labels {name: p}, top, predicted (multi-label).
   std::string to_json() const;
 };
 
@@ -107,7 +116,10 @@ class Fusion {
                             const std::map<std::string, std::vector<double>>& inputs) const;
   // Parses {"ANGRY": 0.1, ...} (or an array in label order) for input `name`; validates labels,
   // values in [0, 1].
-  std::vector<double> parse_input(const std::string& name, const std::string& json_text) const;
+  // Values must be finite and >= 0 and (as a probability vector) sum to 1 within 1e-3; with
+  // `renormalize` any non-negative vector with a positive sum is divided by its sum instead.
+  std::vector<double> parse_input(const std::string& name, const std::string& json_text,
+                                  bool renormalize = false) const;
 
  private:
   struct Source {
@@ -161,6 +173,10 @@ class AnalysisPipeline {
   std::optional<LabelMap> remap_;
   std::optional<Fusion> fusion_;
 };
+
+// Loads the policy file at `path`, checks it against the model's `labels` as classify and eval
+// will when they read it back, and returns the JSON to embed in a model file.
+std::string policy_json_for_model(const std::string& path, const std::vector<std::string>& labels);
 
 // The policy embedded in a maum model file (metadata "maum.policy"), if any.
 std::optional<Policy> read_model_policy(const std::string& model_path);

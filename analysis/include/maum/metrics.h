@@ -53,8 +53,12 @@ struct Calibration {
 // label is true.
 Calibration calibration(const std::vector<double>& confidence, const std::vector<bool>& correct,
                         size_t bins = 15);
-// A self-contained SVG reliability diagram (accuracy vs confidence per bin, with the diagonal).
-std::string reliability_svg(const Calibration& calibration, const std::string& title);
+// A self-contained SVG reliability diagram (accuracy vs confidence per bin, the gap to the mean
+// confidence, the diagonal, a legend). `title` heads it; each of `notes` is one more line under it
+// (e.g. the model, the data and its split, the temperature). Long lines are shortened in the
+// middle so nothing is clipped.
+std::string reliability_svg(const Calibration& calibration, const std::string& title,
+                            const std::vector<std::string>& notes = {});
 
 // Mean negative log-likelihood of the true labels under softmax(logits / temperature).
 double mean_nll(const std::vector<std::vector<float>>& logits, const std::vector<size_t>& truth,
@@ -71,16 +75,20 @@ double fit_temperature_multi_label(const std::vector<std::vector<float>>& logits
                                    const std::vector<std::vector<size_t>>& truth);
 
 // A labelled TSV (tab-separated, UTF-8, optional header). Columns are named by header name or by
-// 0-based index. Labels are names or indices, comma-separated for multi-label.
+// 0-based index. A label is a name or an index. Single-label data: the whole cell is one label
+// (names may contain commas, e.g. "가난한, 불우한"). Multi-label data: a JSON array of names or
+// indices (["a", "b, c"]), or names/indices separated by commas.
 struct TsvOptions {
   bool header = true;
   std::string text_column = "text";
   std::string label_column = "label";
   std::map<std::string, std::string> where;  // keep rows whose column equals value
   std::map<std::string, std::string> label_names;  // data's label name -> model's label name
+  bool multi_label = false;  // several labels per row (see above); else one label per cell
 };
 struct LabelledData {
   std::string source;                       // the file's path
+  std::string selection;                    // the row filter, e.g. "fold=9" (empty: every row)
   std::vector<std::string> texts;
   std::vector<std::vector<size_t>> labels;  // indices into the model's labels, ascending, unique
   std::vector<size_t> line_numbers;         // 1-based line of each row in the file

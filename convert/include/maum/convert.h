@@ -1,5 +1,6 @@
 // Converts a Hugging Face model folder into one self-contained maum model file (docs/FORMAT.md).
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -7,7 +8,10 @@ namespace maum {
 
 struct ConvertOptions {
   std::string quantize = "none";  // "none" | "int8"
-  std::string policy_path;        // optional analysis policy JSON to embed
+  // Optional: given the model's labels, the policy JSON to embed as "maum.policy" (throws to
+  // reject it). Called before the weights are read, so a bad policy fails before any work.
+  // `maum convert --policy FILE` passes maum::policy_json_for_model (maum/analysis.h).
+  std::function<std::string(const std::vector<std::string>& labels)> policy;
   bool verbose = false;
 };
 

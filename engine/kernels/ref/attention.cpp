@@ -57,4 +57,27 @@ void attention_head(const float* q, const float* k, const float* v, size_t ld, s
   attention_rounded(q, k, v, ld, seq, head_dim, scale, out, ldo, scratch, [](float x) { return x; });
 }
 
+void attention_one_query_with(void (*softmax)(float* x, size_t n), const float* q,
+                              const float* k, const float* v, size_t ld, size_t seq,
+                              size_t head_dim, float scale, float* out, float* scores) {
+  for (size_t j = 0; j < seq; ++j) {
+    const float* kj = k + j * ld;
+    float dot = 0.f;
+    for (size_t d = 0; d < head_dim; ++d) dot += q[d] * kj[d];
+    scores[j] = scale * dot;
+  }
+  softmax(scores, seq);
+  for (size_t d = 0; d < head_dim; ++d) out[d] = 0.f;
+  for (size_t j = 0; j < seq; ++j) {
+    const float p = scores[j];
+    const float* vj = v + j * ld;
+    for (size_t d = 0; d < head_dim; ++d) out[d] += p * vj[d];
+  }
+}
+
+void attention_one_query(const float* q, const float* k, const float* v, size_t ld, size_t seq,
+                         size_t head_dim, float scale, float* out, float* scores) {
+  attention_one_query_with(softmax, q, k, v, ld, seq, head_dim, scale, out, scores);
+}
+
 }  // namespace maum::kernels::ref

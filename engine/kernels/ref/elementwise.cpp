@@ -68,4 +68,12 @@ void softmax(float* x, size_t n) {
   for (size_t i = 0; i < n; ++i) x[i] = static_cast<float>(x[i] * inv);
 }
 
+void relu(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] = x[i] > 0.f ? x[i] : 0.f;
+}
+
+void tanh(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
+}
+
 }  // namespace maum::kernels::ref

@@ -187,6 +187,7 @@ void fill_avx2_ops(Ops& ops) {
   ops.gelu_erf = gelu_erf;
   ops.gelu_tanh = gelu_tanh;
   ops.softmax = softmax;
+  ops.attention_one_query = attention_one_query_using<softmax>;
   ops.add_layernorm = add_layernorm;
   ops.quantize_rows_u8 = quantize_rows_u8;
   fill_avx2_int8(ops);

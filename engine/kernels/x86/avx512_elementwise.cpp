@@ -108,6 +108,7 @@ void fill_avx512_elementwise(Ops& ops) {
   ops.gelu_erf = gelu_erf;
   ops.gelu_tanh = gelu_tanh;
   ops.softmax = softmax;
+  ops.attention_one_query = attention_one_query_using<softmax>;
   ops.add_layernorm = add_layernorm;
   ops.quantize_rows_u8 = quantize_rows_u8;
 }

@@ -10,7 +10,9 @@
 //  - softmax: |Δ| <= 1e-6 + 1e-5·p.  LayerNorm: |Δ| <= 2e-5·(1 + |y|).
 //  - int8: quantize_rows_u8 bit-identical (q and scale); the int32 accumulation is exact, checked
 //    as bit equality of y with unit scales and no bias; with real scales |Δ| <= 1e-6·|y| + 1e-6.
-//  - attention: |Δ| <= 1e-5·(1 + |out|).
+//  - attention: |Δ| <= 1e-5·(1 + |out|); the one-query attention (the last layer's [CLS]) too.
+//  - relu, tanh: identical to the reference (every table uses it; checked so that a SIMD version
+//    added later is held to |Δ| <= 0 for relu and 2e-7·(1 + |x|) for tanh).
 //  - bf16 attention (int8 models, CPUs with AVX512_BF16), with m_d = Σ_j p_j·|v_jd| (the output's
 //    magnitude) and u = 2^-8 (bf16's unit roundoff): against the bf16-rounding reference
 //    |Δ| <= 1e-5·(1 + |out|) + 2u·m_d (the fp32 scores differ from the reference's only in summation
@@ -428,6 +430,56 @@ TEST_P(SimdVsRef, AttentionHead) {
         ASSERT_NEAR(out[i], outr[i], 1e-5 * (1 + std::fabs(outr[i])))
             << isa_name(o.isa) << " seq=" << seq << " d=" << head_dim;
       }
+    }
+}
+
+TEST(ScalarReference, ReluTanhAndOneQueryAttention) {
+  std::vector<float> x = {-2.0f, -0.0f, 0.0f, 0.5f, 3.0f};
+  ref().relu(x.data(), x.size());
+  EXPECT_EQ(x, (std::vector<float>{0.0f, 0.0f, 0.0f, 0.5f, 3.0f}));
+  x = {0.0f, 1.0f, -20.0f};
+  ref().tanh(x.data(), x.size());
+  EXPECT_FLOAT_EQ(x[0], 0.0f);
+  EXPECT_NEAR(x[1], 0.7615941559557649, 1e-7);
+  EXPECT_FLOAT_EQ(x[2], -1.0f);
+  // Two keys, scores 0 and ln 3 (q . k_1 = ln 3 at scale 1): p = (1/4, 3/4), out = p . v.
+  const float q[2] = {1.0f, 0.0f};
+  const float kv[2][4] = {{0.0f, 0.0f, 1.0f, 2.0f}, {static_cast<float>(std::log(3.0)), 5.0f, 3.0f, -2.0f}};
+  float out[2], scores[2];
+  ref().attention_one_query(q, &kv[0][0], &kv[0][2], 4, 2, 2, 1.0f, out, scores);
+  EXPECT_NEAR(out[0], 0.25 * 1 + 0.75 * 3, 1e-6);
+  EXPECT_NEAR(out[1], 0.25 * 2 + 0.75 * -2, 1e-6);
+}
+
+TEST_P(SimdVsRef, ReluTanhAndOneQueryAttention) {
+  const Ops& o = ops_for(GetParam());
+  std::mt19937 rng(51);
+  for (size_t n : {size_t(1), size_t(7), size_t(33), size_t(3077)}) {
+    auto x = random_floats(n, rng, -12, 12);
+    auto a = x, b = x;
+    o.relu(a.data(), n);
+    ref().relu(b.data(), n);
+    ASSERT_EQ(a, b);
+    a = x;
+    b = x;
+    o.tanh(a.data(), n);
+    ref().tanh(b.data(), n);
+    for (size_t i = 0; i < n; ++i) ASSERT_NEAR(a[i], b[i], 2e-7 * (1 + std::fabs(x[i])));
+  }
+  for (size_t seq : {size_t(1), size_t(3), size_t(17), size_t(130)})
+    for (size_t head_dim : {size_t(7), size_t(64)}) {
+      const size_t ld = 3 * head_dim + 1;
+      auto qkv = random_floats(seq * ld, rng, -2, 2);
+      auto q = random_floats(head_dim, rng, -2, 2);
+      std::vector<float> out(head_dim), outr(head_dim), scores(seq), scores_r(seq);
+      const float scale = 1.0f / std::sqrt(float(head_dim));
+      o.attention_one_query(q.data(), qkv.data() + head_dim, qkv.data() + 2 * head_dim, ld, seq,
+                            head_dim, scale, out.data(), scores.data());
+      ref().attention_one_query(q.data(), qkv.data() + head_dim, qkv.data() + 2 * head_dim, ld,
+                                seq, head_dim, scale, outr.data(), scores_r.data());
+      for (size_t d = 0; d < head_dim; ++d)
+        ASSERT_NEAR(out[d], outr[d], 1e-5 * (1 + std::fabs(outr[d])))
+            << isa_name(o.isa) << " seq=" << seq << " d=" << head_dim;
     }
 }
 

@@ -30,7 +30,8 @@ enum class InvalidUtf8 {
 std::string replace_invalid_utf8(const std::string& text);
 
 struct EncodeOptions {
-  size_t max_length = 0;          // 0: no truncation; else truncate (longest_first for pairs)
+  size_t max_length = 0;          // 0: no truncation; else truncate (longest_first for pairs);
+                                  // below the special-token count: InvalidArgument (as HF)
   bool add_special_tokens = true; // [CLS] A [SEP] ( B [SEP] )
   size_t pad_to_length = 0;       // 0: no padding; else pad with [PAD] up to this length
   InvalidUtf8 invalid_utf8 = InvalidUtf8::kError;

@@ -1,0 +1,245 @@
+// The maum model file format (core/src/model_format.h, docs/FORMAT.md).
+#include "core/src/model_format.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "maum/error.h"
+
+namespace maum::format {
+namespace {
+
+using nlohmann::json;
+
+class ConfigReader {
+ public:
+  ConfigReader(const json& j, const std::string& file) : j_(j), file_(file) {}
+
+  const json& field(const char* key) const {
+    auto it = j_.find(key);
+    if (it == j_.end()) fail(key, "is missing");
+    return *it;
+  }
+  size_t positive(const char* key) const {
+    const json& v = field(key);
+    if (!v.is_number_integer() || v.get<int64_t>() <= 0) fail(key, "must be a positive integer");
+    return static_cast<size_t>(v.get<int64_t>());
+  }
+  std::string string(const char* key) const {
+    const json& v = field(key);
+    if (!v.is_string()) fail(key, "must be a string");
+    return v.get<std::string>();
+  }
+  double number(const char* key) const {
+    const json& v = field(key);
+    if (!v.is_number() || !std::isfinite(v.get<double>())) fail(key, "must be a finite number");
+    return v.get<double>();
+  }
+  [[noreturn]] void fail(const char* key, const std::string& problem) const {
+    throw FormatError(file_ + ": maum.config: \"" + key + "\" " + problem);
+  }
+
+ private:
+  const json& j_;
+  const std::string& file_;
+};
+
+const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::kGeluErf: return "gelu";
+    case Activation::kGeluTanh: return "gelu_tanh";
+    case Activation::kRelu: return "relu";
+  }
+  return "gelu";
+}
+
+const char* kQuantizationScheme = "int8_symmetric_per_channel";
+
+}  // namespace
+
+std::string tensor::layer(size_t index, const char* part) {
+  return "layer." + std::to_string(index) + "." + part;
+}
+
+std::optional<Activation> activation_from_name(const std::string& name) {
+  if (name == "gelu") return Activation::kGeluErf;
+  if (name == "gelu_tanh") return Activation::kGeluTanh;
+  if (name == "relu") return Activation::kRelu;
+  return std::nullopt;
+}
+
+ModelConfig parse_config(const std::string& text, const std::string& file) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    throw FormatError(file + ": maum.config is not valid JSON: " + e.what());
+  }
+  if (!j.is_object()) throw FormatError(file + ": maum.config must be a JSON object");
+  ConfigReader r(j, file);
+  ModelConfig c;
+  c.model_type = r.string("model_type");
+  if (c.model_type != "bert" && c.model_type != "electra")
+    r.fail("model_type", "must be \"bert\" or \"electra\", not \"" + c.model_type + "\"");
+  c.vocab_size = r.positive("vocab_size");
+  c.embedding_size = r.positive("embedding_size");
+  c.hidden_size = r.positive("hidden_size");
+  c.num_layers = r.positive("num_layers");
+  c.num_heads = r.positive("num_heads");
+  if (c.hidden_size % c.num_heads != 0) r.fail("num_heads", "must divide hidden_size");
+  c.intermediate_size = r.positive("intermediate_size");
+  c.max_position_embeddings = r.positive("max_position_embeddings");
+  c.type_vocab_size = r.positive("type_vocab_size");
+  std::string act = r.string("hidden_act");
+  const std::optional<Activation> activation = activation_from_name(act);
+  if (!activation) r.fail("hidden_act", "must be gelu, gelu_tanh or relu, not \"" + act + "\"");
+  c.hidden_act = *activation;
+  double eps = r.number("layer_norm_eps");
+  if (eps <= 0) r.fail("layer_norm_eps", "must be positive");
+  c.layer_norm_eps = eps;
+  if (j.contains("pad_token_id") && j["pad_token_id"].is_number_integer())
+    c.pad_token_id = j["pad_token_id"].get<int32_t>();
+  std::string head = r.string("head");
+  if (head == "bert_pooler") c.head = HeadType::kBertPooler;
+  else if (head == "electra") c.head = HeadType::kElectra;
+  else r.fail("head", "must be bert_pooler or electra, not \"" + head + "\"");
+  const json& labels = r.field("labels");
+  if (!labels.is_array() || labels.empty()) r.fail("labels", "must be a non-empty array of strings");
+  std::set<std::string> seen;
+  for (const auto& l : labels) {
+    if (!l.is_string()) r.fail("labels", "must be a non-empty array of strings");
+    c.labels.push_back(l.get<std::string>());
+  }
+  c.problem_type = r.string("problem_type");
+  if (c.problem_type != "single_label_classification" &&
+      c.problem_type != "multi_label_classification")
+    r.fail("problem_type", "must be single_label_classification or multi_label_classification");
+  double t = r.number("temperature");
+  if (t <= 0) r.fail("temperature", "must be positive");
+  c.temperature = t;
+  return c;
+}
+
+std::string config_json(const ModelConfig& c) {
+  const json j = {{"model_type", c.model_type},
+                  {"vocab_size", c.vocab_size},
+                  {"embedding_size", c.embedding_size},
+                  {"hidden_size", c.hidden_size},
+                  {"num_layers", c.num_layers},
+                  {"num_heads", c.num_heads},
+                  {"intermediate_size", c.intermediate_size},
+                  {"hidden_act", activation_name(c.hidden_act)},
+                  {"layer_norm_eps", c.layer_norm_eps},
+                  {"max_position_embeddings", c.max_position_embeddings},
+                  {"type_vocab_size", c.type_vocab_size},
+                  {"pad_token_id", c.pad_token_id},
+                  {"head", c.head == HeadType::kBertPooler ? "bert_pooler" : "electra"},
+                  {"labels", c.labels},
+                  {"problem_type", c.problem_type},
+                  {"temperature", c.temperature}};
+  return j.dump();
+}
+
+std::shared_ptr<const core::SafetensorsFile> open(const std::string& path) {
+  auto file = core::SafetensorsFile::open(path);
+  if (!file->metadata().count(kVersionKey))
+    throw FormatError(path + ": not a maum model file (no \"" + kVersionKey +
+                      "\" metadata); a Hugging Face checkpoint must be converted first: maum "
+                      "convert HF_DIR OUT.safetensors");
+  const std::string& version = file->meta(kVersionKey);
+  if (version != kVersion)
+    throw FormatError(path + ": " + kVersionKey + " is \"" + version + "\"; this build reads \"" +
+                      kVersion + "\"");
+  return file;
+}
+
+ModelConfig read_config(const core::SafetensorsFile& file) {
+  return parse_config(file.meta(kConfigKey), file.path());
+}
+
+const std::string& tokenizer_json(const core::SafetensorsFile& file) {
+  return file.meta(kTokenizerKey);
+}
+
+std::optional<std::string> policy_json(const core::SafetensorsFile& file) {
+  auto it = file.metadata().find(kPolicyKey);
+  if (it == file.metadata().end()) return std::nullopt;
+  return it->second;
+}
+
+std::set<std::string> quantized_tensors(const core::SafetensorsFile& file) {
+  std::set<std::string> names;
+  auto it = file.metadata().find(kQuantizationKey);
+  if (it == file.metadata().end()) return names;
+  nlohmann::json q;
+  try {
+    q = nlohmann::json::parse(it->second);
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(file.path() + ": maum.quantization is not valid JSON: " + e.what());
+  }
+  if (!q.is_object() || q.value("scheme", "") != "int8_symmetric_per_channel" ||
+      !q.contains("tensors") || !q["tensors"].is_array())
+    throw FormatError(file.path() +
+                      ": maum.quantization must be {\"scheme\": \"int8_symmetric_per_channel\", "
+                      "\"tensors\": [names]}");
+  for (const auto& n : q["tensors"]) {
+    if (!n.is_string()) throw FormatError(file.path() + ": maum.quantization.tensors must be strings");
+    names.insert(n.get<std::string>());
+  }
+  return names;
+}
+
+std::string quantization_json(const std::vector<std::string>& tensor_names) {
+  return json{{"scheme", kQuantizationScheme}, {"rounding", "nearest_even"}, {"tensors", tensor_names}}
+      .dump();
+}
+
+void write(core::SafetensorsWriter& writer, const ModelConfig& config,
+           const std::string& tokenizer_json, const std::optional<std::string>& policy_json,
+           const std::vector<std::string>& quantized, const std::string& out_path) {
+  writer.set_metadata(kVersionKey, kVersion);
+  writer.set_metadata(kConfigKey, config_json(config));
+  writer.set_metadata(kTokenizerKey, tokenizer_json);
+  if (policy_json) writer.set_metadata(kPolicyKey, *policy_json);
+  if (!quantized.empty()) writer.set_metadata(kQuantizationKey, quantization_json(quantized));
+  writer.write(out_path);
+}
+
+void rewrite_policy(const std::string& path, const std::string& policy_json,
+                    std::optional<double> temperature, const std::string& out_path) {
+  const auto file = core::SafetensorsFile::open(path);
+  core::SafetensorsWriter writer;
+  for (const auto& kv : file->metadata()) {
+    if (kv.first == kConfigKey && temperature) {
+      // Only the temperature changes: the other keys are kept as written (unknown ones too).
+      json config;
+      try {
+        config = json::parse(kv.second);
+      } catch (const json::exception& e) {
+        throw FormatError(path + ": metadata \"" + kConfigKey + "\" is malformed JSON: " + e.what());
+      }
+      if (!config.is_object())
+        throw FormatError(path + ": metadata \"" + kConfigKey + "\" is not a JSON object");
+      config["temperature"] = *temperature;
+      writer.set_metadata(kv.first, config.dump());
+    } else if (kv.first != kPolicyKey) {
+      writer.set_metadata(kv.first, kv.second);
+    }
+  }
+  writer.set_metadata(kPolicyKey, policy_json);
+  // Keep the tensors in their file order (the data layout a reader may expect to be unchanged).
+  std::vector<const core::TensorView*> views;
+  for (const auto& kv : file->tensors()) views.push_back(&kv.second);
+  std::sort(views.begin(), views.end(), [](const core::TensorView* a, const core::TensorView* b) {
+    return a->data < b->data;
+  });
+  for (const core::TensorView* v : views) writer.add(v->name, v->dtype, v->shape, v->data, v->nbytes);
+  // The writer renames a temporary file over out_path, so rewriting `path` in place is safe even
+  // though `file` still maps the old contents.
+  writer.write(out_path);
+}
+
+}  // namespace maum::format
