@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/src/safetensors.h"
+#include "core/src/temperature.h"
 #include "engine/kernels/kernels.h"
 #include "engine/src/encoder.h"
 #include "engine/src/thread_pool.h"
@@ -57,9 +58,9 @@ std::vector<std::vector<float>> run_batches(const Model::Impl& impl,
       // overflow): an error, not probabilities of null and an arbitrary "top".
       for (float z : out[i - begin])
         if (!std::isfinite(z))
-          throw FormatError("the model produced a non-finite logit for input " +
-                            std::to_string(order[i]) +
-                            " (its weights contain NaN or infinity, or overflow float)");
+          throw FormatError("input " + std::to_string(order[i]) +
+                            ": the model produced a non-finite logit (its weights contain NaN or "
+                            "infinity, or overflow float)");
       logits[order[i]] = std::move(out[i - begin]);
     }
     begin = end;
@@ -178,8 +179,9 @@ std::vector<Classification> Model::classify(const std::vector<std::string>& text
     throw InvalidArgument("max length " + std::to_string(max_length) + " exceeds the model's " +
                           std::to_string(c.max_position_embeddings) + " positions");
   if (max_length < 2) throw InvalidArgument("max length must be at least 2 ([CLS] and [SEP])");
-  if (!(options.temperature >= 0) || !std::isfinite(options.temperature))
-    throw InvalidArgument("temperature must be a finite number > 0 (or 0 for the model's)");
+  if (options.temperature != 0 && !core::valid_temperature(options.temperature))
+    throw InvalidArgument(std::string("temperature must be within ") + core::temperature_range() +
+                          " (or 0 for the model's)");
 
   EncodeOptions encode;
   encode.max_length = max_length;

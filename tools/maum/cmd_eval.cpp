@@ -18,6 +18,7 @@
 #include "core/src/files.h"
 #include "maum/analysis.h"
 #include "maum/error.h"
+#include "maum/files.h"
 #include "maum/metrics.h"
 #include "maum/model.h"
 #include "tools/maum/commands.h"
@@ -203,9 +204,7 @@ void run_eval(const GlobalOptions& global, const DataLoader& load, const EvalArg
     loss = mean_nll(logits, truth, temperature);
   }
   if (!args.reliability_path.empty()) {
-    std::ofstream out(args.reliability_path, std::ios::binary);
-    out << reliability_svg(cal, args.model_path + " on " + data.source);
-    if (!out) throw IoError("cannot write " + args.reliability_path);
+    write_file(args.reliability_path, reliability_svg(cal, args.model_path + " on " + data.source));
   }
 
   if (args.json) {

@@ -8,6 +8,7 @@
 #include "maum/error.h"
 #include "maum/runtime.h"
 #include "tools/maum/commands.h"
+#include "tools/maum/output.h"
 
 namespace maum::cli {
 
@@ -27,6 +28,7 @@ void add_invalid_utf8_option(CLI::App* cmd, std::string& value) {
 
 int main(int argc, char** argv) {
   using namespace maum::cli;
+  use_checked_stdout();
   CLI::App app{"maum: fast C++ inference for BERT-family text classifiers"};
   app.require_subcommand(0, 1);
   app.fallthrough();  // lets `maum classify --threads 2 ...` set the global options
@@ -49,12 +51,14 @@ int main(int argc, char** argv) {
     if (version) {
       std::cout << "maum " << MAUM_VERSION << "\n";
       if (global.verbose) std::cout << maum::runtime_info() << "\n";
+      close_stdout();
       return 0;
     }
     if (app.get_subcommands().empty()) {
       std::cout << app.help();
       return 2;
     }
+    close_stdout();  // every command's output, checked once it is complete
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
