@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Fuzzes the tokenizer (libFuzzer + ASan + UBSan, clang) for SECONDS seconds (default 60), seeded
-# with the golden corpora lines. Builds only the fuzz target, in build-fuzz/. Exits non-zero on a
-# crash, a sanitizer report or a failed build.
+# Fuzzes every parser of untrusted input (libFuzzer + ASan + UBSan, clang), each for SECONDS
+# seconds (default 45): the tokenizer, the torch zip/pickle reader, the safetensors/model loader
+# and the analysis JSON readers (policy, label map, fusion). Builds only the fuzz targets, in
+# build-fuzz/. Seeds: the golden corpora lines (tokenizer) and tests/fuzz/make_seeds.py (the
+# others). Exits non-zero on a crash, a sanitizer report or a failed build.
+#   scripts/fuzz.sh [SECONDS] [TARGET ...]      e.g. scripts/fuzz.sh 30 fuzz_torch
+# Extra libFuzzer flags in MAUM_FUZZ_FLAGS (e.g. "-runs=10000000" for a long run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds="${1:-60}"
+seconds="${1:-45}"
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_tokenizer fuzz_torch fuzz_model fuzz_analysis_json)
 export MAUM_SHARED="${MAUM_SHARED:-$(cd .. && pwd)/shared}"
 if [ ! -d "$MAUM_SHARED/vocab" ]; then
   echo "fuzz: shared material not found at $MAUM_SHARED (set MAUM_SHARED)" >&2
@@ -16,28 +23,43 @@ if [ -z "$cxx" ]; then
   exit 1
 fi
 cc="$(command -v clang || command -v clang-14)"
+launcher=()
+if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache); fi
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_C_COMPILER="$cc" \
+  -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_C_COMPILER="$cc" "${launcher[@]}" \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link" \
   -DMAUM_SANITIZE=ON -DMAUM_BUILD_FUZZ=ON -DMAUM_BUILD_TESTS=ON -DMAUM_BUILD_BENCH=OFF \
   -DMAUM_SHARED_DIR="$MAUM_SHARED" >/dev/null
-cmake --build build-fuzz --target fuzz_tokenizer -j"$(nproc)"
+cmake --build build-fuzz --target "${targets[@]}" -j"$(nproc)"
 
-# Seed corpus: one file per line of the golden corpora (bounded), plus a few malformed byte strings.
+# Seed corpora, rebuilt every run (nothing committed).
 seeds=build-fuzz/fuzz-seeds
-rm -rf "$seeds" && mkdir -p "$seeds"
+rm -rf "$seeds" && mkdir -p "$seeds/tokenizer"
 for f in "$MAUM_SHARED"/golden/corpora/*.txt; do
   base="$(basename "$f" .txt)"
-  head -n 300 "$f" | split -l 1 -a 4 - "$seeds/$base-"
+  head -n 300 "$f" | split -l 1 -a 4 - "$seeds/tokenizer/$base-"
 done
-printf 'abc\xff\xfe' > "$seeds/invalid-1"
-printf '\xe0\xa0 [SEP]\xed\xa0\x80' > "$seeds/invalid-2"
-printf '\xf4\x90\x80\x80[CLS]' > "$seeds/invalid-3"
+printf 'abc\xff\xfe' > "$seeds/tokenizer/invalid-1"
+printf '\xe0\xa0 [SEP]\xed\xa0\x80' > "$seeds/tokenizer/invalid-2"
+printf '\xf4\x90\x80\x80[CLS]' > "$seeds/tokenizer/invalid-3"
+/usr/bin/python3 tests/fuzz/make_seeds.py . "$seeds"
 
 mkdir -p build-fuzz/artifacts
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-echo "fuzz: running fuzz_tokenizer for ${seconds}s" >&2
-build-fuzz/tests/fuzz/fuzz_tokenizer -max_total_time="$seconds" -max_len=4096 -timeout=10 \
-  -artifact_prefix=build-fuzz/artifacts/ -print_final_stats=1 "$seeds"
-echo "fuzz: clean after ${seconds}s" >&2
+for target in "${targets[@]}"; do
+  case "$target" in
+    fuzz_tokenizer) corpus="$seeds/tokenizer" max_len=4096 ;;
+    fuzz_torch) corpus="$seeds/torch" max_len=8192 ;;
+    fuzz_model) corpus="$seeds/model" max_len=16384 ;;
+    fuzz_analysis_json) corpus="$seeds/analysis" max_len=4096 ;;
+    *) echo "fuzz: unknown target $target" >&2; exit 1 ;;
+  esac
+  echo "fuzz: running $target for ${seconds}s" >&2
+  # -rss_limit_mb: a parser that allocates what a hostile file claims fails here, not later.
+  # shellcheck disable=SC2086
+  "build-fuzz/tests/fuzz/$target" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
+    -rss_limit_mb=2048 -malloc_limit_mb=1024 -artifact_prefix="build-fuzz/artifacts/$target-" \
+    -print_final_stats=1 ${MAUM_FUZZ_FLAGS:-} "$corpus"
+done
+echo "fuzz: ${targets[*]} clean after ${seconds}s each" >&2

@@ -12,6 +12,7 @@
 
 #include "core/src/files.h"
 #include "core/src/probability.h"
+#include "core/src/temperature.h"
 #include "maum/error.h"
 
 namespace maum {
@@ -92,8 +93,7 @@ Policy Policy::from_json(const std::string& json_text, const std::string& source
                       source, "the policy");
   Policy p;
   if (j.contains("temperature") && !j["temperature"].is_null()) {
-    p.temperature = number_in(j["temperature"], source, "temperature", 0, 1e6);
-    if (*p.temperature <= 0) throw FormatError(source + ": \"temperature\" must be > 0");
+    p.temperature = number_in(j["temperature"], source, "temperature", core::kMinTemperature, core::kMaxTemperature);
   }
   if (j.contains("min_confidence"))
     p.min_confidence = number_in(j["min_confidence"], source, "min_confidence", 0, 1);
@@ -536,7 +536,9 @@ AnalysisPipeline::AnalysisPipeline(std::vector<std::string> model_labels, bool m
       policy_(std::move(policy)),
       remap_(std::move(remap)),
       fusion_(std::move(fusion)) {
-  if (!(temperature_ > 0)) throw InvalidArgument("analysis: temperature must be > 0");
+  if (!core::valid_temperature(temperature_))
+    throw InvalidArgument("analysis: temperature " + std::to_string(temperature_) + " is outside " +
+                          core::temperature_range());
   std::vector<std::string> labels = model_labels_;
   if (remap_) {
     if (remap_->source() != labels)

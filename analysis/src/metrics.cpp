@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/src/files.h"
+#include "core/src/temperature.h"
 #include "maum/error.h"
 #include "core/src/xml.h"
 
@@ -401,7 +402,7 @@ namespace {
 template <typename Loss>
 double golden_section_log_t(Loss loss) {
   const double phi = (std::sqrt(5.0) - 1) / 2;
-  double a = std::log(0.01), b = std::log(100.0);
+  double a = std::log(core::kMinTemperature), b = std::log(core::kMaxTemperature);
   double c = b - phi * (b - a), d = a + phi * (b - a);
   double fc = loss(std::exp(c)), fd = loss(std::exp(d));
   while (b - a > 1e-7) {

@@ -17,6 +17,7 @@
 #include "convert/src/torch_pickle.h"
 #include "core/src/model_format.h"
 #include "core/src/safetensors.h"
+#include "core/src/temperature.h"
 #include "maum/error.h"
 #include "maum/tokenizer.h"
 
@@ -117,6 +118,7 @@ HfConfig read_config(const std::string& dir) {
     if (!m.is_object() || m.empty()) fail("id2label", "must be a non-empty object {\"0\": label, ...}");
     c.labels.resize(m.size());
     std::vector<bool> seen(m.size(), false);
+    std::set<std::string> names;
     for (const auto& [k, v] : m.items()) {
       size_t idx = 0;
       bool numeric = !k.empty() && k.size() < 10 && k.find_first_not_of("0123456789") == std::string::npos;
@@ -124,20 +126,33 @@ HfConfig read_config(const std::string& dir) {
       if (!numeric || idx >= m.size() || seen[idx])
         fail("id2label", "keys must be the ids 0.." + std::to_string(m.size() - 1) + " (got \"" + k + "\")");
       if (!v.is_string()) fail("id2label", "values must be strings");
+      if (!names.insert(v.get<std::string>()).second)
+        fail("id2label", "names \"" + v.get<std::string>() + "\" twice (label names must be distinct)");
       seen[idx] = true;
       c.labels[idx] = v.get<std::string>();
     }
   } else {
-    int64_t n = positive("num_labels", false, 2);
+    // Checked before any label name is made: each label is a classifier row of hidden_size
+    // weights, 2 bytes each at the least (F16/BF16), that the weights file must hold (a torch
+    // zip's entries inflate at most ~1100:1).
+    const int64_t n = positive("num_labels", false, 2);
+    std::error_code ec;
+    const bool zip = !fs::exists(dir + "/model.safetensors") && fs::exists(dir + "/pytorch_model.bin");
+    const uintmax_t bytes = fs::file_size(dir + (zip ? "/pytorch_model.bin" : "/model.safetensors"), ec);
+    if (!ec && static_cast<double>(n) * static_cast<double>(c.hidden_size) * 2 >
+                   static_cast<double>(bytes) * (zip ? 1100 : 1))
+      fail("num_labels", "(" + std::to_string(n) + ") needs a classifier larger than the weights file (" +
+                             std::to_string(bytes) + " bytes)");
     for (int64_t i = 0; i < n; ++i) c.labels.push_back("LABEL_" + std::to_string(i));
   }
 
   const std::string cal = dir + "/calibration.json";
   if (fs::exists(cal)) {
     json cj = read_json(cal);
+    // Checked as the float maum.config's reader narrows it to.
     if (!cj.is_object() || !cj.contains("temperature") || !cj["temperature"].is_number() ||
-        !(cj["temperature"].get<double>() > 0) || !std::isfinite(cj["temperature"].get<double>()))
-      throw FormatError(cal + ": must be {\"temperature\": T} with T > 0");
+        !core::valid_temperature(static_cast<float>(cj["temperature"].get<double>())))
+      throw FormatError(cal + ": must be {\"temperature\": T} with T in " + core::temperature_range());
     c.temperature = cj["temperature"].get<double>();
   }
   return c;
@@ -184,7 +199,20 @@ struct Checkpoint {
   std::map<std::string, convert::LoadedTensor> loaded;           // owns pickle-loaded bytes
 };
 
-Checkpoint read_checkpoint(const std::string& dir) {
+// What config.json's model can hold, as a bound on a torch checkpoint's storages: its parameter
+// count (the embeddings, every layer and the head), doubled for the tensors maum skips (an MLM
+// head is as large as the word embeddings), at 8 bytes (F64) each, plus 64 MB.
+uint64_t max_checkpoint_bytes(const HfConfig& c) {
+  const double V = c.vocab_size, E = c.embedding_size > 0 ? c.embedding_size : c.hidden_size, H = c.hidden_size,
+               P = c.max_position_embeddings, T = c.type_vocab_size, I = c.intermediate_size,
+               L = c.num_layers, N = static_cast<double>(c.labels.size());
+  const double params = (V + P + T + 2) * E + (H * E + H) + L * (4 * H * H + 2 * H * I + 9 * H + I) +
+                        (H * H + H) + (N * H + N);
+  const double bytes = 2 * params * 8 + (64ull << 20);
+  return bytes >= 1.8e19 ? convert::kNoLimit : static_cast<uint64_t>(bytes);
+}
+
+Checkpoint read_checkpoint(const std::string& dir, uint64_t max_bytes) {
   Checkpoint c;
   if (fs::exists(dir + "/model.safetensors")) {
     c.path = dir + "/model.safetensors";
@@ -192,7 +220,7 @@ Checkpoint read_checkpoint(const std::string& dir) {
     for (const auto& [name, t] : c.st->tensors()) c.tensors[name] = {t.dtype, t.shape, t.data, t.nbytes};
   } else if (fs::exists(dir + "/pytorch_model.bin")) {
     c.path = dir + "/pytorch_model.bin";
-    c.loaded = convert::load_torch_zip(c.path);
+    c.loaded = convert::load_torch_zip(c.path, max_bytes);
     for (const auto& [name, t] : c.loaded) c.tensors[name] = {t.dtype, t.shape, t.bytes.data(), t.bytes.size()};
   } else {
     // Weights maum cannot read: say how to get ones it can, from the user's own transformers.
@@ -305,7 +333,7 @@ ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out
   // loaded, so that an invalid policy fails here rather than in every later run.
   std::optional<std::string> policy;
   if (options.policy) policy = options.policy(c.labels);
-  Checkpoint ckpt = read_checkpoint(hf_dir);
+  Checkpoint ckpt = read_checkpoint(hf_dir, max_checkpoint_bytes(c));
   Mapper m(ckpt, c.model_type);
   if (c.model_type == "electra" && !c.embedding_size_given) {
     // HF falls back to its class default; the checkpoint itself says what it is.

@@ -1,5 +1,6 @@
 #include "convert/src/torch_pickle.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -86,16 +87,29 @@ class Machine {
   Machine(const std::string& pickle, const StorageLoader& storages, const std::string& source)
       : p_(pickle), storages_(storages), source_(source) {}
 
+  // Bytes of all storages loaded so far.
+  uint64_t storage_bytes() const {
+    uint64_t n = 0;
+    for (const auto& [key, st] : storages_by_key_) n += st->bytes->size();
+    return n;
+  }
+
   template <typename T>
   Ref make(T v) {
-    if (arena_.size() >= kMaxObjects) fail(pos_, "pickle has more than " + std::to_string(kMaxObjects) + " objects");
     arena_.push_back(std::make_unique<Object>(std::move(v)));
     return arena_.back().get();
   }
 
   Ref run() {
-    while (true) {
+    if (p_.size() > kMaxPickleBytes)
+      fail(0, "pickle of " + std::to_string(p_.size()) + " bytes is larger than the " +
+                  std::to_string(kMaxPickleBytes >> 20) + " MB a state dict can need");
+    for (size_t ops = 0;; ++ops) {
       const size_t at = pos_;
+      // Every opcode adds at most one object, stack slot, memo entry or container item, so
+      // counting them bounds the reader's memory whatever the pickle does (e.g. BINGET in a loop).
+      if (ops >= kMaxPickleOps)
+        fail(at, "pickle has more than " + std::to_string(kMaxPickleOps) + " opcodes, more than a state dict needs");
       const uint8_t op = byte();
       switch (op) {
         case 0x80: byte(); break;                   // PROTO
@@ -279,10 +293,11 @@ class Machine {
     s->numel = as_int(at, t[4], "storage numel");
     if (s->numel < 0) fail(at, "storage '" + key + "' has a negative size");
     s->bytes = std::make_shared<std::vector<uint8_t>>(storages_(key));
-    const uint64_t need = static_cast<uint64_t>(s->numel) * core::dtype_size(s->dtype);
-    if (s->bytes->size() < need)
-      fail(at, "storage '" + key + "' has " + std::to_string(s->bytes->size()) + " bytes, " +
-                   std::to_string(need) + " expected");
+    // numel * element size can overflow (numel 2^62 + 1 of 4 bytes "needs" 4): divide instead.
+    const uint64_t elem = core::dtype_size(s->dtype);
+    if (static_cast<uint64_t>(s->numel) > s->bytes->size() / elem)
+      fail(at, "storage '" + key + "' has " + std::to_string(s->bytes->size()) + " bytes, too few for " +
+                   std::to_string(s->numel) + " elements of " + std::to_string(elem) + " bytes");
     storages_by_key_[key] = s;
     return make(s);
   }
@@ -316,7 +331,6 @@ class Machine {
     fail(at, "pickle global '" + name + "' cannot be called");
   }
 
-  static constexpr size_t kMaxObjects = 50'000'000;
   std::vector<std::unique_ptr<Object>> arena_;
   const std::string& p_;
   const StorageLoader& storages_;
@@ -328,10 +342,13 @@ class Machine {
   std::map<std::string, std::shared_ptr<Storage>> storages_by_key_;
 };
 
-// Copies a (possibly strided) view of its storage into a contiguous row-major buffer.
+// Copies a (possibly strided) view of its storage into a contiguous row-major buffer. Every
+// product and sum of the file's numbers is checked: the largest element the view reaches,
+// offset + sum (size - 1) * stride, must fit in 64 bits and lie inside the storage before any
+// byte is copied, and then every index * stride below it fits too.
 LoadedTensor materialize(const std::string& name, const Tensor& t, const std::string& source) {
   auto fail = [&](const std::string& what) { throw FormatError(source + ": tensor \"" + name + "\": " + what); };
-  const size_t elem = core::dtype_size(t.storage->dtype);
+  const uint64_t elem = core::dtype_size(t.storage->dtype);
   LoadedTensor out;
   out.dtype = t.storage->dtype;
   out.shape = t.size;
@@ -340,38 +357,47 @@ LoadedTensor materialize(const std::string& name, const Tensor& t, const std::st
   for (size_t d = 0; d < t.size.size(); ++d) {
     if (t.size[d] < 0) fail("negative size");
     if (t.stride[d] < 0) fail("negative strides are not supported");
-    if (t.size[d] == 0) numel = 0;
-    else {
-      if (numel > (1ull << 40) / static_cast<uint64_t>(t.size[d])) fail("too many elements");
-      numel *= static_cast<uint64_t>(t.size[d]);
-      if (static_cast<uint64_t>(t.stride[d]) > (1ull << 40)) fail("stride too large");
-      last += static_cast<uint64_t>(t.size[d] - 1) * static_cast<uint64_t>(t.stride[d]);
-    }
   }
-  if (numel == 0) return out;
-  if (last >= static_cast<uint64_t>(t.storage->numel))
+  for (size_t d = 0; d < t.size.size(); ++d) {
+    if (t.size[d] == 0) return out;  // no elements: nothing of the storage is read
+    if (__builtin_mul_overflow(numel, static_cast<uint64_t>(t.size[d]), &numel)) fail("too many elements");
+    uint64_t extent;
+    if (__builtin_mul_overflow(static_cast<uint64_t>(t.size[d] - 1), static_cast<uint64_t>(t.stride[d]), &extent) ||
+        __builtin_add_overflow(last, extent, &last))
+      fail("view extent (size - 1) * stride overflows");
+  }
+  const uint64_t storage_numel = static_cast<uint64_t>(t.storage->numel);
+  if (last >= storage_numel)
     fail("view [offset " + std::to_string(t.offset) + "] reaches element " + std::to_string(last) +
          " of a storage of " + std::to_string(t.storage->numel));
-  out.bytes.resize(numel * elem);
+  // A view with stride 0 (a broadcast) can be far larger than its storage: bound the copy by
+  // the storage's bytes (times a small factor, at least 64 MB), not by what the pickle claims.
+  uint64_t out_bytes;
+  const uint64_t max_out = std::max<uint64_t>(static_cast<uint64_t>(t.storage->bytes->size()) * 16, 64ull << 20);
+  if (__builtin_mul_overflow(numel, elem, &out_bytes) || out_bytes > max_out)
+    fail(std::to_string(numel) + " elements from a storage of " + std::to_string(t.storage->numel) +
+         " (a broadcast view larger than any weight)");
+  out.bytes.resize(static_cast<size_t>(out_bytes));
   const uint8_t* src = t.storage->bytes->data();
   // Walk the index space; contiguous tensors take the single-memcpy path.
   bool contiguous = true;
-  int64_t expect = 1;
+  uint64_t expect = 1;
   for (size_t d = t.size.size(); d-- > 0;) {
-    if (t.size[d] != 1 && t.stride[d] != expect) contiguous = false;
-    expect *= t.size[d];
+    if (t.size[d] != 1 && static_cast<uint64_t>(t.stride[d]) != expect) contiguous = false;
+    expect *= static_cast<uint64_t>(t.size[d]);  // <= numel: cannot overflow
   }
   if (contiguous) {
     std::memcpy(out.bytes.data(), src + static_cast<size_t>(t.offset) * elem, out.bytes.size());
     return out;
   }
-  std::vector<int64_t> index(t.size.size(), 0);
+  // Every element index is <= last < storage_numel, so these unsigned sums cannot overflow.
+  std::vector<uint64_t> index(t.size.size(), 0);
   for (uint64_t i = 0; i < numel; ++i) {
-    int64_t at = t.offset;
-    for (size_t d = 0; d < index.size(); ++d) at += index[d] * t.stride[d];
-    std::memcpy(out.bytes.data() + i * elem, src + static_cast<size_t>(at) * elem, elem);
+    uint64_t at = static_cast<uint64_t>(t.offset);
+    for (size_t d = 0; d < index.size(); ++d) at += index[d] * static_cast<uint64_t>(t.stride[d]);
+    std::memcpy(out.bytes.data() + i * elem, src + at * elem, elem);
     for (size_t d = index.size(); d-- > 0;) {
-      if (++index[d] < t.size[d]) break;
+      if (++index[d] < static_cast<uint64_t>(t.size[d])) break;
       index[d] = 0;
     }
   }
@@ -387,12 +413,21 @@ std::map<std::string, LoadedTensor> load_torch_pickle(const std::string& pickle,
   auto* dict = std::get_if<Dict>(&root->value);
   if (!dict) throw FormatError(source + ": the pickle is not a state dict (name -> tensor)");
   std::map<std::string, LoadedTensor> out;
+  // Views may share a storage (tied weights), but all of them together may not copy out more
+  // than a few times the storages' bytes: many views of one big storage would otherwise multiply it.
+  const uint64_t max_total = 4 * machine.storage_bytes() + (64ull << 20);
+  uint64_t total = 0;
   for (const auto& [k, v] : dict->items) {
     auto* name = std::get_if<std::string>(&k->value);
     if (!name) throw FormatError(source + ": state dict key is not a string");
     auto* t = std::get_if<Tensor>(&v->value);
     if (!t) throw FormatError(source + ": state dict entry \"" + *name + "\" is not a tensor");
-    out[*name] = materialize(*name, *t, source);
+    LoadedTensor loaded = materialize(*name, *t, source);
+    total += loaded.bytes.size();
+    if (total > max_total)
+      throw FormatError(source + ": the state dict's tensors copy out more than " + std::to_string(max_total) +
+                        " bytes from " + std::to_string(machine.storage_bytes()) + " bytes of storages");
+    out[*name] = std::move(loaded);
   }
   return out;
 }
@@ -403,14 +438,21 @@ struct ZipCloser {
   void operator()(zip_t* z) const { zip_discard(z); }
 };
 
-std::vector<uint8_t> read_entry(zip_t* z, zip_int64_t index, const std::string& path, const std::string& entry) {
+// Reads one entry whole, refusing (before anything is inflated) one whose size exceeds
+// `max_size`, or one the directory claims inflates beyond what deflate can produce.
+std::vector<uint8_t> read_entry(zip_t* z, zip_int64_t index, const std::string& path, const std::string& entry,
+                                uint64_t max_size, const char* limit = "it can need") {
   zip_stat_t st;
   zip_stat_init(&st);
   if (zip_stat_index(z, static_cast<zip_uint64_t>(index), 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
     throw FormatError(path + ": cannot stat zip entry '" + entry + "'");
+  if (st.size > max_size)
+    throw FormatError(path + ": zip entry '" + entry + "' is " + std::to_string(st.size) + " bytes, more than the " +
+                      std::to_string(max_size) + " " + limit);
   // Deflate expands at most ~1032:1; a larger claimed size is a lie meant to make us allocate.
   const bool sizes_known = (st.valid & ZIP_STAT_COMP_SIZE) != 0;
-  if (st.size > (1ull << 36) || (sizes_known && st.size > st.comp_size * 1100 + (1u << 20)))
+  if (st.size > (1ull << 36) ||
+      (sizes_known && (st.comp_size > (1ull << 36) || st.size > st.comp_size * 1100 + (1u << 20))))
     throw FormatError(path + ": zip entry '" + entry + "' claims an implausible size");
   std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> f(zip_fopen_index(z, static_cast<zip_uint64_t>(index), 0),
                                                        zip_fclose);
@@ -438,16 +480,61 @@ std::vector<uint8_t> read_entry(zip_t* z, zip_int64_t index, const std::string& 
   return bytes;
 }
 
+// The state dict of an opened torch zip archive.
+std::map<std::string, LoadedTensor> load_archive(zip_t* z, const std::string& path, uint64_t max_storage_bytes) {
+  // Entries are "<archive>/data.pkl", "<archive>/data/<key>", "<archive>/byteorder".
+  std::string prefix;
+  zip_int64_t pkl_index = -1;
+  const zip_int64_t count = zip_get_num_entries(z, 0);
+  for (zip_int64_t i = 0; i < count; ++i) {
+    const char* n = zip_get_name(z, static_cast<zip_uint64_t>(i), 0);
+    if (!n) continue;
+    std::string name = n;
+    const std::string suffix = "data.pkl";
+    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+        (name.size() == suffix.size() || name[name.size() - suffix.size() - 1] == '/') &&
+        name.find('/') == name.rfind('/')) {
+      pkl_index = i;
+      prefix = name.substr(0, name.size() - suffix.size());
+      break;
+    }
+  }
+  if (pkl_index < 0) throw FormatError(path + ": torch checkpoint has no data.pkl entry");
+  zip_int64_t bo = zip_name_locate(z, (prefix + "byteorder").c_str(), 0);
+  if (bo >= 0) {
+    auto b = read_entry(z, bo, path, prefix + "byteorder", 16);
+    if (std::string(b.begin(), b.end()) != "little")
+      throw FormatError(path + ": big-endian torch checkpoints are not supported");
+  }
+  auto pkl = read_entry(z, pkl_index, path, prefix + "data.pkl", kMaxPickleBytes);
+  uint64_t budget = max_storage_bytes;  // what the storages may still take
+  StorageLoader loader = [&](const std::string& key) {
+    const std::string entry = prefix + "data/" + key;
+    zip_int64_t idx = zip_name_locate(z, entry.c_str(), 0);
+    if (idx < 0) throw FormatError(path + ": storage entry '" + entry + "' is missing");
+    auto bytes = read_entry(z, idx, path, entry, budget,
+                            "left of what config.json's model can need (the storages together)");
+    budget -= bytes.size();
+    return bytes;
+  };
+  return load_torch_pickle(std::string(pkl.begin(), pkl.end()), loader, path);
+}
+
+std::string zip_error_text(int code) {
+  zip_error_t ze;
+  zip_error_init_with_code(&ze, code);
+  std::string msg = zip_error_strerror(&ze);
+  zip_error_fini(&ze);
+  return msg;
+}
+
 }  // namespace
 
-std::map<std::string, LoadedTensor> load_torch_zip(const std::string& path) {
+std::map<std::string, LoadedTensor> load_torch_zip(const std::string& path, uint64_t max_storage_bytes) {
   int err = 0;
   std::unique_ptr<zip_t, ZipCloser> z(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err));
   if (!z) {
-    zip_error_t ze;
-    zip_error_init_with_code(&ze, err);
-    std::string msg = zip_error_strerror(&ze);
-    zip_error_fini(&ze);
+    const std::string msg = zip_error_text(err);
     if (err == ZIP_ER_OPEN || err == ZIP_ER_NOENT || err == ZIP_ER_READ)
       throw IoError(path + ": cannot open: " + msg);
     // A file that begins like a zip (local header "PK\3\4", or a prefix of it) but that libzip
@@ -462,38 +549,27 @@ std::map<std::string, LoadedTensor> load_torch_zip(const std::string& path) {
       throw FormatError(path + ": truncated or corrupt zip archive (libzip: " + msg + ")");
     throw FormatError(path + ": not a torch zip checkpoint (legacy non-zip torch.save files are not supported): " + msg);
   }
-  // Entries are "<archive>/data.pkl", "<archive>/data/<key>", "<archive>/byteorder".
-  std::string prefix;
-  zip_int64_t pkl_index = -1;
-  const zip_int64_t count = zip_get_num_entries(z.get(), 0);
-  for (zip_int64_t i = 0; i < count; ++i) {
-    const char* n = zip_get_name(z.get(), static_cast<zip_uint64_t>(i), 0);
-    if (!n) continue;
-    std::string name = n;
-    const std::string suffix = "data.pkl";
-    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-        (name.size() == suffix.size() || name[name.size() - suffix.size() - 1] == '/') &&
-        name.find('/') == name.rfind('/')) {
-      pkl_index = i;
-      prefix = name.substr(0, name.size() - suffix.size());
-      break;
-    }
+  return load_archive(z.get(), path, max_storage_bytes);
+}
+
+std::map<std::string, LoadedTensor> load_torch_zip_bytes(const void* data, size_t size, const std::string& name,
+                                                         uint64_t max_storage_bytes) {
+  zip_error_t ze;
+  zip_error_init(&ze);
+  zip_source_t* src = zip_source_buffer_create(data, size, 0, &ze);
+  if (!src) {
+    zip_error_fini(&ze);
+    throw IoError(name + ": cannot read the zip buffer");
   }
-  if (pkl_index < 0) throw FormatError(path + ": torch checkpoint has no data.pkl entry");
-  zip_int64_t bo = zip_name_locate(z.get(), (prefix + "byteorder").c_str(), 0);
-  if (bo >= 0) {
-    auto b = read_entry(z.get(), bo, path, prefix + "byteorder");
-    if (std::string(b.begin(), b.end()) != "little")
-      throw FormatError(path + ": big-endian torch checkpoints are not supported");
+  std::unique_ptr<zip_t, ZipCloser> z(zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze));
+  if (!z) {
+    zip_source_free(src);
+    const std::string msg = zip_error_strerror(&ze);
+    zip_error_fini(&ze);
+    throw FormatError(name + ": not a readable zip archive: " + msg);
   }
-  auto pkl = read_entry(z.get(), pkl_index, path, prefix + "data.pkl");
-  StorageLoader loader = [&](const std::string& key) {
-    const std::string entry = prefix + "data/" + key;
-    zip_int64_t idx = zip_name_locate(z.get(), entry.c_str(), 0);
-    if (idx < 0) throw FormatError(path + ": storage entry '" + entry + "' is missing");
-    return read_entry(z.get(), idx, path, entry);
-  };
-  return load_torch_pickle(std::string(pkl.begin(), pkl.end()), loader, path);
+  zip_error_fini(&ze);
+  return load_archive(z.get(), name, max_storage_bytes);
 }
 
 }  // namespace maum::convert

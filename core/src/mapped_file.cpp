@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <new>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,31 +12,60 @@
 
 namespace maum::core {
 
+namespace {
+
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+void MappedFile::allocate(size_t size) {
+  size_ = size;
+  if (size == 0) return;
+  // Anonymous private pages (not malloc): release() can hand whole pages back to the system.
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw IoError(path_ + ": cannot allocate " + std::to_string(size) + " bytes: " + std::strerror(errno));
+  data_ = static_cast<uint8_t*>(p);
+}
+
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(path + ": cannot open: " + std::strerror(errno));
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) throw IoError(path + ": cannot open: " + std::strerror(errno));
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    throw IoError(path + ": cannot stat: " + std::strerror(err));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw IoError(path + ": not a regular file");
-  }
-  size_ = static_cast<size_t>(st.st_size);
-  if (size_ > 0) {
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      int err = errno;
-      ::close(fd);
-      throw IoError(path + ": cannot map: " + std::strerror(err));
+  if (::fstat(f.fd, &st) != 0) throw IoError(path + ": cannot stat: " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw IoError(path + ": not a regular file");
+  allocate(static_cast<size_t>(st.st_size));
+  try {
+    size_t got = 0;
+    while (got < size_) {
+      const ssize_t n = ::pread(f.fd, data_ + got, size_ - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw IoError(path + ": cannot read: " + std::strerror(errno));
+      if (n == 0)
+        throw IoError(path + ": the file shrank while it was being read (" + std::to_string(got) + " of " +
+                      std::to_string(size_) + " bytes); replace model files by renaming a complete copy over them");
+      got += static_cast<size_t>(n);
     }
-    data_ = static_cast<const uint8_t*>(p);
+    char extra;
+    ssize_t n;
+    do n = ::pread(f.fd, &extra, 1, static_cast<off_t>(size_)); while (n < 0 && errno == EINTR);
+    if (n > 0)
+      throw IoError(path + ": the file grew while it was being read; replace model files by renaming a complete "
+                    "copy over them");
+  } catch (...) {
+    if (data_) ::munmap(data_, size_);
+    data_ = nullptr;
+    throw;
   }
-  // The mapping stays valid after the descriptor is closed.
-  ::close(fd);
+}
+
+MappedFile::MappedFile(const std::string& name, const void* data, size_t size) : path_(name) {
+  allocate(size);
+  if (size) std::memcpy(data_, data, size);
 }
 
 void MappedFile::release(const uint8_t* data, size_t bytes) const {
@@ -50,7 +80,7 @@ void MappedFile::release(const uint8_t* data, size_t bytes) const {
 }
 
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_) ::munmap(data_, size_);
 }
 
 }  // namespace maum::core

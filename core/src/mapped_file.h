@@ -1,4 +1,8 @@
-// Internal: a read-only memory mapping of a whole file (no copy; pages load on demand).
+// Internal: a whole file's bytes in memory this process owns (read once at open, never mapped
+// from the file). A model file that is truncated or overwritten in place while it is loaded can
+// then neither fault the process (SIGBUS on a truncated mapping) nor change the weights under a
+// running forward pass; the safe way to update a model is still to write a new file and rename it
+// over the old one (docs/FORMAT.md).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -8,8 +12,11 @@ namespace maum::core {
 
 class MappedFile {
  public:
-  // Throws maum::IoError if the file cannot be opened or mapped. An empty file maps to size 0.
+  // Reads the whole file. Throws maum::IoError if it cannot be opened or read, or if its size
+  // changes while it is being read. An empty file has size 0.
   explicit MappedFile(const std::string& path);
+  // A copy of `size` bytes at `data`, named `name` in messages (in-memory files, fuzzing).
+  MappedFile(const std::string& name, const void* data, size_t size);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -18,16 +25,16 @@ class MappedFile {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
-  // Hint that [data, data + bytes) (inside this mapping) will not be read soon: the whole pages
-  // inside the range are dropped from memory (madvise MADV_DONTNEED). The mapping is read-only and
-  // private, so the contents are unchanged: a later read faults the pages back in from the file.
-  // For data the caller has copied (e.g. weights repacked at load), so the file's pages do not
-  // stay resident next to the copy. A range outside the mapping is ignored.
+  // Gives the whole pages inside [data, data + bytes) (inside this buffer) back to the system
+  // (madvise MADV_DONTNEED on private anonymous memory): afterwards they read as zeros. For data
+  // the caller has copied and will never read again (weights repacked at load), so that the
+  // original does not stay resident next to the copy. A range outside the buffer is ignored.
   void release(const uint8_t* data, size_t bytes) const;
 
  private:
+  void allocate(size_t size);
   std::string path_;
-  const uint8_t* data_ = nullptr;
+  uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };
 

@@ -1,5 +1,6 @@
 // The maum model file format (core/src/model_format.h, docs/FORMAT.md).
 #include "core/src/model_format.h"
+#include "core/src/temperature.h"
 
 #include <algorithm>
 #include <cmath>
@@ -111,15 +112,18 @@ ModelConfig parse_config(const std::string& text, const std::string& file) {
   std::set<std::string> seen;
   for (const auto& l : labels) {
     if (!l.is_string()) r.fail("labels", "must be a non-empty array of strings");
+    if (!seen.insert(l.get<std::string>()).second)
+      r.fail("labels", "names \"" + l.get<std::string>() + "\" twice (label names must be distinct)");
     c.labels.push_back(l.get<std::string>());
   }
   c.problem_type = r.string("problem_type");
   if (c.problem_type != "single_label_classification" &&
       c.problem_type != "multi_label_classification")
     r.fail("problem_type", "must be single_label_classification or multi_label_classification");
-  double t = r.number("temperature");
-  if (t <= 0) r.fail("temperature", "must be positive");
-  c.temperature = t;
+  // Checked as the float the engine divides by (1e-300 is a float 0).
+  c.temperature = static_cast<float>(r.number("temperature"));
+  if (!core::valid_temperature(c.temperature))
+    r.fail("temperature", std::string("must be within ") + core::temperature_range());
   return c;
 }
 

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/src/files.h"
 #include "maum/error.h"
 
 namespace maum::core {
@@ -86,6 +87,19 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::string& 
   std::shared_ptr<SafetensorsFile> file(new SafetensorsFile());
   file->path_ = path;
   file->map_ = std::make_unique<MappedFile>(path);
+  return parse(std::move(file));
+}
+
+std::shared_ptr<const SafetensorsFile> SafetensorsFile::from_bytes(const void* data, size_t size,
+                                                                   const std::string& name) {
+  std::shared_ptr<SafetensorsFile> file(new SafetensorsFile());
+  file->path_ = name;
+  file->map_ = std::make_unique<MappedFile>(name, data, size);
+  return parse(std::move(file));
+}
+
+std::shared_ptr<const SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<SafetensorsFile> file) {
+  const std::string& path = file->path_;
   const uint8_t* bytes = file->map_->data();
   const size_t size = file->map_->size();
   auto fail = [&](const std::string& what) { throw FormatError(path + ": " + what); };
@@ -169,12 +183,20 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::string& 
   std::sort(ranges.begin(), ranges.end(),
             [](const Range& a, const Range& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
   const Range* previous = nullptr;
+  size_t covered = 0;  // the data area up to here is exactly the tensors so far
   for (const auto& r : ranges) {
     if (r.begin == r.end) continue;  // empty tensors occupy no bytes
     if (previous && r.begin < previous->end)
       fail("tensors \"" + *previous->name + "\" and \"" + *r.name + "\" overlap");
+    if (r.begin != covered)
+      fail("tensor \"" + *r.name + "\" starts at byte " + std::to_string(r.begin) + " of the data area, after a gap of " +
+           std::to_string(r.begin - covered) + " unused bytes");
+    covered = r.end;
     previous = &r;
   }
+  if (covered != data_size)
+    fail(std::to_string(data_size - covered) + " bytes after the last tensor's data (a safetensors data area holds "
+         "the tensors and nothing else)");
   return file;
 }
 
@@ -254,40 +276,17 @@ void SafetensorsWriter::write(const std::string& path) const {
   }
   while ((8 + text.size()) % 8 != 0) text.push_back(' ');
 
-  std::string tmp = path + ".tmp-XXXXXX";
-  int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw IoError(path + ": cannot create a temporary file next to it: " + std::strerror(errno));
-  FILE* f = ::fdopen(fd, "wb");
-  if (!f) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw IoError(path + ": cannot write: " + std::strerror(errno));
-  }
-  uint8_t len_bytes[8];
-  uint64_t n = text.size();
-  for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<uint8_t>(n >> (8 * i));
-  bool ok = std::fwrite(len_bytes, 1, 8, f) == 8 && std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  for (const Entry* e : order) {
-    if (!ok) break;
-    if (!e->bytes.empty()) ok = std::fwrite(e->bytes.data(), 1, e->bytes.size(), f) == e->bytes.size();
-  }
-  int err = ok ? 0 : errno;
-  if (std::fclose(f) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    throw IoError(path + ": cannot write: " + std::strerror(err));
-  }
-  // mkstemp creates 0600; a model file is an ordinary readable file.
-  mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::chmod(path.c_str(), 0666 & ~mask);
+  write_file_atomically(path, [&](std::FILE* f) {
+    uint8_t len_bytes[8];
+    const uint64_t n = text.size();
+    for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<uint8_t>(n >> (8 * i));
+    bool ok = std::fwrite(len_bytes, 1, 8, f) == 8 && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    for (const Entry* e : order) {
+      if (!ok) break;
+      if (!e->bytes.empty()) ok = std::fwrite(e->bytes.data(), 1, e->bytes.size(), f) == e->bytes.size();
+    }
+    return ok;
+  });
 }
 
 }  // namespace maum::core

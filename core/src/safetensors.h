@@ -24,19 +24,23 @@ struct TensorView {
   std::string name;
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
-  const uint8_t* data = nullptr;  // points into the mapping; valid while the SafetensorsFile lives
+  const uint8_t* data = nullptr;  // points into the file's buffer; valid while the SafetensorsFile lives
   size_t nbytes = 0;
 
   int64_t numel() const;
 };
 
-// A memory-mapped, fully validated safetensors file. Validation on open: header length within the
-// file, header is JSON of the documented shape, every dtype known, every shape non-negative with
-// numel * dtype_size == end - begin, offsets inside the data area, no two tensors overlapping.
-// Any violation throws maum::FormatError naming the file and the problem; I/O failures IoError.
+// A fully validated safetensors file, read into memory it owns (MappedFile). Validation on open:
+// header length within the file, header is JSON of the documented shape, every dtype known, every
+// shape non-negative with numel * dtype_size == end - begin (checked arithmetic), and the tensors
+// tile the data area exactly: no overlaps, no gaps, no bytes after the last tensor (as the
+// reference reader requires). Any violation throws maum::FormatError naming the file and the
+// problem; I/O failures IoError.
 class SafetensorsFile {
  public:
   static std::shared_ptr<const SafetensorsFile> open(const std::string& path);
+  // The same over a copy of `size` bytes at `data`, named `name` in messages.
+  static std::shared_ptr<const SafetensorsFile> from_bytes(const void* data, size_t size, const std::string& name);
 
   const std::string& path() const { return path_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
@@ -48,8 +52,8 @@ class SafetensorsFile {
   const TensorView& get(const std::string& name, DType dtype, const std::vector<int64_t>& shape) const;
   // Metadata value, or throws FormatError if absent.
   const std::string& meta(const std::string& key) const;
-  // Drops the tensor's whole mapped pages from memory (MappedFile::release); its data stays
-  // readable (re-read from the file on the next touch). For tensors the caller has copied.
+  // Gives the tensor's whole pages back to the system (MappedFile::release): they read as zeros
+  // afterwards. Only for tensors the caller has copied and never reads again.
   void release(const TensorView& tensor) const;
 
   ~SafetensorsFile();
@@ -58,6 +62,7 @@ class SafetensorsFile {
 
  private:
   SafetensorsFile() = default;
+  static std::shared_ptr<const SafetensorsFile> parse(std::shared_ptr<SafetensorsFile> file);
   std::string path_;
   std::unique_ptr<MappedFile> map_;
   std::map<std::string, std::string> metadata_;
@@ -78,8 +83,8 @@ class SafetensorsWriter {
   // Copies the bytes. Throws InvalidArgument on a duplicate name or a size/shape mismatch.
   void add(const std::string& name, DType dtype, const std::vector<int64_t>& shape, const void* data,
            size_t nbytes);
-  // Writes to a temporary file next to `path` and renames it over `path`, so an interrupted write
-  // never leaves a truncated model behind. Throws IoError.
+  // Writes to a temporary file next to `path` and renames it over `path` (write_file_atomically:
+  // never a truncated model under `path`, never over a read-only one). Throws IoError.
   void write(const std::string& path) const;
 
  private:

@@ -8,6 +8,7 @@
 
 #include "core/src/model_format.h"
 #include "core/src/probability.h"
+#include "core/src/temperature.h"
 #include "engine/kernels/kernels.h"
 #include "engine/src/encoder.h"
 #include "engine/src/thread_pool.h"
@@ -40,7 +41,11 @@ std::vector<std::vector<float>> run_batches(const Model::Impl& impl,
   std::vector<std::vector<float>> logits(refs.size());
   // A forward pass's activations grow with its token count (the FFN buffer alone is
   // tokens x intermediate_size floats), so a batch is also cut where it would exceed this many
-  // tokens. Packing makes every result independent of its batch-mates, so cutting is free.
+  // tokens. Packing makes every result independent of its batch-mates (attention never crosses
+  // sequences; every maum kernel computes a row the same way whatever the batch, bit for bit,
+  // int8 included: tests/engine/kernels), so cutting is free. The one exception is OpenBLAS's
+  // sgemm, used for fp32 layers on AVX2, which blocks rows by batch size: there a logit can move
+  // by a few float ulps (bound 2e-5, tests/engine/model_test kBatchTolerance).
   constexpr size_t kMaxTokensPerPass = 32 * 512;
   size_t begin = 0;
   while (begin < order.size()) {
@@ -58,9 +63,9 @@ std::vector<std::vector<float>> run_batches(const Model::Impl& impl,
       // overflow): an error, not probabilities of null and an arbitrary "top".
       for (float z : out[i - begin])
         if (!std::isfinite(z))
-          throw FormatError("the model produced a non-finite logit for input " +
-                            std::to_string(order[i]) +
-                            " (its weights contain NaN or infinity, or overflow float)");
+          throw FormatError("input " + std::to_string(order[i]) +
+                            ": the model produced a non-finite logit (its weights contain NaN or "
+                            "infinity, or overflow float)");
       logits[order[i]] = std::move(out[i - begin]);
     }
     begin = end;
@@ -157,8 +162,9 @@ std::vector<Classification> Model::classify(const std::vector<std::string>& text
     throw InvalidArgument("max length " + std::to_string(max_length) + " exceeds the model's " +
                           std::to_string(c.max_position_embeddings) + " positions");
   if (max_length < 2) throw InvalidArgument("max length must be at least 2 ([CLS] and [SEP])");
-  if (!(options.temperature >= 0) || !std::isfinite(options.temperature))
-    throw InvalidArgument("temperature must be a finite number > 0 (or 0 for the model's)");
+  if (options.temperature != 0 && !core::valid_temperature(options.temperature))
+    throw InvalidArgument(std::string("temperature must be within ") + core::temperature_range() +
+                          " (or 0 for the model's)");
 
   EncodeOptions encode;
   encode.max_length = max_length;

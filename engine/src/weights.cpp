@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/src/temperature.h"
 #include "engine/src/thread_pool.h"
 #include "maum/error.h"
 
@@ -29,6 +30,8 @@ class Binder {
 
   // Work that reads whole weight matrices (packing, int8 row sums), run on the pool after binding.
   std::vector<std::function<void()>> pack_jobs;
+  // Every tensor bound so far.
+  std::set<std::string> used;
 
   const float* f32(const std::string& name, std::vector<int64_t> shape) {
     const core::TensorView& t = get(name, core::DType::F32, shape);
@@ -74,8 +77,8 @@ class Binder {
         }
         if (packed) {
           ops->pack_u8s8(q, n, k, packed);
-          // The SIMD kernels read only the packed copy from now on; the reference path could
-          // still read q (its pages fault back in from the file).
+          // The kernels of the table that packed it read only the packed copy from now on (the
+          // reference path, which reads q, runs only where nothing is packed): give q's pages back.
           file->release(*source);
         }
       });
@@ -119,6 +122,7 @@ class Binder {
       throw FormatError(file.path() + ": missing tensor \"" + name + "\" (expected " +
                         core::dtype_name(dtype) + " " + shape_string(shape) + ")");
     const core::TensorView& t = file.get(name);
+    used.insert(name);
     if (t.dtype != dtype || t.shape != shape)
       throw FormatError(file.path() + ": tensor \"" + name + "\" is " + core::dtype_name(t.dtype) +
                         " " + shape_string(t.shape) + ", expected " + core::dtype_name(dtype) +
@@ -179,6 +183,12 @@ std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFil
   }
   w->head_dense = b.linear(t::kHeadDense, H, H);
   w->head_out = b.linear(t::kHeadOut, c.labels.size(), H);
+  // As strict as the converter: a tensor the config does not call for (a layer beyond num_layers,
+  // a stray name) means the config and the weights disagree, and running would silently drop it.
+  for (const auto& [name, t] : w->file->tensors())
+    if (!b.used.count(name))
+      throw FormatError(w->file->path() + ": tensor \"" + name + "\" is not part of the model maum.config describes (" +
+                        std::to_string(c.num_layers) + " layers); config and weights disagree");
   parallel_for(b.pack_jobs.size(), [&](size_t i) { b.pack_jobs[i](); });
   return w;
 }

@@ -1,5 +1,5 @@
 // Internal: the model's configuration and weights as the encoder reads them. F32 tensors point
-// into the mapped file (no copy); int8 linear layers carry their prepared kernels::QuantizedWeights.
+// into the file's bytes (no copy); int8 linear layers carry their prepared kernels::QuantizedWeights.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +21,7 @@ using format::ModelConfig;
 // y = x . W^T + b for W [n out, k in], in F32 or int8 (per-output-channel scales).
 struct Linear {
   size_t n = 0, k = 0;
-  kernels::LinearF32 f32;               // w (into the mapping) + bias (+ packed copy), when F32
+  kernels::LinearF32 f32;               // w (into the file's bytes) + bias (+ packed copy), when F32
   kernels::QuantizedWeights quantized;  // when int8 (quantized.data != null)
   const float* bias = nullptr;          // [n]
   bool is_quantized() const { return quantized.data != nullptr; }
@@ -51,7 +51,7 @@ struct Weights {
   Linear head_dense, head_out;
   bool quantized = false;
 
-  // Keeps the mapping alive, and owns what could not be used in place (F32 tensors the file
+  // Keeps the file's bytes alive, and owns what could not be used in place (F32 tensors the file
   // stores at a misaligned offset, int8 row sums).
   std::shared_ptr<const core::SafetensorsFile> file;
   std::vector<std::unique_ptr<float[]>> owned_floats;

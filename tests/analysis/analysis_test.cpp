@@ -329,4 +329,23 @@ TEST(Documents, Summary) {
 }
 
 }  // namespace
+// Issue 9.6: a policy temperature of 1e-320 (or 1e300) passed "> 0" and broke the numbers;
+// temperatures must lie in [0.01, 100] (what calibrate searches), for a policy and a model alike.
+TEST(Policy, TemperatureOutsideTheSaneRangeIsRejected) {
+  for (const char* t : {"1e-320", "1e-300", "0.009", "100.5", "1e300"}) {
+    SCOPED_TRACE(t);
+    try {
+      Policy::from_json(std::string("{\"temperature\": ") + t + "}", "policy.json");
+      ADD_FAILURE() << "accepted";
+    } catch (const FormatError& e) {
+      EXPECT_NE(std::string(e.what()).find("\"temperature\""), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("outside [0.01, 100]"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_DOUBLE_EQ(*Policy::from_json(R"({"temperature": 0.01})", "p").temperature, 0.01);
+  EXPECT_DOUBLE_EQ(*Policy::from_json(R"({"temperature": 100})", "p").temperature, 100.0);
+  // A model temperature outside the range (the pipeline's fallback) is refused too.
+  EXPECT_THROW(AnalysisPipeline({"a", "b"}, false, 1e-300, Policy{}), InvalidArgument);
+}
+
 }  // namespace maum

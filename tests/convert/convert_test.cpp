@@ -509,7 +509,7 @@ TEST(ConvertTiny, ConfigErrorsNameTheKey) {
     TempDir dir;
     TinyModel::bert().write(dir.path());
     write_text(dir.file("calibration.json"), "{\"temperature\": -1}");
-    expect_convert_error(dir.path(), "calibration.json: must be {\"temperature\": T} with T > 0");
+    expect_convert_error(dir.path(), "calibration.json: must be {\"temperature\": T} with T in [0.01, 100]");
   }
 }
 
@@ -763,6 +763,94 @@ TEST(ConvertContainers, BitFlipsInsideEntriesFailTheirCrc) {
     ASSERT_NE(read_back, data);
     expect_convert_error(dir.path(), "zip entry '" + c.entry + "' is corrupt (CRC-32 mismatch");
   }
+}
+
+
+// ---- Issue 9: hostile and careless inputs to convert ----
+
+// 9.7: an id2label mapping two ids to one name made the top probability unreachable.
+TEST(ConvertIssue9, DuplicateLabelNamesAreRejected) {
+  TempDir dir;
+  TinyModel m = TinyModel::bert();
+  m.config["id2label"] = {{"0", "a"}, {"1", "a"}, {"2", "b"}};
+  m.write(dir.path());
+  expect_convert_error(dir.path(), "\"id2label\" names \"a\" twice");
+}
+
+// 9.6: temperatures that pass "> 0" but are 0 or overflow as the float maum.config stores.
+TEST(ConvertIssue9, CalibrationTemperatureOutsideTheSaneRange) {
+  for (const char* t : {"1e-300", "1e300", "1e-320", "0.001", "1000"}) {
+    SCOPED_TRACE(t);
+    TempDir dir;
+    TinyModel::bert().write(dir.path());
+    write_text(dir.file("calibration.json"), std::string("{\"temperature\": ") + t + "}");
+    expect_convert_error(dir.path(), "with T in [0.01, 100]");
+  }
+}
+
+// 9.10: num_labels 1e9 without id2label built 10^9 label strings (bad_alloc) before any check.
+TEST(ConvertIssue9, HugeNumLabelsFailsBeforeAllocating) {
+  TempDir dir;
+  TinyModel m = TinyModel::bert();
+  m.config.erase("id2label");
+  m.config["num_labels"] = 1000000000;
+  m.write(dir.path());
+  expect_convert_error(dir.path(), "\"num_labels\" (1000000000) needs a classifier larger than the weights file");
+}
+
+// 9.10: a zip storage entry that inflates beyond what config.json's model can need is refused
+// before it is inflated (a 100 MB storage of zeros deflates to ~100 KB).
+TEST(ConvertIssue9, TorchZipStoragesAreBoundedByTheModel) {
+  TempDir dir;
+  TinyModel::bert().write(dir.path());
+  fs::remove(dir.file("model.safetensors"));
+  // {"w": FloatStorage "0" of 25M floats, viewed whole}: pickle bytes written by hand.
+  auto le32 = [](uint32_t v) { std::string s(4, '\0'); for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(v >> (8 * i)); return s; };
+  auto str = [&](const std::string& v) { return "X" + le32(static_cast<uint32_t>(v.size())) + v; };
+  const uint32_t numel = 25u << 20;
+  const std::string pkl = std::string("\x80\x02}", 3) + str("w") + "ctorch._utils\n_rebuild_tensor_v2\n(" + "(" + str("storage") +
+                          "ctorch\nFloatStorage\n" + str("0") + str("cpu") + "J" + le32(numel) + "tQ" + std::string("K\x00", 2) +
+                          "(J" + le32(numel) + "t" + "(K\x01t" + "\x89" + "ccollections\nOrderedDict\n)R" + "tRs.";
+  const std::string zeros(size_t{numel} * 4, '\0');
+  int err = 0;
+  zip_t* z = zip_open(dir.file("pytorch_model.bin").c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
+  ASSERT_NE(z, nullptr);
+  ASSERT_GE(zip_file_add(z, "archive/data.pkl", zip_source_buffer(z, pkl.data(), pkl.size(), 0), 0), 0);
+  const zip_int64_t big = zip_file_add(z, "archive/data/0", zip_source_buffer(z, zeros.data(), zeros.size(), 0), 0);
+  ASSERT_GE(big, 0);
+  ASSERT_EQ(zip_set_file_compression(z, static_cast<zip_uint64_t>(big), ZIP_CM_DEFLATE, 9), 0);
+  ASSERT_EQ(zip_close(z), 0);
+  ASSERT_LT(fs::file_size(dir.file("pytorch_model.bin")), 1u << 20);
+  expect_convert_error(dir.path(), "what config.json's model can need");
+  // The reader itself, without convert's bound: the same entry within a larger budget is read.
+  EXPECT_NO_THROW(convert::load_torch_zip(dir.file("pytorch_model.bin"), 200u << 20));
+}
+
+// 9.12: convert over a read-only output replaced it (rename only needs the folder writable);
+// an existing writable output keeps its permission bits; a failed write leaves nothing behind.
+TEST(ConvertIssue9, ReadOnlyOutputIsNotReplaced) {
+  TempDir dir;
+  TinyModel::bert().write(dir.path());
+  write_text(dir.file("out.safetensors"), "precious");
+  fs::permissions(dir.file("out.safetensors"), fs::perms::owner_read);
+  EXPECT_THROW(convert_hf_model(dir.path(), dir.file("out.safetensors")), IoError);
+  EXPECT_EQ(read_text(dir.file("out.safetensors")), "precious");
+  EXPECT_EQ(fs::status(dir.file("out.safetensors")).permissions() & fs::perms::all, fs::perms::owner_read);
+}
+
+TEST(ConvertIssue9, ExistingOutputKeepsItsModeAndFailuresLeaveNoFile) {
+  TempDir dir;
+  TinyModel::bert().write(dir.path());
+  write_text(dir.file("out.safetensors"), "old");
+  fs::permissions(dir.file("out.safetensors"), fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  convert_hf_model(dir.path(), dir.file("out.safetensors"));
+  EXPECT_EQ(fs::status(dir.file("out.safetensors")).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  EXPECT_NO_THROW(core::SafetensorsFile::open(dir.file("out.safetensors")));
+  // A missing folder: an IoError, and no temporary file anywhere.
+  EXPECT_THROW(convert_hf_model(dir.path(), dir.file("missing/out.safetensors")), IoError);
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
 }
 
 }  // namespace

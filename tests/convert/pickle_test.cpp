@@ -48,6 +48,26 @@ struct Pickle {
     global("collections", "OrderedDict").op(')').op('R');
     return op('t').op('R');
   }
+  // LONG1 with 8 bytes: any int64 (BININT is only 32 bits).
+  Pickle& long8(int64_t v) {
+    b.push_back('\x8a');
+    b.push_back(8);
+    for (int i = 0; i < 8; ++i) b.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
+    return *this;
+  }
+  // tensor() with every number a LONG1 (numel, offset, sizes and strides beyond 32 bits).
+  Pickle& big_tensor(const std::string& key, int64_t numel, int64_t offset, const std::vector<int64_t>& size,
+                     const std::vector<int64_t>& stride) {
+    global("torch._utils", "_rebuild_tensor_v2").op('(');
+    op('(').str("storage").global("torch", "FloatStorage").str(key).str("cpu").long8(numel).op('t').op('Q');
+    long8(offset).op('(');
+    for (int64_t x : size) long8(x);
+    op('t').op('(');
+    for (int64_t x : stride) long8(x);
+    op('t').op('\x89');
+    global("collections", "OrderedDict").op(')').op('R');
+    return op('t').op('R');
+  }
   Pickle& stop() { return op('.'); }
 };
 
@@ -163,6 +183,56 @@ TEST(TorchPickle, RejectsMalformedPickles) {
   expect_error(huge_string.b, storage_of({}), "truncated");
 }
 
+// Issue 9.1: numel * element size overflowed (2^62 + 1 floats "needed" 4 bytes), so a 1-float
+// storage passed the size check and the copy read heap memory past it into the model.
+TEST(TorchPickle, StorageNumelOverflowIsRejected) {
+  Pickle p;
+  p.op('}').str("w").big_tensor("0", (int64_t{1} << 62) + 1, 0, {2}, {1}).op('s').stop();
+  expect_error(p.b, storage_of({1}), "has 4 bytes, too few for 4611686018427387905 elements");
+  Pickle huge;  // the "large" variant: numel 2^62 + 1, a view of 2^24 + 1 elements
+  huge.op('}').str("w").big_tensor("0", (int64_t{1} << 62) + 1, 0, {(1 << 24) + 1}, {1}).op('s').stop();
+  expect_error(huge.b, storage_of({1}), "too few");
+}
+
+// Issue 9.2: the view extent (size - 1) * stride wrapped to 0 (size 2^24 + 1, stride 2^40), so
+// the bounds check passed and the copy walked off the storage; also with an offset that makes
+// offset + extent wrap.
+TEST(TorchPickle, ViewExtentOverflowIsRejected) {
+  Pickle wrap;
+  wrap.op('}').str("w").big_tensor("0", 2, 0, {(1 << 24) + 1, 1}, {int64_t{1} << 40, 1}).op('s').stop();
+  expect_error(wrap.b, storage_of({1, 2}), "overflows");
+  Pickle wrap64;  // (2^32 + 1) * 2^32 = 2^64 + 2^32: wraps to 2^32 in 64 bits
+  wrap64.op('}').str("w").big_tensor("0", 2, 0, {(int64_t{1} << 32) + 1}, {int64_t{1} << 32}).op('s').stop();
+  expect_error(wrap64.b, storage_of({1, 2}), "overflows");
+  Pickle offset;  // offset + extent wraps
+  offset.op('}').str("w").big_tensor("0", 2, INT64_MAX, {3}, {INT64_MAX}).op('s').stop();
+  expect_error(offset.b, storage_of({1, 2}), "overflows");
+  Pickle elements;  // numel = product of sizes overflows 64 bits (stride 0: extent stays 0)
+  elements.op('}').str("w").big_tensor("0", 2, 0, {int64_t{1} << 40, int64_t{1} << 40}, {0, 0}).op('s').stop();
+  expect_error(elements.b, storage_of({1, 2}), "too many elements");
+  Pickle broadcast;  // fits in 64 bits but is a broadcast far larger than its 8-byte storage
+  broadcast.op('}').str("w").big_tensor("0", 2, 0, {int64_t{1} << 30, 64}, {0, 0}).op('s').stop();
+  expect_error(broadcast.b, storage_of({1, 2}), "broadcast view");
+}
+
+// Issue 9.10: memory is bounded by what a state dict needs, not by what the pickle asks for:
+// BINGET in a loop (each 2-byte opcode pushed 8 bytes, 292 KB -> 2.7 GB) and pickles of millions
+// of objects stop at the opcode limit, a data.pkl beyond kMaxPickleBytes is refused whole.
+TEST(TorchPickle, OpcodeAndSizeLimitsBoundMemory) {
+  Pickle binget;
+  binget.op(']').op('q').b.push_back(0);
+  for (size_t i = 0; i < kMaxPickleOps; ++i) binget.op('h').b.push_back(0);
+  binget.stop();
+  expect_error(binget.b, storage_of({}), "opcodes");
+  Pickle objects;
+  objects.op('(');
+  objects.b += std::string(kMaxPickleOps, 'N');
+  objects.op('l').stop();
+  expect_error(objects.b, storage_of({}), "opcodes");
+  std::string big = std::string("\x80\x02", 2) + std::string(kMaxPickleBytes + 1 - 2, 'N');
+  expect_error(big, storage_of({}), "larger than");
+}
+
 // Hostile structure: a million nested tuples and a list containing itself must neither overflow
 // the stack nor hang (they are just not a state dict).
 TEST(TorchPickle, DeepNestingAndCyclesAreHarmless) {
@@ -184,7 +254,7 @@ TEST(TorchPickle, RejectsMissingShortAndOutOfRangeStorages) {
   expect_error(missing.b, storage_of({1, 2}), "missing storage '7'");
   Pickle short_storage;
   short_storage.op('}').str("w").tensor("FloatStorage", "0", 4, 0, {4}, {1}).op('s').stop();
-  expect_error(short_storage.b, storage_of({1, 2}), "has 8 bytes, 16 expected");
+  expect_error(short_storage.b, storage_of({1, 2}), "has 8 bytes, too few for 4 elements");
   Pickle out_of_range;
   out_of_range.op('}').str("w").tensor("FloatStorage", "0", 2, 1, {2}, {1}).op('s').stop();
   expect_error(out_of_range.b, storage_of({1, 2}), "reaches element 2 of a storage of 2");

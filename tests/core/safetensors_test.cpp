@@ -252,5 +252,69 @@ TEST(Safetensors, EveryTruncationIsAnError) {
   }
 }
 
+// Issue 9.8: the data area holds the tensors and nothing else (docs/FORMAT.md, and the reference
+// reader): trailing bytes after the last tensor and gaps between tensors are errors.
+TEST(Safetensors, TrailingBytesAndGapsAreRejected) {
+  TempDir dir;
+  auto check = [&](const std::string& name, const std::string& bytes, const std::string& mention) {
+    SCOPED_TRACE(name);
+    write_bytes(dir.file(name), bytes);
+    expect_format_error(dir.file(name), mention);
+    try {
+      SafetensorsFile::from_bytes(bytes.data(), bytes.size(), name);
+      ADD_FAILURE() << "from_bytes accepted " << name;
+    } catch (const FormatError& e) {
+      EXPECT_NE(std::string(e.what()).find(mention), std::string::npos) << e.what();
+    }
+  };
+  const std::string good = R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  check("trailing", raw_file(good, 12), "4 bytes after the last tensor");
+  check("only_trailing", raw_file(R"({"__metadata__":{"k":"v"}})", 3), "3 bytes after the last tensor");
+  check("gap", raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}})", 20),
+        "gap of 4 unused bytes");
+  check("leading_gap", raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12), "gap of 4");
+  // Exactly tiled: accepted, from a file and from memory alike.
+  const std::string exact = raw_file(good, 8);
+  write_bytes(dir.file("exact"), exact);
+  EXPECT_EQ(SafetensorsFile::open(dir.file("exact"))->get("t").nbytes, 8u);
+  EXPECT_EQ(SafetensorsFile::from_bytes(exact.data(), exact.size(), "mem")->get("t").nbytes, 8u);
+}
+
+// Issue 9.4: a model file truncated or overwritten in place while loaded gave SIGBUS (truncation
+// of a mapping) or changed the weights mid-run. The bytes are now the process's own copy.
+TEST(MappedFile, FileChangedInPlaceAfterOpenDoesNotAffectTheBytes) {
+  TempDir dir;
+  const std::string path = dir.file("m.bin");
+  std::string original(3 * 4096 + 17, '\0');
+  for (size_t i = 0; i < original.size(); ++i) original[i] = static_cast<char>(i * 13 + 1);
+  write_bytes(path, original);
+  MappedFile m(path);
+  ASSERT_EQ(m.size(), original.size());
+  ASSERT_EQ(::truncate(path.c_str(), 0), 0);  // reading a truncated mapping would be SIGBUS
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(m.data()), m.size()), original);
+  write_bytes(path, std::string(original.size(), 'x'));  // `cp other.safetensors m.bin`
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(m.data()), m.size()), original);
+}
+
+// release() gives whole pages back (they read as zeros); bytes on shared boundary pages and
+// outside the range stay.
+TEST(MappedFile, ReleaseDropsOnlyWholePagesInsideTheRange) {
+  TempDir dir;
+  const std::string path = dir.file("m.bin");
+  write_bytes(path, std::string(4 * 4096, '\x5a'));
+  MappedFile m(path);
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  if (page != 4096) GTEST_SKIP() << "page size " << page;
+  m.release(m.data() + 100, 2 * 4096);  // covers page 1 whole, pages 0 and 2 partly
+  EXPECT_EQ(m.data()[100], 0x5a);
+  EXPECT_EQ(m.data()[4095], 0x5a);
+  EXPECT_EQ(m.data()[4096], 0);
+  EXPECT_EQ(m.data()[2 * 4096 - 1], 0);
+  EXPECT_EQ(m.data()[2 * 4096], 0x5a);
+  const uint8_t stray[16] = {};
+  m.release(stray, sizeof stray);  // outside: ignored
+  EXPECT_EQ(m.data()[3 * 4096], 0x5a);
+}
+
 }  // namespace
 }  // namespace maum::core

@@ -2,6 +2,7 @@
 // our own output): specials, invalid UTF-8, truncation, padding, long words, added tokens typed in
 // the text, decoding, loading errors.
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -265,6 +266,40 @@ TEST(Tokenizer, LoadingErrorsAreTyped) {
   j = nlohmann::json::parse(english().serialize());
   j["normalizer"]["type"] = "NFKC";
   EXPECT_THROW(Tokenizer::from_serialized(j.dump()), maum::FormatError);
+}
+
+// Issue 9.11: wrong-typed JSON in an embedded tokenizer ended as "internal error" (a JSON library
+// exception); it is a FormatError naming the field. A special-token id of 2^32 + 2 wrapped to 2.
+TEST(Tokenizer, WrongTypesAreFormatErrorsNamingTheField) {
+  auto expect = [](const std::function<void(nlohmann::json&)>& edit, const std::string& field) {
+    SCOPED_TRACE(field);
+    nlohmann::json j = nlohmann::json::parse(english().serialize());
+    edit(j);
+    try {
+      Tokenizer::from_serialized(j.dump());
+      ADD_FAILURE() << "accepted";
+    } catch (const maum::FormatError& e) {
+      EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "not a FormatError: " << e.what();
+    }
+  };
+  expect([](auto& j) { j["normalizer"]["clean_text"] = "yes"; }, "normalizer.clean_text");
+  expect([](auto& j) { j["normalizer"]["lowercase"] = 1; }, "normalizer.lowercase");
+  expect([](auto& j) { j["model"]["type"] = 3; }, "model.type");
+  expect([](auto& j) { j["model"]["unk_token"] = 100; }, "model.unk_token");
+  expect([](auto& j) { j["model"]["max_input_chars_per_word"] = "many"; }, "model.max_input_chars_per_word");
+  expect([](auto& j) { j["post_processor"]["single"][0]["SpecialToken"]["type_id"] = "0"; },
+         "post_processor.single.SpecialToken.type_id");
+  expect([](auto& j) { j["post_processor"]["single"][0]["SpecialToken"]["id"] = 101; },
+         "post_processor.single.SpecialToken.id");
+  expect([](auto& j) { j["post_processor"]["special_tokens"]["[CLS]"]["tokens"] = {7}; },
+         "post_processor.special_tokens[\"[CLS]\"].tokens");
+  expect([](auto& j) { j["post_processor"]["special_tokens"]["[CLS]"]["ids"] = {(int64_t{1} << 32) + 2}; },
+         "post_processor.special_tokens[\"[CLS]\"].ids must be an integer in [0, 2147483647]");
+  expect([](auto& j) { j["post_processor"]["special_tokens"]["[CLS]"]["ids"] = {-1}; }, "must be an integer");
+  expect([](auto& j) { j["added_tokens"][0]["special"] = "true"; }, ".special must be true or false");
+  expect([](auto& j) { j["decoder"]["cleanup"] = "no"; }, "decoder.cleanup");
 }
 
 }  // namespace

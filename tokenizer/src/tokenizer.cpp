@@ -221,18 +221,45 @@ struct Tokenizer::Impl {
 void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& where) {
   auto fail = [&](const std::string& what) { throw FormatError(where + ": " + what); };
   if (!j.is_object()) fail("not a JSON object");
+  // Typed reads of optional fields: a value of the wrong type is a FormatError naming the field
+  // (never a JSON library exception), an id must fit in [0, 2^31) (2^32 + 2 does not wrap to 2).
+  auto opt = [&](const json& obj, const char* key) -> const json* {
+    if (!obj.is_object()) return nullptr;
+    auto it = obj.find(key);
+    return it == obj.end() || it->is_null() ? nullptr : &*it;
+  };
+  auto opt_bool = [&](const json& obj, const char* key, bool fallback, const std::string& field) {
+    const json* v = opt(obj, key);
+    if (v && !v->is_boolean()) fail(field + " must be true or false");
+    return v ? v->get<bool>() : fallback;
+  };
+  auto opt_string = [&](const json& obj, const char* key, const std::string& fallback, const std::string& field) {
+    const json* v = opt(obj, key);
+    if (v && !v->is_string()) fail(field + " must be a string");
+    return v ? v->get<std::string>() : fallback;
+  };
+  auto id_of = [&](const json& v, const std::string& field) -> int32_t {
+    if (!v.is_number_integer() || (v.is_number_unsigned() ? v.get<uint64_t>() > INT32_MAX
+                                                          : (v.get<int64_t>() < 0 || v.get<int64_t>() > INT32_MAX)))
+      fail(field + " must be an integer in [0, 2147483647]");
+    return static_cast<int32_t>(v.get<int64_t>());
+  };
+  auto opt_id = [&](const json& obj, const char* key, int32_t fallback, const std::string& field) {
+    const json* v = opt(obj, key);
+    return v ? id_of(*v, field) : fallback;
+  };
 
   // Model.
   if (!j.contains("model") || !j["model"].is_object()) fail("missing \"model\"");
   const json& model = j["model"];
-  if (model.value("type", std::string("WordPiece")) != "WordPiece")
-    fail("model type \"" + model.value("type", std::string()) + "\" is not supported (WordPiece only)");
+  const std::string model_type = opt_string(model, "type", "WordPiece", "model.type");
+  if (model_type != "WordPiece") fail("model type \"" + model_type + "\" is not supported (WordPiece only)");
   if (!model.contains("vocab") || !model["vocab"].is_object()) fail("model.vocab missing or not an object");
-  if (model.contains("unk_token") && model["unk_token"].is_string()) unk_token = model["unk_token"];
-  if (model.contains("continuing_subword_prefix") && model["continuing_subword_prefix"].is_string())
-    prefix = model["continuing_subword_prefix"];
-  if (model.contains("max_input_chars_per_word") && model["max_input_chars_per_word"].is_number_unsigned())
-    max_input_chars_per_word = model["max_input_chars_per_word"].get<size_t>();
+  unk_token = opt_string(model, "unk_token", unk_token, "model.unk_token");
+  prefix = opt_string(model, "continuing_subword_prefix", prefix, "model.continuing_subword_prefix");
+  max_input_chars_per_word = static_cast<size_t>(
+      opt_id(model, "max_input_chars_per_word", static_cast<int32_t>(std::min<size_t>(max_input_chars_per_word, INT32_MAX)),
+             "model.max_input_chars_per_word"));
   int64_t max_id = -1;
   for (const auto& [token, id] : model["vocab"].items()) {
     if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
@@ -255,11 +282,11 @@ void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& wher
     has_normalizer = false;
     clean_text = handle_chinese_chars = strip_accents = lowercase = false;
   } else {
-    if (!norm.is_object() || norm.value("type", std::string()) != "BertNormalizer")
+    if (!norm.is_object() || opt_string(norm, "type", "", "normalizer.type") != "BertNormalizer")
       fail("normalizer type is not supported (BertNormalizer only)");
-    clean_text = norm.value("clean_text", true);
-    handle_chinese_chars = norm.value("handle_chinese_chars", true);
-    lowercase = norm.value("lowercase", true);
+    clean_text = opt_bool(norm, "clean_text", true, "normalizer.clean_text");
+    handle_chinese_chars = opt_bool(norm, "handle_chinese_chars", true, "normalizer.handle_chinese_chars");
+    lowercase = opt_bool(norm, "lowercase", true, "normalizer.lowercase");
     strip_accents_config = norm.contains("strip_accents") ? norm["strip_accents"] : json();
     if (!strip_accents_config.is_null() && !strip_accents_config.is_boolean())
       fail("normalizer.strip_accents must be a boolean or null");
@@ -268,7 +295,7 @@ void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& wher
 
   // Pre-tokenizer.
   const json& pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"] : json();
-  if (!pre.is_object() || pre.value("type", std::string()) != "BertPreTokenizer")
+  if (!pre.is_object() || opt_string(pre, "type", "", "pre_tokenizer.type") != "BertPreTokenizer")
     fail("pre_tokenizer is not supported (BertPreTokenizer only)");
 
   // Added tokens.
@@ -279,17 +306,17 @@ void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& wher
       AddedToken a;
       a.content = t["content"];
       if (a.content.empty() || !tokenizer_detail::utf8_valid(a.content.data(), a.content.size())) continue;
-      a.special = t.value("special", false);
-      a.single_word = t.value("single_word", false);
-      a.lstrip = t.value("lstrip", false);
-      a.rstrip = t.value("rstrip", false);
-      a.normalized = t.value("normalized", !a.special);
+      const std::string field = "added_tokens[\"" + a.content + "\"]";
+      a.special = opt_bool(t, "special", false, field + ".special");
+      a.single_word = opt_bool(t, "single_word", false, field + ".single_word");
+      a.lstrip = opt_bool(t, "lstrip", false, field + ".lstrip");
+      a.rstrip = opt_bool(t, "rstrip", false, field + ".rstrip");
+      a.normalized = opt_bool(t, "normalized", !a.special, field + ".normalized");
       int32_t in_vocab = vocab.find(a.content.data(), a.content.size());
       if (in_vocab >= 0) {
         a.id = in_vocab;
-      } else if (t.contains("id") && t["id"].is_number_integer() && t["id"].get<int64_t>() >= 0 &&
-                 t["id"].get<int64_t>() <= INT32_MAX) {
-        a.id = t["id"].get<int32_t>();
+      } else if (opt(t, "id")) {
+        a.id = id_of(t["id"], field + ".id");
       } else {
         fail("added token \"" + a.content + "\" has no id");
       }
@@ -305,35 +332,39 @@ void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& wher
   auto add_special = [&](const std::string& key, std::vector<int32_t> ids, std::vector<std::string> toks) {
     special_tokens.push_back({key, SpecialTokenIds{std::move(ids), std::move(toks)}});
   };
-  if (post.is_object() && post.value("type", std::string()) == "TemplateProcessing") {
+  const std::string post_type = opt_string(post, "type", "", "post_processor.type");
+  if (post.is_object() && post_type == "TemplateProcessing") {
     if (post.contains("special_tokens") && post["special_tokens"].is_object()) {
       for (const auto& [key, st] : post["special_tokens"].items()) {
+        const std::string field = "post_processor.special_tokens[\"" + key + "\"]";
+        if (!st.is_object()) fail(field + " must be an object");
         SpecialTokenIds s;
         if (st.contains("tokens") && st["tokens"].is_array())
-          for (const auto& t : st["tokens"]) s.tokens.push_back(t.is_string() ? t.get<std::string>() : "");
-        if (st.contains("ids") && st["ids"].is_array())
-          for (const auto& i : st["ids"]) {
-            if (!i.is_number_integer()) fail("post_processor.special_tokens[\"" + key + "\"].ids not integers");
-            s.ids.push_back(i.get<int32_t>());
+          for (const auto& t : st["tokens"]) {
+            if (!t.is_string()) fail(field + ".tokens must be strings");
+            s.tokens.push_back(t.get<std::string>());
           }
+        if (st.contains("ids") && st["ids"].is_array())
+          for (const auto& i : st["ids"]) s.ids.push_back(id_of(i, field + ".ids"));
         if (s.ids.empty()) fail("post_processor.special_tokens[\"" + key + "\"] has no ids");
         add_special(key, std::move(s.ids), std::move(s.tokens));
       }
     }
     auto parse_template = [&](const char* name, std::vector<TemplatePiece>& out) {
       if (!post.contains(name) || !post[name].is_array()) fail(std::string("post_processor.") + name + " missing");
+      const std::string field = std::string("post_processor.") + name;
       for (const json& p : post[name]) {
         TemplatePiece piece;
-        if (p.contains("SpecialToken")) {
+        if (p.is_object() && p.contains("SpecialToken")) {
           const json& s = p["SpecialToken"];
-          piece.special = s.value("id", std::string());
-          piece.type_id = s.value("type_id", 0);
+          piece.special = opt_string(s, "id", "", field + ".SpecialToken.id");
+          piece.type_id = opt_id(s, "type_id", 0, field + ".SpecialToken.type_id");
           if (!special(piece.special)) fail("post_processor special token \"" + piece.special + "\" not defined");
-        } else if (p.contains("Sequence")) {
+        } else if (p.is_object() && p.contains("Sequence")) {
           const json& s = p["Sequence"];
           piece.is_sequence = true;
-          piece.sequence = s.value("id", std::string("A")) == "B" ? 1 : 0;
-          piece.type_id = s.value("type_id", 0);
+          piece.sequence = opt_string(s, "id", "A", field + ".Sequence.id") == "B" ? 1 : 0;
+          piece.type_id = opt_id(s, "type_id", 0, field + ".Sequence.type_id");
         } else {
           fail(std::string("post_processor.") + name + " has an unknown piece");
         }
@@ -342,12 +373,12 @@ void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& wher
     };
     parse_template("single", single_template);
     parse_template("pair", pair_template);
-  } else if (post.is_object() && post.value("type", std::string()) == "BertProcessing") {
+  } else if (post.is_object() && post_type == "BertProcessing") {
     auto pair_of = [&](const char* name) -> std::pair<std::string, int32_t> {
-      const json& v = post[name];
-      if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number_integer())
+      const json* v = opt(post, name);
+      if (!v || !v->is_array() || v->size() != 2 || !(*v)[0].is_string())
         fail(std::string("post_processor.") + name + " must be [token, id]");
-      return {v[0].get<std::string>(), v[1].get<int32_t>()};
+      return {(*v)[0].get<std::string>(), id_of((*v)[1], std::string("post_processor.") + name + "[1]")};
     };
     auto c = pair_of("cls"), s = pair_of("sep");
     add_special(c.first, {c.second}, {c.first});
@@ -367,9 +398,9 @@ void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& wher
 
   // Decoder.
   const json& dec = j.contains("decoder") ? j["decoder"] : json();
-  if (dec.is_object() && dec.value("type", std::string()) == "WordPiece") {
-    decoder_prefix = dec.value("prefix", std::string("##"));
-    decoder_cleanup = dec.value("cleanup", true);
+  if (dec.is_object() && opt_string(dec, "type", "", "decoder.type") == "WordPiece") {
+    decoder_prefix = opt_string(dec, "prefix", "##", "decoder.prefix");
+    decoder_cleanup = opt_bool(dec, "cleanup", true, "decoder.cleanup");
   }
 
   // Padding token (only used when the caller asks for padding).
@@ -424,13 +455,27 @@ void Tokenizer::Impl::finish() {
 Tokenizer::Tokenizer(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 Tokenizer::~Tokenizer() = default;
 
+namespace {
+
+// load_tokenizer_json + finish, with any JSON library error left unnamed by the typed reads still
+// a FormatError (never an "internal error").
+void load_checked(Tokenizer::Impl& impl, const json& j, const std::string& where) {
+  try {
+    impl.load_tokenizer_json(j, where);
+  } catch (const json::exception& e) {
+    throw FormatError(where + ": unexpected value: " + e.what());
+  }
+  impl.finish();
+}
+
+}  // namespace
+
 Tokenizer Tokenizer::from_dir(const std::string& dir) {
   auto impl = std::make_shared<Impl>();
   const std::string tokenizer_json = dir + "/tokenizer.json";
   if (file_exists(tokenizer_json)) {
     json j = core::read_json_file(tokenizer_json);
-    impl->load_tokenizer_json(j, tokenizer_json);
-    impl->finish();
+    load_checked(*impl, j, tokenizer_json);
     return Tokenizer(impl);
   }
 
@@ -507,7 +552,8 @@ Tokenizer Tokenizer::from_dir(const std::string& dir) {
       {"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr}, {"added_tokens", added},
       {"normalizer",
        {{"type", "BertNormalizer"}, {"clean_text", true},
-        {"handle_chinese_chars", config.value("tokenize_chinese_chars", true)},
+        {"handle_chinese_chars", config.contains("tokenize_chinese_chars") && config["tokenize_chinese_chars"].is_boolean()
+                                     ? config["tokenize_chinese_chars"].get<bool>() : true},
         {"strip_accents", config.contains("strip_accents") && config["strip_accents"].is_boolean()
                               ? json(config["strip_accents"].get<bool>()) : json()},
         {"lowercase", lower}}},
@@ -596,8 +642,7 @@ Tokenizer Tokenizer::from_serialized(std::string_view serialized) {
     throw FormatError(std::string("serialized tokenizer: invalid JSON: ") + e.what());
   }
   auto impl = std::make_shared<Impl>();
-  impl->load_tokenizer_json(j, "serialized tokenizer");
-  impl->finish();
+  load_checked(*impl, j, "serialized tokenizer");
   return Tokenizer(impl);
 }
 

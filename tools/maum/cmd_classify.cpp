@@ -23,6 +23,7 @@
 #include "maum/model.h"
 #include "tools/maum/commands.h"
 #include "tools/maum/decision.h"
+#include "tools/maum/output.h"
 
 namespace maum::cli {
 namespace {
@@ -225,6 +226,19 @@ void classify_chunk(const Model& model, const std::vector<std::string>& texts, s
       }
     }
     throw;
+  } catch (const FormatError& e) {
+    // "input K: ..." (a non-finite logit): K is an index in this chunk. Results do not depend on
+    // batch-mates, so classifying one text at a time prints the same results for every text
+    // before the bad one, then names its input line.
+    if (texts.size() == 1) {
+      const std::string message = e.what();
+      const size_t colon = message.rfind("input ", 0) == 0 ? message.find(": ") : std::string::npos;
+      throw FormatError(std::string(what) + " " + std::to_string(first_number) + ": " +
+                        (colon == std::string::npos ? message : message.substr(colon + 2)));
+    }
+    for (size_t i = 0; i < texts.size(); ++i)
+      classify_chunk(model, {texts[i]}, first_number + i, what, options, setup);
+    throw;
   }
   if (!setup.split_sentences) {
     for (size_t i = 0; i < texts.size(); ++i)
@@ -295,6 +309,7 @@ void run_classify(const GlobalOptions& global, const ClassifyArgs& args) {
       first_line += lines.size();
       count += lines.size();
       lines.clear();
+      check_stdout();  // stop at a full disk or closed pipe, not after the whole input
     };
     auto first_pending = std::chrono::steady_clock::now();
     while (true) {

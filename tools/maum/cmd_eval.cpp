@@ -21,6 +21,7 @@
 
 #include "maum/analysis.h"
 #include "maum/error.h"
+#include "maum/files.h"
 #include "maum/metrics.h"
 #include "maum/model.h"
 #include "tools/maum/commands.h"
@@ -220,7 +221,7 @@ void run_eval(const GlobalOptions& global, const DataLoader& load, const EvalArg
     if (multi) setting << ", threshold " << policy.threshold;
     setting << ", " << report.samples << " rows";
     if (!data.selection.empty()) setting << " where " << data.selection;
-    write_output_file(args.reliability_path,
+    write_file(args.reliability_path,
                       reliability_svg(cal, "Reliability diagram",
                                       {"model: " + args.model_path, "data: " + data.source,
                                        setting.str()}));

@@ -10,6 +10,7 @@
 #include "maum/error.h"
 #include "maum/tokenizer.h"
 #include "tools/maum/commands.h"
+#include "tools/maum/output.h"
 
 namespace maum::cli {
 namespace {
@@ -92,7 +93,6 @@ void run_tokenize(const GlobalOptions& global, const TokenizeArgs& args) {
   options.max_length = args.max_length;
   options.invalid_utf8 = args.invalid_utf8 == "replace" ? InvalidUtf8::kReplace : InvalidUtf8::kError;
 
-  std::ios::sync_with_stdio(false);
   constexpr size_t kChunk = 4096;  // bounded memory on large inputs; output stays in input order
   std::vector<std::string> lines;
   std::string line;
@@ -104,6 +104,7 @@ void run_tokenize(const GlobalOptions& global, const TokenizeArgs& args) {
       tokenize_chunk(tokenizer, lines, first_line, options, global.threads);
       first_line += lines.size();
       lines.clear();
+      check_stdout();  // stop at a full disk or closed pipe, not after the whole input
     }
   }
   if (!lines.empty()) tokenize_chunk(tokenizer, lines, first_line, options, global.threads);

@@ -25,8 +25,6 @@ inline constexpr const char* kInvalidUtf8Hint =
 // An output file the command will write at its end: checks now, before any long work, that it can
 // be created or overwritten (the OS reason in the IoError otherwise) without leaving a file behind.
 void check_output_path(const std::string& path);
-// Writes `contents` to `path`; IoError with the OS reason on failure.
-void write_output_file(const std::string& path, const std::string& contents);
 
 // Adds --threads and -v/--verbose to a subcommand (they also work before the subcommand), so its
 // --help lists them.

@@ -16,6 +16,7 @@
 #include "maum/error.h"
 #include "maum/runtime.h"
 #include "tools/maum/commands.h"
+#include "tools/maum/output.h"
 
 namespace maum::cli {
 
@@ -39,14 +40,6 @@ void check_output_path(const std::string& path) {
   if (!existed) unlink(path.c_str());
 }
 
-void write_output_file(const std::string& path, const std::string& contents) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw IoError("cannot write " + path + ": " + std::strerror(errno));
-  out << contents;
-  out.flush();
-  if (!out) throw IoError("cannot write " + path + ": " + std::strerror(errno));
-}
-
 void add_global_options(CLI::App* cmd, GlobalOptions& global) {
   cmd->add_option("--threads", global.threads,
                   "Threads for inference and tokenization (0: one per core)")
@@ -60,6 +53,7 @@ void add_global_options(CLI::App* cmd, GlobalOptions& global) {
 
 int main(int argc, char** argv) {
   using namespace maum::cli;
+  use_checked_stdout();
   CLI::App app{"maum: fast C++ inference for BERT-family text classifiers", "maum"};
   app.require_subcommand(0, 1);
   app.fallthrough();  // lets `maum classify --threads 2 ...` set the global options
@@ -121,6 +115,7 @@ int main(int argc, char** argv) {
     if (version) {
       std::cout << "maum " << MAUM_VERSION << "\n";
       if (global.verbose) std::cout << maum::runtime_info() << "\n";
+      close_stdout();
       return 0;
     }
     if (app.get_subcommands().empty()) {
@@ -128,6 +123,7 @@ int main(int argc, char** argv) {
       std::cerr << app.help();
       return 2;
     }
+    close_stdout();  // every command's output, checked once it is complete
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

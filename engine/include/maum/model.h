@@ -13,8 +13,8 @@ namespace maum {
 struct LoadOptions {
   bool verbose = false;  // log load time, ISA and kernels to stderr
   // Copy the linear layers' weights once into the selected kernels' SIMD layout (faster GEMMs, at
-  // the cost of that copy's memory and load time). Off: every F32 weight is read in place from the
-  // mapped file.
+  // the cost of that copy's load time; the file's bytes of those weights are given back). Off:
+  // every F32 weight is read in place from the file's bytes.
   bool pack_weights = true;
 };
 
@@ -47,8 +47,9 @@ struct ModelInfo {
 
 class Model {
  public:
-  // Maps the file (no copy of fp32 weights) and validates every tensor's dtype and shape.
-  // Throws maum::IoError / maum::FormatError.
+  // Reads the file once into memory the model owns (so the file may be replaced or even
+  // truncated afterwards without affecting it; docs/FORMAT.md) and validates every tensor's dtype
+  // and shape. Throws maum::IoError / maum::FormatError.
   static Model load(const std::string& path, const LoadOptions& options = {});
 
   std::vector<Classification> classify(const std::vector<std::string>& texts,

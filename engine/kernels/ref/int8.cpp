@@ -1,6 +1,7 @@
 // Portable scalar int8 path: exact int32 accumulation, the reference the SIMD int8 kernels must
 // match bit for bit in the integer part.
 #include <cmath>
+#include <limits>
 
 #include "engine/kernels/table.h"
 
@@ -12,13 +13,21 @@ void quantize_rows_u8(const float* x, size_t ldx, uint8_t* q, size_t ldq, float*
     const float* xr = x + r * ldx;
     uint8_t* qr = q + r * ldq;
     float amax = 0.0f;
-    for (size_t i = 0; i < k; ++i) amax = std::fabs(xr[i]) > amax ? std::fabs(xr[i]) : amax;
+    bool nan = false;
+    for (size_t i = 0; i < k; ++i) {
+      amax = std::fabs(xr[i]) > amax ? std::fabs(xr[i]) : amax;
+      nan |= xr[i] != xr[i];
+    }
+    // A NaN activation (NaN/Inf weights) makes the row's scale NaN, so the row's outputs are NaN
+    // and the model reports a non-finite logit instead of quantizing it away.
+    if (nan) amax = std::numeric_limits<float>::quiet_NaN();
     const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     scale[r] = amax / 127.0f;
     for (size_t i = 0; i < k; ++i) {
       // nearbyint: round half to even in the default rounding mode, like cvtps2dq.
       float v = std::nearbyint(xr[i] * inv);
-      v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
+      // NaN (x * inv of a NaN or infinite x) -> -127, as the SIMD max(v, -127) gives.
+      v = !(v >= -127.0f) ? -127.0f : (v > 127.0f ? 127.0f : v);
       qr[i] = static_cast<uint8_t>(static_cast<int>(v) + 128);
     }
   }

@@ -4,6 +4,8 @@
 #include <cblas.h>
 #include <immintrin.h>
 
+#include <limits>
+
 #include <cmath>
 
 #include "engine/kernels/table.h"
@@ -148,11 +150,14 @@ void quantize_rows_u8(const float* x, size_t ldx, uint8_t* q, size_t ldq, float*
   for (size_t r = 0; r < m; ++r) {
     const float* xr = x + r * ldx;
     uint8_t* qr = q + r * ldq;
-    __m256 vmax = _mm256_setzero_ps();
+    __m256 vmax = _mm256_setzero_ps(), vnan = _mm256_setzero_ps();
     for (size_t i = 0; i < k; i += 8) {
-      vmax = _mm256_max_ps(vmax, _mm256_and_ps(_mm256_maskload_ps(xr + i, tail_mask(k - i)), abs_mask));
+      const __m256 v = _mm256_maskload_ps(xr + i, tail_mask(k - i));
+      vmax = _mm256_max_ps(vmax, _mm256_and_ps(v, abs_mask));
+      vnan = _mm256_or_ps(vnan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
     }
-    const float amax = hmax(vmax);
+    // A NaN makes the scale NaN (see the reference).
+    const float amax = _mm256_movemask_ps(vnan) ? std::numeric_limits<float>::quiet_NaN() : hmax(vmax);
     const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;  // as in the reference: bit-identical
     scale[r] = amax / 127.0f;
     const __m256 vinv = _mm256_set1_ps(inv);
@@ -169,7 +174,7 @@ void quantize_rows_u8(const float* x, size_t ldx, uint8_t* q, size_t ldq, float*
     }
     for (; i < k; ++i) {
       float v = __builtin_nearbyintf(xr[i] * inv);
-      v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
+      v = !(v >= -127.0f) ? -127.0f : (v > 127.0f ? 127.0f : v);  // NaN -> -127, as above
       qr[i] = static_cast<uint8_t>(static_cast<int>(v) + 128);
     }
   }

@@ -1,6 +1,8 @@
 // AVX-512 element-wise kernels: GELU, softmax, residual + LayerNorm, per-row u8 quantization.
 #include <immintrin.h>
 
+#include <limits>
+
 #include "engine/kernels/table.h"
 #include "engine/kernels/x86/avx512_math.h"
 
@@ -70,11 +72,15 @@ void quantize_rows_u8(const float* x, size_t ldx, uint8_t* q, size_t ldq, float*
     const float* xr = x + r * ldx;
     uint8_t* qr = q + r * ldq;
     __m512 vmax = _mm512_setzero_ps();
+    __mmask16 nan = 0;
     for (size_t i = 0; i < k; i += 16) {
       const __mmask16 mask = tail_mask(k - i);
-      vmax = _mm512_max_ps(vmax, _mm512_and_ps(_mm512_maskz_loadu_ps(mask, xr + i), abs_mask));
+      const __m512 v = _mm512_maskz_loadu_ps(mask, xr + i);
+      vmax = _mm512_max_ps(vmax, _mm512_and_ps(v, abs_mask));
+      nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
     }
-    const float amax = _mm512_reduce_max_ps(vmax);
+    // A NaN makes the scale NaN (see the reference).
+    const float amax = nan ? std::numeric_limits<float>::quiet_NaN() : _mm512_reduce_max_ps(vmax);
     // Same scalar arithmetic as the reference, so q and scale are bit-identical.
     const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     scale[r] = amax / 127.0f;

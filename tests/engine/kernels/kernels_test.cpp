@@ -22,6 +22,7 @@
 //    every p_j by at most 2δ relatively; rounding p and v adds 2u).
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -341,19 +342,39 @@ TEST_P(SimdVsRef, QuantizeIsBitIdentical) {
     }
 }
 
+// A random int8 linear layer: activations q [m, ldq], weights w [n, k] with their row sums,
+// per-channel and per-row scales, bias.
+struct Int8Problem {
+  std::vector<uint8_t> q;
+  std::vector<int8_t> w;
+  std::vector<int32_t> row_sum;
+  std::vector<float> ws, xs, bias;
+};
+
+Int8Problem random_int8_problem(size_t m, size_t n, size_t k, size_t ldq, std::mt19937& rng) {
+  std::uniform_int_distribution<int> u8(0, 255), s8(-127, 127);
+  Int8Problem p;
+  p.q.resize(m * ldq);
+  for (auto& v : p.q) v = static_cast<uint8_t>(u8(rng));
+  p.w.resize(n * k);
+  for (auto& v : p.w) v = static_cast<int8_t>(s8(rng));
+  p.row_sum.assign(n, 0);
+  for (size_t c = 0; c < n; ++c)
+    for (size_t i = 0; i < k; ++i) p.row_sum[c] += p.w[c * k + i];
+  p.ws = random_floats(n, rng, 0.001f, 0.02f);
+  p.xs = random_floats(m, rng, 0.01f, 0.1f);
+  p.bias = random_floats(n, rng);
+  return p;
+}
+
 void expect_linear_u8s8_matches(const Ops& o, size_t m, size_t n, size_t k, bool unit_scales,
                                 Epilogue epi, std::mt19937& rng) {
-  std::uniform_int_distribution<int> u8(0, 255), s8(-127, 127);
   const size_t ldq = k + 5, ldy = n + 3;
-  std::vector<uint8_t> q(m * ldq);
-  for (auto& v : q) v = static_cast<uint8_t>(u8(rng));
-  std::vector<int8_t> w(n * k);
-  for (auto& v : w) v = static_cast<int8_t>(s8(rng));
-  std::vector<int32_t> row_sum(n, 0);
-  for (size_t c = 0; c < n; ++c)
-    for (size_t i = 0; i < k; ++i) row_sum[c] += w[c * k + i];
-  std::vector<float> ws = random_floats(n, rng, 0.001f, 0.02f), xs = random_floats(m, rng, 0.01f, 0.1f);
-  std::vector<float> bias = random_floats(n, rng);
+  Int8Problem p = random_int8_problem(m, n, k, ldq, rng);
+  std::vector<uint8_t>& q = p.q;
+  std::vector<int8_t>& w = p.w;
+  std::vector<int32_t>& row_sum = p.row_sum;
+  std::vector<float>&ws = p.ws, &xs = p.xs, &bias = p.bias;
   if (unit_scales) {
     std::fill(ws.begin(), ws.end(), 1.0f);
     std::fill(xs.begin(), xs.end(), 1.0f);
@@ -408,6 +429,79 @@ TEST_P(SimdVsRef, LinearU8S8ScaledWithEpilogue) {
         expect_linear_u8s8_matches(o, m, n, k, false, Epilogue::kNone, rng);
         expect_linear_u8s8_matches(o, m, n, k, false, Epilogue::kGeluErf, rng);
       }
+}
+
+// Found by fuzz_model (issue 9): a NaN activation (NaN/Inf weights) reached a float -> int
+// conversion of NaN (undefined behaviour) in the scalar tail, and could be quantized away into a
+// finite but wrong row. Now the row's scale is NaN (so the NaN reaches the logits and is reported)
+// and q is defined and the same on every ISA; Inf behaves likewise (scale Inf).
+TEST_P(SimdVsRef, QuantizeNonFiniteRowsPropagate) {
+  const Ops& o = ops_for(GetParam());
+  for (size_t k : {size_t(5), size_t(19), size_t(64), size_t(77)})
+    for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+      std::vector<float> x(2 * k);
+      for (size_t i = 0; i < x.size(); ++i) x[i] = 0.25f * static_cast<float>(i % 9) - 1.0f;
+      x[k + k / 2] = bad;  // row 1 only
+      x[k - 1] = bad;      // and the last (tail) element of row 0
+      std::vector<uint8_t> q(2 * k), qr(2 * k);
+      float s[2], sr[2];
+      o.quantize_rows_u8(x.data(), k, q.data(), k, s, 2, k);
+      ref().quantize_rows_u8(x.data(), k, qr.data(), k, sr, 2, k);
+      EXPECT_EQ(q, qr) << isa_name(o.isa) << " k=" << k << " bad=" << bad;
+      for (int r = 0; r < 2; ++r) {
+        EXPECT_FALSE(std::isfinite(s[r])) << isa_name(o.isa) << " k=" << k << " row " << r;
+        EXPECT_FALSE(std::isfinite(sr[r]));
+      }
+    }
+}
+
+// Issue 9.9: a row's int8 result must not depend on its batch-mates (how many rows share the
+// call, where in the tile the row falls). The int32 sums are exact; the float epilogue
+// x_scale * w_scale * acc + bias is computed in the reference's order with separate roundings
+// on every ISA (the kernels are compiled with -ffp-contract=off, so no tile shape gets a fused
+// multiply-add the others do not), so every row is bit-identical to itself computed alone, and
+// without an activation bit-identical to the scalar reference.
+TEST_P(SimdVsRef, LinearU8S8RowsIndependentOfBatchMates) {
+  const Ops& o = ops_for(GetParam());
+  std::mt19937 rng(50);
+  for (size_t n : {size_t(7), size_t(48), size_t(773)})
+    for (size_t k : {size_t(33), size_t(256)}) {
+      const size_t m = 37, ldq = k, ldy = n;
+      Int8Problem p = random_int8_problem(m, n, k, ldq, rng);
+      const std::vector<uint8_t>& q = p.q;
+      const std::vector<int8_t>& w = p.w;
+      const std::vector<float>&ws = p.ws, &xs = p.xs, &bias = p.bias;
+      const std::vector<int32_t>& row_sum = p.row_sum;
+      QuantizedWeights qw;
+      qw.data = w.data(); qw.scale = ws.data(); qw.row_sum = row_sum.data(); qw.n = n; qw.k = k;
+      Aligned<int8_t> packed(o.packed_u8s8_size(n, k) + 1);
+      if (o.packed_u8s8_size(n, k) > 0) {
+        o.pack_u8s8(w.data(), n, k, packed.ptr);
+        qw.packed = packed.ptr;
+      }
+      for (Epilogue epi : {Epilogue::kNone, Epilogue::kGeluErf, Epilogue::kGeluTanh}) {
+        std::vector<float> all(m * ldy);
+        o.linear_u8s8(q.data(), ldq, xs.data(), qw, bias.data(), all.data(), ldy, m, 0, n, epi);
+        for (size_t first = 0; first < m; ++first)
+          for (size_t rows : {size_t(1), size_t(2), size_t(3), size_t(5)}) {
+            if (first + rows > m) continue;
+            std::vector<float> part(rows * ldy);
+            o.linear_u8s8(q.data() + first * ldq, ldq, xs.data() + first, qw, bias.data(), part.data(), ldy, rows,
+                          0, n, epi);
+            ASSERT_EQ(0, std::memcmp(part.data(), all.data() + first * ldy, part.size() * sizeof(float)))
+                << isa_name(o.isa) << " n=" << n << " k=" << k << " rows " << first << "+" << rows
+                << " differ from the same rows inside a batch of " << m;
+          }
+        if (epi == Epilogue::kNone) {
+          QuantizedWeights plain = qw;
+          plain.packed = nullptr;
+          std::vector<float> expected(m * ldy);
+          ref().linear_u8s8(q.data(), ldq, xs.data(), plain, bias.data(), expected.data(), ldy, m, 0, n, epi);
+          ASSERT_EQ(0, std::memcmp(expected.data(), all.data(), all.size() * sizeof(float)))
+              << isa_name(o.isa) << " n=" << n << " k=" << k << ": not bit-identical to the reference";
+        }
+      }
+    }
 }
 
 TEST_P(SimdVsRef, AttentionHead) {
