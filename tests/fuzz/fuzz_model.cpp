@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/src/model_format.h"
 #include "core/src/safetensors.h"
 #include "engine/kernels/kernels.h"
 #include "engine/src/encoder.h"
@@ -20,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     auto file = maum::core::SafetensorsFile::from_bytes(data, size, "fuzz.safetensors");
     if (!file->metadata().count("maum.config")) return 0;
-    const maum::engine::ModelConfig config = maum::engine::parse_config(file->meta("maum.config"), file->path());
+    const maum::format::ModelConfig config = maum::format::parse_config(file->meta("maum.config"), file->path());
     if (file->metadata().count("maum.tokenizer"))
       (void)maum::Tokenizer::from_serialized(file->meta("maum.tokenizer"));
     auto weights = maum::engine::bind_weights(file, config, &maum::kernels::ops());
