@@ -60,12 +60,20 @@ void run(const maum::Tokenizer& tok, std::string_view text) {
   replace.max_length = 1 + text.size() % 16;
   replace.pad_to_length = text.size() % 24;
   const size_t half = text.size() / 2;
+  (void)tok.decode(r.ids);
+  // A max_length below the pair's 3 special tokens is refused (as in HF); any other must encode.
+  if (replace.max_length < 3) {
+    try {
+      (void)tok.encode_pair(text.substr(0, half), text.substr(half), replace);
+    } catch (const maum::InvalidArgument&) {
+      return;
+    }
+    __builtin_trap();
+  }
   maum::Encoding p = tok.encode_pair(text.substr(0, half), text.substr(half), replace);
   check(tok, p, text.size());
-  if (!p.ids.empty() && p.ids.size() > std::max(replace.max_length, replace.pad_to_length) &&
-      p.ids.size() > 3)
-    __builtin_trap();  // truncation must hold whenever the specials fit
-  (void)tok.decode(r.ids);
+  if (!p.ids.empty() && p.ids.size() > std::max(replace.max_length, replace.pad_to_length))
+    __builtin_trap();  // truncation must hold (the specials fit)
 }
 
 }  // namespace
