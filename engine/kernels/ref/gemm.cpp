@@ -2,6 +2,9 @@
 // CPUs without AVX2. Eight independent partial sums per dot product keep it reasonably fast (the
 // compiler can map them onto SSE2 lanes without reassociating anything) and its rounding error
 // small (~eps * sqrt(k / 8) relative).
+#include <algorithm>
+#include <cstring>
+
 #include "engine/kernels/table.h"
 
 namespace maum::kernels::ref {
@@ -50,12 +53,15 @@ size_t packed_f32_panels_size(size_t n, size_t k) {
 }
 
 void pack_f32_panels(const float* w, size_t n, size_t k, float* packed) {
+  // Branch-free over the panel's real rows (padding rows are zeroed once): packing runs over
+  // every weight at load, so it is part of every cold start.
   for (size_t p = 0; p < n; p += kPackPanel) {
     float* panel = packed + p * k;
+    const size_t rows = std::min(kPackPanel, n - p);
     for (size_t kk = 0; kk < k; ++kk) {
-      for (size_t c = 0; c < kPackPanel; ++c) {
-        panel[kk * kPackPanel + c] = p + c < n ? w[(p + c) * k + kk] : 0.0f;
-      }
+      float* dst = panel + kk * kPackPanel;
+      for (size_t c = 0; c < rows; ++c) dst[c] = w[(p + c) * k + kk];
+      for (size_t c = rows; c < kPackPanel; ++c) dst[c] = 0.0f;
     }
   }
 }
@@ -65,15 +71,20 @@ size_t packed_u8s8_panels_size(size_t n, size_t k) {
 }
 
 void pack_u8s8_panels(const int8_t* w, size_t n, size_t k, int8_t* packed) {
-  const size_t k4 = (k + 3) / 4 * 4;
+  // Whole 4-byte groups move as one 4-byte copy per row (packing runs over every weight at load,
+  // so it is part of every cold start); the tail group and padding rows are zero-filled.
+  const size_t k4 = (k + 3) / 4 * 4, k_full = k / 4 * 4;
   for (size_t p = 0; p < n; p += kPackPanel) {
     int8_t* panel = packed + p * k4;
+    const size_t rows = std::min(kPackPanel, n - p);
     for (size_t kg = 0; kg < k4; kg += 4) {
-      for (size_t c = 0; c < kPackPanel; ++c) {
-        for (size_t j = 0; j < 4; ++j) {
-          const size_t kk = kg + j;
-          panel[kg * kPackPanel + c * 4 + j] = (p + c < n && kk < k) ? w[(p + c) * k + kk] : 0;
-        }
+      int8_t* dst = panel + kg * kPackPanel;
+      std::memset(dst, 0, kPackPanel * 4);
+      if (kg < k_full) {
+        for (size_t c = 0; c < rows; ++c) std::memcpy(dst + c * 4, w + (p + c) * k + kg, 4);
+      } else {
+        for (size_t c = 0; c < rows; ++c)
+          for (size_t kk = kg; kk < k; ++kk) dst[c * 4 + (kk - kg)] = w[(p + c) * k + kk];
       }
     }
   }
