@@ -7,7 +7,7 @@
 namespace maum {
 
 std::optional<Policy> read_model_policy(const std::string& model_path) {
-  const auto file = format::open(model_path);
+  const auto file = format::open(model_path, core::Reading::kOnDemand);  // the header only
   const std::optional<std::string> json = format::policy_json(*file);
   if (!json) return std::nullopt;
   return Policy::from_json(*json, model_path + " metadata \"" + format::kPolicyKey + "\"");

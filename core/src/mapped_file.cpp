@@ -32,24 +32,27 @@ void MappedFile::allocate(size_t size) {
   data_ = static_cast<uint8_t*>(p);
 }
 
-MappedFile::MappedFile(const std::string& path) : path_(path) {
+namespace {
+
+long long nanoseconds(const struct timespec& t) { return t.tv_sec * 1000000000LL + t.tv_nsec; }
+
+}  // namespace
+
+MappedFile::MappedFile(const std::string& path, Reading reading) : path_(path) {
   Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0) throw IoError(path + ": cannot open: " + std::strerror(errno));
   struct stat st {};
   if (::fstat(f.fd, &st) != 0) throw IoError(path + ": cannot stat: " + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw IoError(path + ": not a regular file");
+  identity_ = {static_cast<long long>(st.st_size), nanoseconds(st.st_mtim)};
   allocate(static_cast<size_t>(st.st_size));
+  if (reading == Reading::kOnDemand) {
+    fd_ = f.fd;
+    f.fd = -1;  // kept open for load() / read_into()
+    return;
+  }
   try {
-    size_t got = 0;
-    while (got < size_) {
-      const ssize_t n = ::pread(f.fd, data_ + got, size_ - got, static_cast<off_t>(got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw IoError(path + ": cannot read: " + std::strerror(errno));
-      if (n == 0)
-        throw IoError(path + ": the file shrank while it was being read (" + std::to_string(got) + " of " +
-                      std::to_string(size_) + " bytes); replace model files by renaming a complete copy over them");
-      got += static_cast<size_t>(n);
-    }
+    pread_exactly(f.fd, 0, size_, data_);
     char extra;
     ssize_t n;
     do n = ::pread(f.fd, &extra, 1, static_cast<off_t>(size_)); while (n < 0 && errno == EINTR);
@@ -61,6 +64,49 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     data_ = nullptr;
     throw;
   }
+}
+
+void MappedFile::pread_exactly(int fd, size_t offset, size_t bytes, uint8_t* out) const {
+  if (offset > size_ || bytes > size_ - offset)
+    throw IoError(path_ + ": read of " + std::to_string(bytes) + " bytes at " + std::to_string(offset) +
+                  " is outside the file (" + std::to_string(size_) + " bytes)");
+  size_t got = 0;
+  while (got < bytes) {
+    const ssize_t n = ::pread(fd, out + got, bytes - got, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw IoError(path_ + ": cannot read: " + std::strerror(errno));
+    if (n == 0)
+      throw IoError(path_ + ": the file shrank while it was being read (" + std::to_string(offset + got) +
+                    " of " + std::to_string(size_) +
+                    " bytes); replace model files by renaming a complete copy over them");
+    got += static_cast<size_t>(n);
+  }
+}
+
+const uint8_t* MappedFile::load(size_t offset, size_t bytes) const {
+  if (fd_ >= 0) pread_exactly(fd_, offset, bytes, data_ + offset);
+  else if (offset > size_ || bytes > size_ - offset)
+    throw IoError(path_ + ": range outside the file");
+  return data_ + offset;
+}
+
+void MappedFile::read_into(size_t offset, size_t bytes, void* out) const {
+  if (fd_ >= 0) {
+    pread_exactly(fd_, offset, bytes, static_cast<uint8_t*>(out));
+    return;
+  }
+  if (offset > size_ || bytes > size_ - offset) throw IoError(path_ + ": range outside the file");
+  if (bytes) std::memcpy(out, data_ + offset, bytes);
+}
+
+void MappedFile::check_unchanged() const {
+  if (fd_ < 0) return;
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) throw IoError(path_ + ": cannot stat: " + std::strerror(errno));
+  const Identity now{static_cast<long long>(st.st_size), nanoseconds(st.st_mtim)};
+  if (!(now == identity_))
+    throw IoError(path_ + ": the file was changed in place while it was being read; replace model files by "
+                  "renaming a complete copy over them");
 }
 
 MappedFile::MappedFile(const std::string& name, const void* data, size_t size) : path_(name) {
@@ -81,6 +127,7 @@ void MappedFile::release(const uint8_t* data, size_t bytes) const {
 
 MappedFile::~MappedFile() {
   if (data_) ::munmap(data_, size_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace maum::core

@@ -147,8 +147,8 @@ std::string config_json(const ModelConfig& c) {
   return j.dump();
 }
 
-std::shared_ptr<const core::SafetensorsFile> open(const std::string& path) {
-  auto file = core::SafetensorsFile::open(path);
+std::shared_ptr<const core::SafetensorsFile> open(const std::string& path, core::Reading reading) {
+  auto file = core::SafetensorsFile::open(path, reading);
   if (!file->metadata().count(kVersionKey))
     throw FormatError(path + ": not a maum model file (no \"" + kVersionKey +
                       "\" metadata); a Hugging Face checkpoint must be converted first: maum "

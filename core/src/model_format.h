@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/src/safetensors.h"
+#include "maum/error.h"
 
 namespace maum::format {
 
@@ -74,10 +75,22 @@ std::optional<Activation> activation_from_name(const std::string& name);
 
 // Opens a maum model file: a safetensors file with this format version. Throws IoError /
 // FormatError (a Hugging Face checkpoint is named as such, with the command to convert it).
-std::shared_ptr<const core::SafetensorsFile> open(const std::string& path);
+std::shared_ptr<const core::SafetensorsFile> open(const std::string& path,
+                                                  core::Reading reading = core::Reading::kWhole);
 ModelConfig read_config(const core::SafetensorsFile& file);
 // The embedded tokenizer (tokenizer.json text).
 const std::string& tokenizer_json(const core::SafetensorsFile& file);
+// parse(tokenizer_json(file)), with a FormatError from parse re-thrown naming the file and key: how
+// the tokenizer module and the engine (which has the file open already) both read it.
+template <class Parse>
+auto parse_tokenizer(const core::SafetensorsFile& file, Parse&& parse) {
+  const std::string& json = tokenizer_json(file);
+  try {
+    return parse(json);
+  } catch (const FormatError& e) {
+    throw FormatError(file.path() + ": metadata \"" + kTokenizerKey + "\": " + e.what());
+  }
+}
 // The embedded policy JSON, if any.
 std::optional<std::string> policy_json(const core::SafetensorsFile& file);
 // Names of the int8 tensors ("maum.quantization"), empty for an F32 file; and its JSON.

@@ -83,10 +83,10 @@ int64_t TensorView::numel() const {
 
 SafetensorsFile::~SafetensorsFile() = default;
 
-std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::string& path) {
+std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::string& path, Reading reading) {
   std::shared_ptr<SafetensorsFile> file(new SafetensorsFile());
   file->path_ = path;
-  file->map_ = std::make_unique<MappedFile>(path);
+  file->map_ = std::make_unique<MappedFile>(path, reading);
   return parse(std::move(file));
 }
 
@@ -100,12 +100,14 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::from_bytes(const void* d
 
 std::shared_ptr<const SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<SafetensorsFile> file) {
   const std::string& path = file->path_;
-  const uint8_t* bytes = file->map_->data();
-  const size_t size = file->map_->size();
+  const MappedFile& map = *file->map_;
+  const uint8_t* bytes = map.data();
+  const size_t size = map.size();
   auto fail = [&](const std::string& what) { throw FormatError(path + ": " + what); };
 
   if (size < 8)
     fail("not a safetensors file: " + std::to_string(size) + " bytes, shorter than the 8-byte header length");
+  map.load(0, 8);
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
   if (header_len > size - 8)
@@ -114,6 +116,7 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<Sa
   if (header_len > kMaxHeaderBytes)
     fail("header length " + std::to_string(header_len) + " exceeds the 100 MB limit");
   if (header_len < 2) fail("header is empty");
+  map.load(8, static_cast<size_t>(header_len));
 
   nlohmann::json header;
   try {
@@ -218,6 +221,16 @@ const TensorView& SafetensorsFile::get(const std::string& name, DType dtype,
 void SafetensorsFile::release(const TensorView& tensor) const {
   if (map_) map_->release(tensor.data, tensor.nbytes);
 }
+
+const uint8_t* SafetensorsFile::load(const TensorView& tensor) const {
+  return map_->load(static_cast<size_t>(tensor.data - map_->data()), tensor.nbytes);
+}
+
+void SafetensorsFile::read_into(const TensorView& tensor, void* out) const {
+  map_->read_into(static_cast<size_t>(tensor.data - map_->data()), tensor.nbytes, out);
+}
+
+void SafetensorsFile::check_unchanged() const { map_->check_unchanged(); }
 
 const std::string& SafetensorsFile::meta(const std::string& key) const {
   auto it = metadata_.find(key);

@@ -30,7 +30,7 @@ struct TensorView {
   int64_t numel() const;
 };
 
-// A fully validated safetensors file, read into memory it owns (MappedFile). Validation on open:
+// A fully validated safetensors file, read into memory it owns (MappedFile), whole or on demand. Validation on open:
 // header length within the file, header is JSON of the documented shape, every dtype known, every
 // shape non-negative with numel * dtype_size == end - begin (checked arithmetic), and the tensors
 // tile the data area exactly: no overlaps, no gaps, no bytes after the last tensor (as the
@@ -38,7 +38,9 @@ struct TensorView {
 // problem; I/O failures IoError.
 class SafetensorsFile {
  public:
-  static std::shared_ptr<const SafetensorsFile> open(const std::string& path);
+  // kOnDemand reads the header now and each tensor's bytes when load() or read_into() asks
+  // (until then data points at bytes not read yet, which read as zeros).
+  static std::shared_ptr<const SafetensorsFile> open(const std::string& path, Reading reading = Reading::kWhole);
   // The same over a copy of `size` bytes at `data`, named `name` in messages.
   static std::shared_ptr<const SafetensorsFile> from_bytes(const void* data, size_t size, const std::string& name);
 
@@ -55,6 +57,14 @@ class SafetensorsFile {
   // Gives the tensor's whole pages back to the system (MappedFile::release): they read as zeros
   // afterwards. Only for tensors the caller has copied and never reads again.
   void release(const TensorView& tensor) const;
+  // The tensor's bytes, read from the file first when it was opened kOnDemand (tensor.data then).
+  const uint8_t* load(const TensorView& tensor) const;
+  // Copies the tensor's bytes to `out` (for kOnDemand straight from the file, leaving data()
+  // unread: for weights that are repacked at load). Thread-safe.
+  void read_into(const TensorView& tensor, void* out) const;
+  // For kOnDemand: throws IoError if the file was changed in place since it was opened (see
+  // MappedFile::check_unchanged); call after the last load/read_into.
+  void check_unchanged() const;
 
   ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile&) = delete;

@@ -92,7 +92,10 @@ struct Ops {
   // ---- Additions (see docs/PERF.md "Kernel API for the engine") ----
   // Weight packing, once at load. packed_*_size returns the element count to allocate (floats /
   // bytes; 0 = this table does not use a packed copy, leave LinearF32::packed /
-  // QuantizedWeights::packed null). Allocate with 64-byte alignment.
+  // QuantizedWeights::packed null). Allocate with 64-byte alignment. Packing is separable by
+  // panels: rows [r, r + j·kPackPanel) of w (r a multiple of kPackPanel) packed on their own give
+  // exactly the packed elements at offset packed_*_size(r, k), so the loader packs a matrix a slab
+  // at a time as it reads it from the file.
   size_t (*packed_f32_size)(size_t n, size_t k) = nullptr;
   void (*pack_f32)(const float* w, size_t n, size_t k, float* packed) = nullptr;
   size_t (*packed_u8s8_size)(size_t n, size_t k) = nullptr;

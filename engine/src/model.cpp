@@ -97,10 +97,12 @@ Model::~Model() = default;
 
 Model Model::load(const std::string& path, const LoadOptions& options) {
   const auto started = std::chrono::steady_clock::now();
-  auto file = format::open(path);
+  // On demand: the weights the kernels repack are read slab by slab into the packing, never whole.
+  auto file = format::open(path, core::Reading::kOnDemand);
   auto impl = std::make_shared<Impl>();
   impl->config = format::read_config(*file);
-  impl->tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_model_file(path));
+  // From the file already read (Tokenizer::from_model_file would read it a second time).
+  impl->tokenizer = std::make_unique<Tokenizer>(format::parse_tokenizer(*file, Tokenizer::from_serialized));
   impl->weights = engine::bind_weights(file, impl->config,
                                        options.pack_weights ? &kernels::ops() : nullptr);
 

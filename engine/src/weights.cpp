@@ -1,5 +1,6 @@
 #include "engine/src/weights.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <new>
@@ -7,6 +8,7 @@
 #include <functional>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "core/src/temperature.h"
 #include "engine/src/thread_pool.h"
@@ -34,7 +36,7 @@ class Binder {
   std::set<std::string> used;
 
   const float* f32(const std::string& name, std::vector<int64_t> shape) {
-    const core::TensorView& t = get(name, core::DType::F32, shape);
+    const core::TensorView& t = loaded(name, core::DType::F32, shape);
     if (reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0)
       return reinterpret_cast<const float*>(t.data);
     // A valid file may place an F32 tensor at an offset that is not a multiple of 4 (after an
@@ -46,7 +48,7 @@ class Binder {
   }
 
   const int8_t* i8(const std::string& name, std::vector<int64_t> shape) {
-    return reinterpret_cast<const int8_t*>(get(name, core::DType::I8, shape).data);
+    return reinterpret_cast<const int8_t*>(loaded(name, core::DType::I8, shape).data);
   }
 
   Linear linear(const std::string& prefix, size_t n, size_t k) {
@@ -59,50 +61,54 @@ class Binder {
       const core::TensorView& t = get(wname, core::DType::I8, wshape);
       const float* scale = f32(format::tensor::scale(wname), {static_cast<int64_t>(n)});
       auto row_sum = std::make_unique<int32_t[]>(n);
-      const auto* q = reinterpret_cast<const int8_t*>(t.data);
-      int32_t* sums = row_sum.get();
-      int8_t* packed = nullptr;
       const kernels::Ops* ops = pack_for_;
+      int8_t* packed = nullptr;
       if (ops) {
         if (size_t bytes = ops->packed_u8s8_size(n, k)) packed = static_cast<int8_t*>(aligned(bytes));
       }
-      // One job per tensor: row sums, packing, then (packed) dropping the file's pages at once, so
-      // at no point during the load are both the file pages and the packed copies all resident.
-      const core::SafetensorsFile* file = w_.file.get();
-      pack_jobs.push_back([q, n, k, sums, ops, packed, file, source = &t] {
-        for (size_t r = 0; r < n; ++r) {
+      int32_t* sums = row_sum.get();
+      auto row_sums = [sums, k](const int8_t* rows, size_t first, size_t count) {
+        for (size_t r = 0; r < count; ++r) {
           int32_t s = 0;
-          for (size_t c = 0; c < k; ++c) s += q[r * k + c];
-          sums[r] = s;
+          for (size_t c = 0; c < k; ++c) s += rows[r * k + c];
+          sums[first + r] = s;
         }
-        if (packed) {
-          ops->pack_u8s8(q, n, k, packed);
-          // The kernels of the table that packed it read only the packed copy from now on (the
-          // reference path, which reads q, runs only where nothing is packed): give q's pages back.
-          file->release(*source);
-        }
-      });
-      l.quantized = {q, scale, row_sum.get(), n, k};
+      };
+      if (packed) {
+        pack_jobs.push_back([this, &t, n, k, ops, packed, row_sums] {
+          for_each_slab<int8_t>(t, n, k, [&](const int8_t* rows, size_t first, size_t count) {
+            row_sums(rows, first, count);
+            ops->pack_u8s8(rows, count, k, packed + ops->packed_u8s8_size(first, k));
+          });
+        });
+      } else {
+        const auto* q = reinterpret_cast<const int8_t*>(w_.file->load(t));
+        pack_jobs.push_back([q, n, row_sums] { row_sums(q, 0, n); });
+      }
+      // The kernels of a table that packed the weights read only the packed copy, never data
+      // (the reference path, which reads data, runs only where nothing is packed): with packing,
+      // data points at bytes never read (on-demand) or given back.
+      l.quantized = {reinterpret_cast<const int8_t*>(t.data), scale, row_sum.get(), n, k};
       l.quantized.packed = packed;
       w_.owned_row_sums.push_back(std::move(row_sum));
     } else {
-      l.f32.w = f32(wname, wshape);
+      const size_t floats = pack_for_ ? pack_for_->packed_f32_size(n, k) : 0;
+      if (floats) {
+        const core::TensorView& t = get(wname, core::DType::F32, wshape);
+        auto* packed = static_cast<float*>(aligned(floats * sizeof(float)));
+        const kernels::Ops* ops = pack_for_;
+        pack_jobs.push_back([this, &t, n, k, ops, packed] {
+          for_each_slab<float>(t, n, k, [&](const float* rows, size_t first, size_t count) {
+            ops->pack_f32(rows, count, k, packed + ops->packed_f32_size(first, k));
+          });
+        });
+        l.f32.w = reinterpret_cast<const float*>(t.data);  // see the int8 case
+        l.f32.packed = packed;
+      } else {
+        l.f32.w = f32(wname, wshape);
+      }
       l.f32.n = n;
       l.f32.k = k;
-      if (pack_for_) {
-        if (size_t floats = pack_for_->packed_f32_size(n, k)) {
-          auto* packed = static_cast<float*>(aligned(floats * sizeof(float)));
-          const kernels::Ops* ops = pack_for_;
-          const float* w = l.f32.w;
-          const core::SafetensorsFile* file = w_.file.get();
-          const core::TensorView* source = &get(wname, core::DType::F32, wshape);
-          pack_jobs.push_back([ops, w, n, k, packed, file, source] {
-            ops->pack_f32(w, n, k, packed);
-            file->release(*source);  // see the int8 case
-          });
-          l.f32.packed = packed;
-        }
-      }
     }
     l.bias = f32(format::tensor::bias(prefix), {static_cast<int64_t>(n)});
     l.f32.bias = l.bias;
@@ -128,6 +134,34 @@ class Binder {
                         " " + shape_string(t.shape) + ", expected " + core::dtype_name(dtype) +
                         " " + shape_string(shape));
     return t;
+  }
+
+  // A tensor the kernels read as it is in the file: its bytes are read now.
+  const core::TensorView& loaded(const std::string& name, core::DType dtype,
+                                 const std::vector<int64_t>& shape) {
+    const core::TensorView& t = get(name, dtype, shape);
+    w_.file->load(t);
+    return t;
+  }
+
+  // Calls each(rows, first_row, row_count) over a [n, k] tensor a slab of whole pack panels at a
+  // time, each read from the file into a small buffer: a weight that is repacked never has its
+  // file bytes in the model's memory (on an on-demand file; a whole one gets them given back), and
+  // the load touches no more fresh pages than the packed copy needs.
+  template <class T, class Each>
+  void for_each_slab(const core::TensorView& t, size_t n, size_t k, Each&& each) const {
+    constexpr size_t kSlabRows = 4 * kernels::kPackPanel;
+    std::vector<T> slab(std::min(n, kSlabRows) * k);
+    const core::SafetensorsFile& file = *w_.file;
+    for (size_t first = 0; first < n; first += kSlabRows) {
+      const size_t count = std::min(kSlabRows, n - first);
+      core::TensorView part = t;
+      part.data = t.data + first * k * sizeof(T);
+      part.nbytes = count * k * sizeof(T);
+      file.read_into(part, slab.data());
+      each(slab.data(), first, count);
+    }
+    file.release(t);
   }
 
   void* aligned(size_t bytes) {
@@ -190,6 +224,8 @@ std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFil
       throw FormatError(w->file->path() + ": tensor \"" + name + "\" is not part of the model maum.config describes (" +
                         std::to_string(c.num_layers) + " layers); config and weights disagree");
   parallel_for(b.pack_jobs.size(), [&](size_t i) { b.pack_jobs[i](); });
+  // Everything is read: bytes read at different moments must all be from the same file.
+  w->file->check_unchanged();
   return w;
 }
 

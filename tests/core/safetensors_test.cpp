@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -294,6 +296,96 @@ TEST(MappedFile, FileChangedInPlaceAfterOpenDoesNotAffectTheBytes) {
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(m.data()), m.size()), original);
   write_bytes(path, std::string(original.size(), 'x'));  // `cp other.safetensors m.bin`
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(m.data()), m.size()), original);
+}
+
+// On demand (how the engine opens a model): only what is asked for is read; the rest of the
+// buffer is never touched (reads as zeros) and read_into copies without touching it.
+TEST(MappedFile, OnDemandReadsOnlyWhatIsAskedFor) {
+  TempDir dir;
+  const std::string path = dir.file("m.bin");
+  std::string original(3 * 4096 + 17, '\0');
+  for (size_t i = 0; i < original.size(); ++i) original[i] = static_cast<char>(i * 13 + 1);
+  write_bytes(path, original);
+  MappedFile m(path, Reading::kOnDemand);
+  ASSERT_EQ(m.size(), original.size());
+  EXPECT_EQ(m.data()[5000], 0);  // not loaded yet
+  const uint8_t* at = m.load(4096, 100);
+  EXPECT_EQ(at, m.data() + 4096);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(at), 100), original.substr(4096, 100));
+  std::string copy(200, '\0');
+  m.read_into(9000, 200, copy.data());
+  EXPECT_EQ(copy, original.substr(9000, 200));
+  EXPECT_EQ(m.data()[9000], 0);  // read_into left the buffer alone
+  EXPECT_THROW(m.load(original.size() - 10, 11), IoError);
+  EXPECT_THROW(m.read_into(original.size() + 1, 0, copy.data()), IoError);
+  EXPECT_NO_THROW(m.check_unchanged());
+  // A whole-file MappedFile serves the same calls from its copy.
+  MappedFile whole(path);
+  whole.read_into(9000, 200, copy.data());
+  EXPECT_EQ(copy, original.substr(9000, 200));
+  EXPECT_NO_THROW(whole.check_unchanged());
+}
+
+// Issue 9.4 for on-demand files: bytes read at different moments must come from one file. Written
+// in place (`cp other m.bin`) → check_unchanged fails; truncated → the next read fails; a new file
+// renamed over the path (the documented safe update) leaves the opened one intact and consistent.
+TEST(MappedFile, OnDemandDetectsAFileChangedInPlace) {
+  TempDir dir;
+  const std::string path = dir.file("m.bin");
+  const std::string original(8192, 'a');
+  {
+    write_bytes(path, original);
+    MappedFile m(path, Reading::kOnDemand);
+    write_bytes(dir.file("new.bin"), std::string(8192, 'b'));
+    ASSERT_EQ(std::rename(dir.file("new.bin").c_str(), path.c_str()), 0);
+    EXPECT_EQ(m.load(0, 8192)[100], 'a');
+    EXPECT_NO_THROW(m.check_unchanged());
+  }
+  {
+    write_bytes(path, original);
+    MappedFile m(path, Reading::kOnDemand);
+    write_bytes(path, std::string(8192, 'c'));  // same size, in place
+    const struct timespec times[2] = {{1, 0}, {1, 0}};  // a modification time surely not the old one
+    ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+    try {
+      m.check_unchanged();
+      ADD_FAILURE() << "a file written in place went unnoticed";
+    } catch (const IoError& e) {
+      EXPECT_NE(std::string(e.what()).find("renaming"), std::string::npos) << e.what();
+    }
+  }
+  {
+    write_bytes(path, original);
+    MappedFile m(path, Reading::kOnDemand);
+    ASSERT_EQ(::truncate(path.c_str(), 100), 0);
+    EXPECT_THROW(m.load(4096, 10), IoError);
+    EXPECT_THROW(m.check_unchanged(), IoError);
+  }
+}
+
+// Opened on demand, a safetensors file is validated the same way (the header is read at open) and
+// its tensors read as they are in the file.
+TEST(Safetensors, OnDemandOpenValidatesAndLoadsTensors) {
+  TempDir dir;
+  SafetensorsWriter w;
+  std::vector<float> a(16);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = 0.5f * static_cast<float>(i);
+  w.add("a", DType::F32, {16}, a.data(), 64);
+  w.set_metadata("x", "y");
+  const std::string path = dir.file("full.safetensors");
+  w.write(path);
+  auto f = SafetensorsFile::open(path, Reading::kOnDemand);
+  EXPECT_EQ(f->meta("x"), "y");
+  const TensorView& t = f->get("a", DType::F32, {16});
+  std::vector<float> got(16);
+  std::memcpy(got.data(), f->load(t), 64);
+  EXPECT_EQ(got, a);
+  const std::string bytes = read_bytes(path);
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    const std::string cut = dir.file("cut.safetensors");
+    write_bytes(cut, bytes.substr(0, len));
+    EXPECT_THROW(SafetensorsFile::open(cut, Reading::kOnDemand), FormatError) << "length " << len;
+  }
 }
 
 // release() gives whole pages back (they read as zeros); bytes on shared boundary pages and

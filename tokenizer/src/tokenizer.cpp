@@ -626,12 +626,7 @@ json Tokenizer::Impl::to_tokenizer_json() const {
 std::string Tokenizer::serialize() const { return impl_->to_tokenizer_json().dump(); }
 
 Tokenizer Tokenizer::from_model_file(const std::string& path) {
-  const auto file = format::open(path);
-  try {
-    return from_serialized(format::tokenizer_json(*file));
-  } catch (const FormatError& e) {
-    throw FormatError(path + ": metadata \"" + format::kTokenizerKey + "\": " + e.what());
-  }
+  return format::parse_tokenizer(*format::open(path, core::Reading::kOnDemand), from_serialized);  // the header only
 }
 
 Tokenizer Tokenizer::from_serialized(std::string_view serialized) {
