@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes every parser of untrusted input (libFuzzer + ASan + UBSan, clang), each for SECONDS
-# seconds (default 45): the tokenizer, the torch zip/pickle reader, the safetensors/model loader
-# and the analysis JSON readers (policy, label map, fusion). Builds only the fuzz targets, in
-# build-fuzz/. Seeds: the golden corpora lines (tokenizer) and tests/fuzz/make_seeds.py (the
-# others). Exits non-zero on a crash, a sanitizer report or a failed build.
+# seconds (default 45): the tokenizer, the torch zip/pickle reader, the tf_model.h5 (HDF5) reader,
+# the safetensors/model loader and the analysis JSON readers (policy, label map, fusion). Builds only the fuzz targets, in
+# build-fuzz/. Seeds: the golden corpora lines (tokenizer), tests/fuzz/make_h5_seeds.py (HDF5,
+# h5py) and tests/fuzz/make_seeds.py (the others). Exits non-zero on a crash, a sanitizer report or a failed build.
 #   scripts/fuzz.sh [SECONDS] [TARGET ...]      e.g. scripts/fuzz.sh 30 fuzz_torch
 # Extra libFuzzer flags in MAUM_FUZZ_FLAGS (e.g. "-runs=10000000" for a long run).
 set -euo pipefail
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-45}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_tokenizer fuzz_torch fuzz_model fuzz_analysis_json)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_tokenizer fuzz_torch fuzz_tf_h5 fuzz_model fuzz_analysis_json)
 export MAUM_SHARED="${MAUM_SHARED:-$(cd .. && pwd)/shared}"
 if [ ! -d "$MAUM_SHARED/vocab" ]; then
   echo "fuzz: shared material not found at $MAUM_SHARED (set MAUM_SHARED)" >&2
@@ -43,6 +43,7 @@ printf 'abc\xff\xfe' > "$seeds/tokenizer/invalid-1"
 printf '\xe0\xa0 [SEP]\xed\xa0\x80' > "$seeds/tokenizer/invalid-2"
 printf '\xf4\x90\x80\x80[CLS]' > "$seeds/tokenizer/invalid-3"
 /usr/bin/python3 tests/fuzz/make_seeds.py . "$seeds"
+/usr/bin/python3 tests/fuzz/make_h5_seeds.py "$seeds/h5"
 
 mkdir -p build-fuzz/artifacts
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
@@ -51,6 +52,7 @@ for target in "${targets[@]}"; do
   case "$target" in
     fuzz_tokenizer) corpus="$seeds/tokenizer" max_len=4096 ;;
     fuzz_torch) corpus="$seeds/torch" max_len=8192 ;;
+    fuzz_tf_h5) corpus="$seeds/h5" max_len=32768 ;;
     fuzz_model) corpus="$seeds/model" max_len=16384 ;;
     fuzz_analysis_json) corpus="$seeds/analysis" max_len=4096 ;;
     *) echo "fuzz: unknown target $target" >&2; exit 1 ;;
