@@ -48,6 +48,10 @@ printf '\xf4\x90\x80\x80[CLS]' > "$seeds/tokenizer/invalid-3"
 mkdir -p build-fuzz/artifacts
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# libhdf5 1.10 (Debian) leaks a little of its metadata cache on some corrupt object headers
+# (H5O_protect under H5Aexists/H5Gopen; docs/FUZZ.md): outside maum's code, suppressed for
+# fuzz_tf_h5 only, by library; a leak in maum's own frames still fails.
+printf 'leak:libhdf5_serial.so\n' > build-fuzz/lsan-libhdf5.supp
 for target in "${targets[@]}"; do
   case "$target" in
     fuzz_tokenizer) corpus="$seeds/tokenizer" max_len=4096 ;;
@@ -59,8 +63,10 @@ for target in "${targets[@]}"; do
   esac
   echo "fuzz: running $target for ${seconds}s" >&2
   # -rss_limit_mb: a parser that allocates what a hostile file claims fails here, not later.
+  lsan="${LSAN_OPTIONS:-}"
+  [ "$target" != fuzz_tf_h5 ] || lsan="suppressions=build-fuzz/lsan-libhdf5.supp${lsan:+:$lsan}"
   # shellcheck disable=SC2086
-  "build-fuzz/tests/fuzz/$target" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
+  LSAN_OPTIONS="$lsan" "build-fuzz/tests/fuzz/$target" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
     -rss_limit_mb=2048 -malloc_limit_mb=1024 -artifact_prefix="build-fuzz/artifacts/$target-" \
     -print_final_stats=1 ${MAUM_FUZZ_FLAGS:-} "$corpus"
 done

@@ -118,7 +118,11 @@ class Reader {
       Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
       if (!mem.ok() || H5Tset_size(mem.get(), H5T_VARIABLE) < 0) fail(what + ": cannot read strings");
       std::vector<char*> ptrs(n, nullptr);
-      if (H5Aread(attr.get(), mem.get(), ptrs.data()) < 0) fail(what + " cannot be read");
+      if (H5Aread(attr.get(), mem.get(), ptrs.data()) < 0) {
+        // A read that failed part way may have allocated some strings already.
+        H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, ptrs.data());
+        fail(what + " cannot be read");
+      }
       std::string problem;
       for (char* p : ptrs) {
         const size_t len = p ? strnlen(p, kMaxNameBytes + 1) : 0;

@@ -126,11 +126,7 @@ INSTANTIATE_TEST_SUITE_P(SharedModels, Conformance,
                          ::testing::Values("ko-emotion7-small", "en-goemotions-electra-small",
                                            "roberta-klue-random", "roberta-bpe-multilabel-random",
                                            "distilbert-en-random", "ko-emotion7-small-tf"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+                         testing::model_param_name);
 
 }  // namespace
 }  // namespace maum

@@ -195,11 +195,7 @@ TEST_P(FamilyInt8, StaysWithinTheInt8Budgets) {
 INSTANTIATE_TEST_SUITE_P(SharedModels, FamilyInt8,
                          ::testing::Values("roberta-klue-random", "roberta-bpe-multilabel-random",
                                            "distilbert-en-random", "ko-emotion7-small-tf"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+                         testing::model_param_name);
 
 }  // namespace
 }  // namespace maum

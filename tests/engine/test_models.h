@@ -1,6 +1,7 @@
 // Test helper: the shared Hugging Face checkpoints (models/ and models-random/) converted once per test process into a
 // temporary folder (removed at exit).
 #pragma once
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -37,6 +38,13 @@ class TempDir {
 inline TempDir& process_temp_dir() {
   static TempDir dir;
   return dir;
+}
+
+// A parameterized test's name for a shared model ("ko-emotion7-small" -> "ko_emotion7_small").
+inline std::string model_param_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string n = info.param;
+  std::replace(n.begin(), n.end(), '-', '_');
+  return n;
 }
 
 // Shared checkpoints whose tokenizer maum cannot read yet (byte-level BPE, vocab.json +
