@@ -13,7 +13,7 @@ endif()
 if(MAUM_BUILD_CONVERTER)
   list(APPEND MAUM_COMPONENTS maum_convert)
   list(APPEND MAUM_PUBLIC_INCLUDE_DIRS convert/include)
-  list(APPEND MAUM_LINK_DEPS PkgConfig::LIBZIP ZLIB::ZLIB)
+  list(APPEND MAUM_LINK_DEPS PkgConfig::LIBZIP ZLIB::ZLIB PkgConfig::HDF5)
 endif()
 
 set(MAUM_OBJECTS "")

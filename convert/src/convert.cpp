@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "convert/src/quantize.h"
+#include "convert/src/tf_h5.h"
 #include "convert/src/torch_pickle.h"
 #include "core/src/model_format.h"
 #include "core/src/safetensors.h"
@@ -37,6 +38,24 @@ json read_json(const std::string& path) {
   } catch (const json::exception& e) {
     throw FormatError(path + ": not valid JSON: " + e.what());
   }
+}
+
+// The weights file convert reads from a folder: the first present of model.safetensors,
+// pytorch_model.bin, tf_model.h5 (the order transformers' from_pretrained prefers them in).
+struct WeightsFile {
+  enum Kind { kSafetensors, kTorchZip, kTfH5 } kind;
+  std::string path;
+  // How many bytes of tensors one byte of the file can hold at most (zip: deflate's ~1030:1; HDF5
+  // datasets may be deflate-filtered too).
+  double max_expansion() const { return kind == kSafetensors ? 1 : 1100; }
+};
+
+std::optional<WeightsFile> find_weights(const std::string& dir) {
+  for (const auto& [kind, name] : {std::pair{WeightsFile::kSafetensors, "model.safetensors"},
+                                   std::pair{WeightsFile::kTorchZip, "pytorch_model.bin"},
+                                   std::pair{WeightsFile::kTfH5, "tf_model.h5"}})
+    if (fs::exists(dir + "/" + name)) return WeightsFile{kind, dir + "/" + name};
+  return std::nullopt;
 }
 
 // The converter's view of config.json (+ calibration.json), already normalized to FORMAT.md.
@@ -70,40 +89,53 @@ HfConfig read_config(const std::string& dir) {
   if (!j.contains("model_type")) fail("model_type", "is missing");
   if (!j["model_type"].is_string()) fail("model_type", "must be a string");
   c.model_type = j["model_type"].get<std::string>();
-  if (c.model_type != "bert" && c.model_type != "electra")
-    fail("model_type", "is \"" + c.model_type + "\"; supported: bert, electra");
-  c.hidden_size = positive("hidden_size", true, 0);
-  c.num_layers = positive("num_hidden_layers", true, 0);
-  c.num_heads = positive("num_attention_heads", true, 0);
-  c.intermediate_size = positive("intermediate_size", true, 0);
+  if (c.model_type != "bert" && c.model_type != "electra" && c.model_type != "roberta" &&
+      c.model_type != "distilbert")
+    fail("model_type", "is \"" + c.model_type + "\"; supported: bert, electra, roberta, distilbert");
+  // DistilBertConfig names its keys differently (dim, hidden_dim, n_heads, n_layers, activation)
+  // and has no token types; its LayerNorms always use eps 1e-12.
+  const bool distil = c.model_type == "distilbert";
+  const std::string hidden_key = distil ? "dim" : "hidden_size", heads_key = distil ? "n_heads" : "num_attention_heads";
+  c.hidden_size = positive(hidden_key, true, 0);
+  c.num_layers = positive(distil ? "n_layers" : "num_hidden_layers", true, 0);
+  c.num_heads = positive(heads_key, true, 0);
+  c.intermediate_size = positive(distil ? "hidden_dim" : "intermediate_size", true, 0);
   c.vocab_size = positive("vocab_size", true, 0);
   c.max_position_embeddings = positive("max_position_embeddings", true, 0);
-  c.type_vocab_size = positive("type_vocab_size", false, 2);
+  c.type_vocab_size = distil ? 0 : positive("type_vocab_size", false, 2);
   if (c.hidden_size % c.num_heads != 0)
-    fail("hidden_size", "(" + std::to_string(c.hidden_size) + ") is not a multiple of num_attention_heads (" +
-                            std::to_string(c.num_heads) + ")");
+    fail(hidden_key, "(" + std::to_string(c.hidden_size) + ") is not a multiple of " + heads_key + " (" +
+                         std::to_string(c.num_heads) + ")");
   c.embedding_size_given = j.contains("embedding_size") && !j["embedding_size"].is_null();
   c.embedding_size = c.model_type == "electra" ? positive("embedding_size", false, 0) : c.hidden_size;
+  // RobertaConfig's default padding id is 1.
+  c.pad_token_id = c.model_type == "roberta" ? 1 : 0;
   if (j.contains("pad_token_id") && !j["pad_token_id"].is_null()) {
-    if (!j["pad_token_id"].is_number_integer() || j["pad_token_id"].get<int64_t>() < 0)
-      fail("pad_token_id", "must be a non-negative integer");
+    if (!j["pad_token_id"].is_number_integer() || j["pad_token_id"].get<int64_t>() < 0 ||
+        j["pad_token_id"].get<int64_t>() >= c.vocab_size)
+      fail("pad_token_id", "must be a non-negative integer below vocab_size");
     c.pad_token_id = j["pad_token_id"].get<int64_t>();
   }
-  if (j.contains("layer_norm_eps")) {
+  if (c.model_type == "roberta" && c.pad_token_id + 3 > c.max_position_embeddings)
+    fail("max_position_embeddings", "(" + std::to_string(c.max_position_embeddings) +
+                                        ") leaves no positions after pad_token_id + 1 (RoBERTa positions start there)");
+  if (!distil && j.contains("layer_norm_eps")) {
     if (!j["layer_norm_eps"].is_number() || !(j["layer_norm_eps"].get<double>() > 0))
       fail("layer_norm_eps", "must be a positive number");
     c.layer_norm_eps = j["layer_norm_eps"].get<double>();
   }
   std::string act = "gelu";
-  if (j.contains("hidden_act")) {
-    if (!j["hidden_act"].is_string()) fail("hidden_act", "must be a string");
-    act = j["hidden_act"].get<std::string>();
+  const std::string act_key = distil ? "activation" : "hidden_act";
+  if (j.contains(act_key)) {
+    if (!j[act_key].is_string()) fail(act_key, "must be a string");
+    act = j[act_key].get<std::string>();
   }
   if (act == "gelu") c.hidden_act = "gelu";
   else if (act == "gelu_new" || act == "gelu_pytorch_tanh" || act == "gelu_fast") c.hidden_act = "gelu_tanh";
   else if (act == "relu") c.hidden_act = "relu";
-  else fail("hidden_act", "is \"" + act + "\"; supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu");
-  c.head = c.model_type == "bert" ? "bert_pooler" : "electra";
+  else fail(act_key, "is \"" + act + "\"; supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu");
+  // RoBERTa's classification head (dense -> tanh -> out_proj) is the BERT pooler's math.
+  c.head = c.model_type == "electra" ? "electra" : distil ? "distilbert" : "bert_pooler";
 
   c.problem_type = "single_label_classification";
   if (j.contains("problem_type") && !j["problem_type"].is_null()) {
@@ -137,10 +169,10 @@ HfConfig read_config(const std::string& dir) {
     // zip's entries inflate at most ~1100:1).
     const int64_t n = positive("num_labels", false, 2);
     std::error_code ec;
-    const bool zip = !fs::exists(dir + "/model.safetensors") && fs::exists(dir + "/pytorch_model.bin");
-    const uintmax_t bytes = fs::file_size(dir + (zip ? "/pytorch_model.bin" : "/model.safetensors"), ec);
-    if (!ec && static_cast<double>(n) * static_cast<double>(c.hidden_size) * 2 >
-                   static_cast<double>(bytes) * (zip ? 1100 : 1))
+    const std::optional<WeightsFile> weights = find_weights(dir);
+    const uintmax_t bytes = weights ? fs::file_size(weights->path, ec) : 0;
+    if (weights && !ec && static_cast<double>(n) * static_cast<double>(c.hidden_size) * 2 >
+                              static_cast<double>(bytes) * weights->max_expansion())
       fail("num_labels", "(" + std::to_string(n) + ") needs a classifier larger than the weights file (" +
                              std::to_string(bytes) + " bytes)");
     for (int64_t i = 0; i < n; ++i) c.labels.push_back("LABEL_" + std::to_string(i));
@@ -214,30 +246,65 @@ uint64_t max_checkpoint_bytes(const HfConfig& c) {
 
 Checkpoint read_checkpoint(const std::string& dir, uint64_t max_bytes) {
   Checkpoint c;
-  if (fs::exists(dir + "/model.safetensors")) {
-    c.path = dir + "/model.safetensors";
-    c.st = core::SafetensorsFile::open(c.path);
-    for (const auto& [name, t] : c.st->tensors()) c.tensors[name] = {t.dtype, t.shape, t.data, t.nbytes};
-  } else if (fs::exists(dir + "/pytorch_model.bin")) {
-    c.path = dir + "/pytorch_model.bin";
-    c.loaded = convert::load_torch_zip(c.path, max_bytes);
-    for (const auto& [name, t] : c.loaded) c.tensors[name] = {t.dtype, t.shape, t.bytes.data(), t.bytes.size()};
-  } else {
+  const std::optional<WeightsFile> weights = find_weights(dir);
+  if (!weights) {
     // Weights maum cannot read: say how to get ones it can, from the user's own transformers.
-    for (const char* other : {"tf_model.h5", "flax_model.msgpack", "model.safetensors.index.json",
-                              "pytorch_model.bin.index.json"})
+    for (const char* other : {"flax_model.msgpack", "model.safetensors.index.json",
+                              "pytorch_model.bin.index.json", "tf_model.h5.index.json"})
       if (fs::exists(dir + "/" + other))
-        throw IoError(dir + ": no model.safetensors or pytorch_model.bin, only " + other +
-                      ", which maum cannot read; save the model as safetensors first, e.g. "
+        throw IoError(dir + ": no model.safetensors, pytorch_model.bin or tf_model.h5, only " + other +
+                      ", which maum cannot read; save the model as one safetensors file first, e.g. "
                       "python3 -c \"from transformers import "
                       "AutoModelForSequenceClassification as M; M.from_pretrained('" + dir +
-                      "'" + (std::string(other) == "tf_model.h5" ? ", from_tf=True"
-                             : std::string(other) == "flax_model.msgpack" ? ", from_flax=True"
-                                                                          : "") +
-                      ").save_pretrained('" + dir + "')\"");
-    throw IoError(dir + ": no model.safetensors or pytorch_model.bin");
+                      "'" + (std::string(other) == "flax_model.msgpack" ? ", from_flax=True"
+                             : std::string(other) == "tf_model.h5.index.json" ? ", from_tf=True"
+                                                                             : "") +
+                      ").save_pretrained('" + dir + "', max_shard_size='100GB')\"");
+    throw IoError(dir + ": no model.safetensors, pytorch_model.bin or tf_model.h5");
   }
+  c.path = weights->path;
+  switch (weights->kind) {
+    case WeightsFile::kSafetensors:
+      c.st = core::SafetensorsFile::open(c.path);
+      for (const auto& [name, t] : c.st->tensors()) c.tensors[name] = {t.dtype, t.shape, t.data, t.nbytes};
+      return c;
+    case WeightsFile::kTorchZip:
+      c.loaded = convert::load_torch_zip(c.path, max_bytes);
+      break;
+    case WeightsFile::kTfH5:
+      c.loaded = convert::load_tf_h5(c.path, max_bytes);
+      break;
+  }
+  for (const auto& [name, t] : c.loaded) c.tensors[name] = {t.dtype, t.shape, t.bytes.data(), t.bytes.size()};
   return c;
+}
+
+// Each family's HF tensor names (after the model prefix) for an encoder layer (`layer` + i + "."
+// + part) and the head.
+struct LayerNames {
+  const char *layer, *query, *key, *value, *attention_out, *attention_norm, *ffn_up, *ffn_down, *ffn_norm;
+  const char *head_dense, *head_out;
+};
+
+const LayerNames& layer_names(const std::string& model_type) {
+  static const LayerNames bert{"encoder.layer.", "attention.self.query", "attention.self.key",
+                               "attention.self.value", "attention.output.dense", "attention.output.LayerNorm",
+                               "intermediate.dense", "output.dense", "output.LayerNorm",
+                               "pooler.dense", "classifier"};
+  // ELECTRA and RoBERTa: BERT's layers; ElectraClassificationHead / RobertaClassificationHead.
+  static const LayerNames electra = [] {
+    LayerNames n = bert;
+    n.head_dense = "classifier.dense";
+    n.head_out = "classifier.out_proj";
+    return n;
+  }();
+  static const LayerNames distilbert{"transformer.layer.", "attention.q_lin", "attention.k_lin",
+                                     "attention.v_lin", "attention.out_lin", "sa_layer_norm",
+                                     "ffn.lin1", "ffn.lin2", "output_layer_norm",
+                                     "pre_classifier", "classifier"};
+  if (model_type == "bert") return bert;
+  if (model_type == "distilbert") return distilbert;
+  return electra;
 }
 
 // Maps HF names to tensors, checks shapes, widens to F32 and records which names were used.
@@ -323,6 +390,19 @@ class Mapper {
   std::set<std::string> used_;
 };
 
+// The folder's tokenizer, serialized for the model file.
+std::string read_tokenizer(const std::string& dir) {
+  try {
+    return Tokenizer::from_dir(dir).serialize();
+  } catch (const IoError& e) {
+    // RoBERTa-style folders may carry only vocab.json + merges.txt (byte-level BPE).
+    if (fs::exists(dir + "/vocab.json") && fs::exists(dir + "/merges.txt"))
+      throw IoError(dir + ": its tokenizer is byte-level BPE (vocab.json + merges.txt), which this "
+                    "build's tokenizer does not read (" + e.what() + ")");
+    throw;
+  }
+}
+
 }  // namespace
 
 ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out_path, const ConvertOptions& options) {
@@ -383,7 +463,7 @@ ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out
     put(t::kWordEmbeddings, {V, E}, m.f32({"embeddings.word_embeddings.weight"}, {V, E}));
   }
   put(t::kPositionEmbeddings, {P, E}, m.f32({"embeddings.position_embeddings.weight"}, {P, E}));
-  put(t::kTokenTypeEmbeddings, {T, E}, m.f32({"embeddings.token_type_embeddings.weight"}, {T, E}));
+  if (T > 0) put(t::kTokenTypeEmbeddings, {T, E}, m.f32({"embeddings.token_type_embeddings.weight"}, {T, E}));
   ln("embeddings.LayerNorm", E, t::kEmbeddingNorm);
   if (E != H) {
     if (c.model_type != "electra")
@@ -391,28 +471,28 @@ ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out
     put_linear(t::kEmbeddingProjection, m.f32({"embeddings_project.weight"}, {H, E}), m.f32({"embeddings_project.bias"}, {H}),
                H, E, false);
   }
+  const LayerNames& names = layer_names(c.model_type);
   for (int64_t i = 0; i < c.num_layers; ++i) {
-    const std::string hf = "encoder.layer." + std::to_string(i) + ".";
+    const std::string hf = names.layer + std::to_string(i) + ".";
     const auto me = [i](const char* part) { return t::layer(static_cast<size_t>(i), part); };
     std::vector<float> qkv_w, qkv_b;
-    for (const char* part : {"query", "key", "value"}) {
-      auto w = m.f32({hf + "attention.self." + part + ".weight"}, {H, H});
-      auto b = m.f32({hf + "attention.self." + part + ".bias"}, {H});
+    for (const char* part : {names.query, names.key, names.value}) {
+      auto w = m.f32({hf + part + ".weight"}, {H, H});
+      auto b = m.f32({hf + part + ".bias"}, {H});
       qkv_w.insert(qkv_w.end(), w.begin(), w.end());
       qkv_b.insert(qkv_b.end(), b.begin(), b.end());
     }
     put_linear(me(t::kQkv), std::move(qkv_w), qkv_b, 3 * H, H, true);
-    put_linear(me(t::kAttentionOut), m.f32({hf + "attention.output.dense.weight"}, {H, H}),
-               m.f32({hf + "attention.output.dense.bias"}, {H}), H, H, true);
-    ln(hf + "attention.output.LayerNorm", H, me(t::kAttentionNorm));
-    put_linear(me(t::kFfnUp), m.f32({hf + "intermediate.dense.weight"}, {I, H}),
-               m.f32({hf + "intermediate.dense.bias"}, {I}), I, H, true);
-    put_linear(me(t::kFfnDown), m.f32({hf + "output.dense.weight"}, {H, I}), m.f32({hf + "output.dense.bias"}, {H}),
-               H, I, true);
-    ln(hf + "output.LayerNorm", H, me(t::kFfnNorm));
+    put_linear(me(t::kAttentionOut), m.f32({hf + names.attention_out + ".weight"}, {H, H}),
+               m.f32({hf + names.attention_out + ".bias"}, {H}), H, H, true);
+    ln(hf + names.attention_norm, H, me(t::kAttentionNorm));
+    put_linear(me(t::kFfnUp), m.f32({hf + names.ffn_up + ".weight"}, {I, H}),
+               m.f32({hf + names.ffn_up + ".bias"}, {I}), I, H, true);
+    put_linear(me(t::kFfnDown), m.f32({hf + names.ffn_down + ".weight"}, {H, I}),
+               m.f32({hf + names.ffn_down + ".bias"}, {H}), H, I, true);
+    ln(hf + names.ffn_norm, H, me(t::kFfnNorm));
   }
-  const std::string dense = c.model_type == "bert" ? "pooler.dense" : "classifier.dense";
-  const std::string out = c.model_type == "bert" ? "classifier" : "classifier.out_proj";
+  const std::string dense = names.head_dense, out = names.head_out;
   if (const SourceTensor* cls = m.find(out + ".weight"); cls && cls->shape.size() == 2 && cls->shape[0] != N)
     throw FormatError(ckpt.path + ": \"" + out + ".weight\" has " + std::to_string(cls->shape[0]) +
                       " rows but config.json has " + std::to_string(N) + " labels (id2label/num_labels)");
@@ -421,9 +501,10 @@ ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out
 
   ConvertReport report;
   report.model_type = c.model_type;
+  report.weights_file = ckpt.path;
   // Tensors the classifier does not use are skipped, but a layer beyond num_hidden_layers means
   // config.json and the weights disagree: converting would silently drop part of the model.
-  static const std::regex layer_re(R"((?:^|\.)encoder\.layer\.(\d+)\.)");
+  static const std::regex layer_re(R"((?:^|\.)(?:encoder|transformer)\.layer\.(\d+)\.)");
   for (const std::string& name : m.unused()) {
     std::smatch match;
     if (std::regex_search(name, match, layer_re) && std::stoll(match[1].str()) >= c.num_layers &&
@@ -446,11 +527,13 @@ ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out
   config.max_position_embeddings = static_cast<size_t>(c.max_position_embeddings);
   config.type_vocab_size = static_cast<size_t>(c.type_vocab_size);
   config.pad_token_id = static_cast<int32_t>(c.pad_token_id);
-  config.head = c.head == "bert_pooler" ? format::HeadType::kBertPooler : format::HeadType::kElectra;
+  config.head = c.head == "bert_pooler" ? format::HeadType::kBertPooler
+                : c.head == "electra"     ? format::HeadType::kElectra
+                                          : format::HeadType::kDistilbert;
   config.labels = c.labels;
   config.problem_type = c.problem_type;
   config.temperature = c.temperature;
-  format::write(writer, config, Tokenizer::from_dir(hf_dir).serialize(), policy, quantized, out_path);
+  format::write(writer, config, read_tokenizer(hf_dir), policy, quantized, out_path);
 
   report.tensors_written = tensors;
   std::error_code ec;

@@ -57,6 +57,24 @@ const char* activation_name(Activation a) {
   return "gelu";
 }
 
+const char* head_name(HeadType h) {
+  switch (h) {
+    case HeadType::kBertPooler: return "bert_pooler";
+    case HeadType::kElectra: return "electra";
+    case HeadType::kDistilbert: return "distilbert";
+  }
+  return "bert_pooler";
+}
+
+// The file's format version, if this build reads it.
+int file_version(const core::SafetensorsFile& file) {
+  const std::string& version = file.meta(kVersionKey);
+  for (int v = kOldestVersion; v <= kNewestVersion; ++v)
+    if (version == std::to_string(v)) return v;
+  throw FormatError(file.path() + ": " + kVersionKey + " is \"" + version + "\"; this build reads " +
+                    std::to_string(kOldestVersion) + " to " + std::to_string(kNewestVersion));
+}
+
 const char* kQuantizationScheme = "int8_symmetric_per_channel";
 
 }  // namespace
@@ -72,7 +90,7 @@ std::optional<Activation> activation_from_name(const std::string& name) {
   return std::nullopt;
 }
 
-ModelConfig parse_config(const std::string& text, const std::string& file) {
+ModelConfig parse_config(const std::string& text, const std::string& file, int version) {
   json j;
   try {
     j = json::parse(text);
@@ -83,8 +101,15 @@ ModelConfig parse_config(const std::string& text, const std::string& file) {
   ConfigReader r(j, file);
   ModelConfig c;
   c.model_type = r.string("model_type");
-  if (c.model_type != "bert" && c.model_type != "electra")
-    r.fail("model_type", "must be \"bert\" or \"electra\", not \"" + c.model_type + "\"");
+  if (c.model_type != "bert" && c.model_type != "electra" && c.model_type != "roberta" &&
+      c.model_type != "distilbert")
+    r.fail("model_type",
+           "must be \"bert\", \"electra\", \"roberta\" or \"distilbert\", not \"" + c.model_type + "\"");
+  const bool family_v2 = c.model_type == "roberta" || c.model_type == "distilbert";
+  if (family_v2 && version < 2)
+    r.fail("model_type", "\"" + c.model_type + "\" needs " + kVersionKey +
+                             " 2, but the file declares " + std::to_string(version));
+  if (c.model_type == "roberta") c.positions = PositionIds::kAfterPadding;
   c.vocab_size = r.positive("vocab_size");
   c.embedding_size = r.positive("embedding_size");
   c.hidden_size = r.positive("hidden_size");
@@ -93,7 +118,14 @@ ModelConfig parse_config(const std::string& text, const std::string& file) {
   if (c.hidden_size % c.num_heads != 0) r.fail("num_heads", "must divide hidden_size");
   c.intermediate_size = r.positive("intermediate_size");
   c.max_position_embeddings = r.positive("max_position_embeddings");
-  c.type_vocab_size = r.positive("type_vocab_size");
+  if (c.model_type == "distilbert") {
+    // DistilBERT has no token type embeddings.
+    const json& t = r.field("type_vocab_size");
+    if (!t.is_number_integer() || t.get<int64_t>() != 0) r.fail("type_vocab_size", "must be 0 for distilbert");
+    c.type_vocab_size = 0;
+  } else {
+    c.type_vocab_size = r.positive("type_vocab_size");
+  }
   std::string act = r.string("hidden_act");
   const std::optional<Activation> activation = activation_from_name(act);
   if (!activation) r.fail("hidden_act", "must be gelu, gelu_tanh or relu, not \"" + act + "\"");
@@ -103,10 +135,21 @@ ModelConfig parse_config(const std::string& text, const std::string& file) {
   c.layer_norm_eps = eps;
   if (j.contains("pad_token_id") && j["pad_token_id"].is_number_integer())
     c.pad_token_id = j["pad_token_id"].get<int32_t>();
+  if (c.positions == PositionIds::kAfterPadding) {
+    // Positions pad_token_id (pad tokens) .. pad_token_id + tokens must exist, for at least the
+    // two special tokens.
+    const json& pad = r.field("pad_token_id");
+    if (!pad.is_number_integer() || pad.get<int64_t>() < 0 ||
+        static_cast<uint64_t>(pad.get<int64_t>()) + 3 > c.max_position_embeddings)
+      r.fail("pad_token_id", "must be a non-negative integer below max_position_embeddings - 2 (" +
+                                 std::to_string(c.max_position_embeddings) + " - 2) for roberta");
+  }
   std::string head = r.string("head");
   if (head == "bert_pooler") c.head = HeadType::kBertPooler;
   else if (head == "electra") c.head = HeadType::kElectra;
-  else r.fail("head", "must be bert_pooler or electra, not \"" + head + "\"");
+  else if (head == "distilbert" && version >= 2) c.head = HeadType::kDistilbert;
+  else r.fail("head", "must be bert_pooler, electra" + std::string(version >= 2 ? " or distilbert" : "") +
+                          ", not \"" + head + "\"");
   const json& labels = r.field("labels");
   if (!labels.is_array() || labels.empty()) r.fail("labels", "must be a non-empty array of strings");
   std::set<std::string> seen;
@@ -127,6 +170,19 @@ ModelConfig parse_config(const std::string& text, const std::string& file) {
   return c;
 }
 
+size_t ModelConfig::max_tokens() const {
+  if (positions == PositionIds::kAfterPadding)
+    return max_position_embeddings - static_cast<size_t>(pad_token_id) - 1;  // checked by parse_config
+  return max_position_embeddings;
+}
+
+int ModelConfig::format_version() const {
+  return model_type == "roberta" || model_type == "distilbert" || type_vocab_size == 0 ||
+                 head == HeadType::kDistilbert
+             ? 2
+             : 1;
+}
+
 std::string config_json(const ModelConfig& c) {
   const json j = {{"model_type", c.model_type},
                   {"vocab_size", c.vocab_size},
@@ -140,7 +196,7 @@ std::string config_json(const ModelConfig& c) {
                   {"max_position_embeddings", c.max_position_embeddings},
                   {"type_vocab_size", c.type_vocab_size},
                   {"pad_token_id", c.pad_token_id},
-                  {"head", c.head == HeadType::kBertPooler ? "bert_pooler" : "electra"},
+                  {"head", head_name(c.head)},
                   {"labels", c.labels},
                   {"problem_type", c.problem_type},
                   {"temperature", c.temperature}};
@@ -153,15 +209,12 @@ std::shared_ptr<const core::SafetensorsFile> open(const std::string& path, core:
     throw FormatError(path + ": not a maum model file (no \"" + kVersionKey +
                       "\" metadata); a Hugging Face checkpoint must be converted first: maum "
                       "convert HF_DIR OUT.safetensors");
-  const std::string& version = file->meta(kVersionKey);
-  if (version != kVersion)
-    throw FormatError(path + ": " + kVersionKey + " is \"" + version + "\"; this build reads \"" +
-                      kVersion + "\"");
+  file_version(*file);
   return file;
 }
 
 ModelConfig read_config(const core::SafetensorsFile& file) {
-  return parse_config(file.meta(kConfigKey), file.path());
+  return parse_config(file.meta(kConfigKey), file.path(), file_version(file));
 }
 
 const std::string& tokenizer_json(const core::SafetensorsFile& file) {
@@ -204,7 +257,7 @@ std::string quantization_json(const std::vector<std::string>& tensor_names) {
 void write(core::SafetensorsWriter& writer, const ModelConfig& config,
            const std::string& tokenizer_json, const std::optional<std::string>& policy_json,
            const std::vector<std::string>& quantized, const std::string& out_path) {
-  writer.set_metadata(kVersionKey, kVersion);
+  writer.set_metadata(kVersionKey, std::to_string(config.format_version()));
   writer.set_metadata(kConfigKey, config_json(config));
   writer.set_metadata(kTokenizerKey, tokenizer_json);
   if (policy_json) writer.set_metadata(kPolicyKey, *policy_json);

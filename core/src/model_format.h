@@ -17,9 +17,11 @@
 
 namespace maum::format {
 
-// Metadata keys and the version this build reads and writes.
+// Metadata keys. "maum.format_version" is the lowest version that describes the file's model:
+// "1" for bert/electra (what every earlier build reads), "2" for roberta/distilbert (their
+// embeddings and heads differ: a version-1 reader must refuse them). This build reads both.
 inline constexpr const char* kVersionKey = "maum.format_version";
-inline constexpr const char* kVersion = "1";
+inline constexpr int kOldestVersion = 1, kNewestVersion = 2;
 inline constexpr const char* kConfigKey = "maum.config";
 inline constexpr const char* kTokenizerKey = "maum.tokenizer";
 inline constexpr const char* kPolicyKey = "maum.policy";
@@ -31,7 +33,7 @@ namespace tensor {
 inline constexpr const char* kWordEmbeddings = "emb.word";            // [V, E] F32 or I8
 inline constexpr const char* kWordEmbeddingScales = "emb.word_scale";  // [V] with I8
 inline constexpr const char* kPositionEmbeddings = "emb.position";     // [P, E]
-inline constexpr const char* kTokenTypeEmbeddings = "emb.token_type";  // [T, E]
+inline constexpr const char* kTokenTypeEmbeddings = "emb.token_type";  // [T, E], absent when T = 0
 inline constexpr const char* kEmbeddingNorm = "emb.ln";                // [E]
 inline constexpr const char* kEmbeddingProjection = "emb.project";     // linear [H, E], E != H
 inline constexpr const char* kHeadDense = "head.dense";                // linear [H, H]
@@ -50,12 +52,19 @@ inline std::string scale(const std::string& weight_name) { return weight_name + 
 }  // namespace tensor
 
 enum class Activation { kGeluErf, kGeluTanh, kRelu };  // "gelu" | "gelu_tanh" | "relu"
-enum class HeadType { kBertPooler, kElectra };          // "bert_pooler" | "electra"
+// On the first token's hidden state h: bert_pooler tanh(dense(h)) -> out (BERT's pooler +
+// classifier, RoBERTa's classification head); electra gelu_erf(dense(h)) -> out; distilbert
+// relu(dense(h)) -> out (pre_classifier -> ReLU -> classifier).
+enum class HeadType { kBertPooler, kElectra, kDistilbert };
+// How position ids are counted: from 0 for every token (bert, electra, distilbert), or RoBERTa's
+// pad_token_id + the running count of non-pad tokens, pad tokens taking pad_token_id.
+enum class PositionIds { kFromZero, kAfterPadding };
 
 // The "maum.config" metadata.
 struct ModelConfig {
-  std::string model_type;  // "bert" | "electra"
+  std::string model_type;  // "bert" | "electra" | "roberta" | "distilbert"
   size_t vocab_size = 0, embedding_size = 0, hidden_size = 0, num_layers = 0, num_heads = 0;
+  // type_vocab_size 0 (distilbert): no token type embeddings, type ids are ignored.
   size_t intermediate_size = 0, max_position_embeddings = 0, type_vocab_size = 0;
   Activation hidden_act = Activation::kGeluErf;
   double layer_norm_eps = 1e-12;  // the engine computes with it as float
@@ -64,16 +73,25 @@ struct ModelConfig {
   std::vector<std::string> labels;
   std::string problem_type;  // "single_label_classification" | "multi_label_classification"
   double temperature = 1.0;  // > 0
+  PositionIds positions = PositionIds::kFromZero;  // from model_type (not a key of its own)
+
+  // The longest input in tokens: max_position_embeddings, less pad_token_id + 1 for RoBERTa
+  // (whose first token takes position pad_token_id + 1).
+  size_t max_tokens() const;
+  // The format version this config needs (1 or 2, see kVersionKey).
+  int format_version() const;
 };
 
-// Parses and checks the config JSON. Throws FormatError naming `file` and the key.
-ModelConfig parse_config(const std::string& json, const std::string& file);
+// Parses and checks the config JSON of a file of format `version` (a model_type that needs a newer
+// version than the file declares is an error). Throws FormatError naming `file` and the key.
+ModelConfig parse_config(const std::string& json, const std::string& file,
+                         int version = kNewestVersion);
 // The config JSON parse_config reads.
 std::string config_json(const ModelConfig& config);
 // "gelu" | "gelu_tanh" | "relu" <-> Activation; std::nullopt for other names.
 std::optional<Activation> activation_from_name(const std::string& name);
 
-// Opens a maum model file: a safetensors file with this format version. Throws IoError /
+// Opens a maum model file: a safetensors file with a format version this build reads. Throws IoError /
 // FormatError (a Hugging Face checkpoint is named as such, with the command to convert it).
 std::shared_ptr<const core::SafetensorsFile> open(const std::string& path,
                                                   core::Reading reading = core::Reading::kWhole);

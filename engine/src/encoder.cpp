@@ -162,20 +162,21 @@ struct Pass {
 // Checks every sequence's length and ids, and lays the batch out back to back.
 void check_and_pack(Pass& p) {
   const ModelConfig& c = p.c;
+  const size_t max_tokens = c.max_tokens();
   p.starts.resize(p.batch);
   for (size_t s = 0; s < p.batch; ++s) {
     const SequenceRef& seq = p.sequences[s];
     if (seq.length == 0) throw InvalidArgument("sequence " + std::to_string(s) + " is empty");
-    if (seq.length > c.max_position_embeddings)
+    if (seq.length > max_tokens)
       throw InvalidArgument("sequence " + std::to_string(s) + " has " + std::to_string(seq.length) +
-                            " tokens; the model takes at most " +
-                            std::to_string(c.max_position_embeddings));
+                            " tokens; the model takes at most " + std::to_string(max_tokens));
     for (size_t t = 0; t < seq.length; ++t) {
       if (seq.ids[t] < 0 || static_cast<size_t>(seq.ids[t]) >= c.vocab_size)
         throw InvalidArgument("sequence " + std::to_string(s) + ": token id " +
                               std::to_string(seq.ids[t]) + " is outside the vocabulary (" +
                               std::to_string(c.vocab_size) + ")");
-      if (seq.type_ids &&
+      // A model without token types (type_vocab_size 0: DistilBERT) ignores them, as HF does.
+      if (seq.type_ids && c.type_vocab_size > 0 &&
           (seq.type_ids[t] < 0 || static_cast<size_t>(seq.type_ids[t]) >= c.type_vocab_size))
         throw InvalidArgument("sequence " + std::to_string(s) + ": token type id " +
                               std::to_string(seq.type_ids[t]) + " is out of range");
@@ -185,27 +186,38 @@ void check_and_pack(Pass& p) {
   }
 }
 
-// Embeddings: word + position (0..n-1 per sequence) + token type, LayerNorm, then the projection
-// to H (ELECTRA with E != H). Writes x [total, H].
+// Embeddings: word + position + token type (when the model has them), LayerNorm, then the
+// projection to H (ELECTRA with E != H). Positions count from 0, or (RoBERTa) from
+// pad_token_id + 1 over the non-pad tokens, a pad token taking pad_token_id (HF's
+// create_position_ids_from_input_ids); check_and_pack bounded both by max_tokens(). Writes x [total, H].
 void embed(const Pass& p, Workspace& ws, float* x) {
   const Weights& w = p.w;
   const size_t E = p.c.embedding_size;
+  const bool after_padding = p.c.positions == format::PositionIds::kAfterPadding;
+  const int32_t pad = p.c.pad_token_id;
   float* emb = ws.floats(Workspace::kEmb, p.total * E);
   parallel_for(p.batch, [&](size_t s) {
     const SequenceRef& seq = p.sequences[s];
+    size_t non_pad = 0;
     for (size_t t = 0; t < seq.length; ++t) {
       float* row = emb + (p.starts[s] + t) * E;
       const size_t id = static_cast<size_t>(seq.ids[t]);
-      const float* pos = w.position_embeddings + t * E;
-      const float* type =
-          w.token_type_embeddings + (seq.type_ids ? static_cast<size_t>(seq.type_ids[t]) : 0) * E;
+      size_t position = t;
+      if (after_padding)
+        position = static_cast<size_t>(pad) + (seq.ids[t] == pad ? 0 : ++non_pad);
+      const float* pos = w.position_embeddings + position * E;
       if (w.word_embeddings_i8) {
         const int8_t* word = w.word_embeddings_i8 + id * E;
         const float scale = w.word_embedding_scales[id];
-        for (size_t e = 0; e < E; ++e) row[e] = static_cast<float>(word[e]) * scale + pos[e] + type[e];
+        for (size_t e = 0; e < E; ++e) row[e] = static_cast<float>(word[e]) * scale + pos[e];
       } else {
         const float* word = w.word_embeddings + id * E;
-        for (size_t e = 0; e < E; ++e) row[e] = word[e] + pos[e] + type[e];
+        for (size_t e = 0; e < E; ++e) row[e] = word[e] + pos[e];
+      }
+      if (w.token_type_embeddings) {
+        const float* type =
+            w.token_type_embeddings + (seq.type_ids ? static_cast<size_t>(seq.type_ids[t]) : 0) * E;
+        for (size_t e = 0; e < E; ++e) row[e] += type[e];
       }
     }
   });
@@ -281,15 +293,22 @@ void last_layer_cls(const Pass& p, const EncoderLayer& layer, const float* x, fl
   feed_forward(p, layer, tmp, inter, cls, batch);
 }
 
-// The classification head on each sequence's [CLS] row: logits [batch, labels] into out.
+// The classification head on each sequence's [CLS] (first) row: logits [batch, labels] into out.
 void classification_head(const Pass& p, const float* cls, float* dense, float* out) {
   const size_t H = p.H;
-  if (p.c.head == HeadType::kBertPooler) {
-    apply_linear(p.ops, p.w.head_dense, cls, H, dense, H, p.batch);
-    p.ops.tanh(dense, p.batch * H);
-  } else {
-    // HF's ElectraClassificationHead always uses erf GELU, whatever hidden_act says.
-    apply_linear(p.ops, p.w.head_dense, cls, H, dense, H, p.batch, kernels::Epilogue::kGeluErf);
+  switch (p.c.head) {
+    case HeadType::kBertPooler:  // BERT's pooler; RoBERTa's classifier.dense -> tanh
+      apply_linear(p.ops, p.w.head_dense, cls, H, dense, H, p.batch);
+      p.ops.tanh(dense, p.batch * H);
+      break;
+    case HeadType::kElectra:
+      // HF's ElectraClassificationHead always uses erf GELU, whatever hidden_act says.
+      apply_linear(p.ops, p.w.head_dense, cls, H, dense, H, p.batch, kernels::Epilogue::kGeluErf);
+      break;
+    case HeadType::kDistilbert:  // pre_classifier -> ReLU
+      apply_linear(p.ops, p.w.head_dense, cls, H, dense, H, p.batch);
+      p.ops.relu(dense, p.batch * H);
+      break;
   }
   apply_linear(p.ops, p.w.head_out, dense, H, out, p.c.labels.size(), p.batch);
 }

@@ -1,4 +1,4 @@
-// Internal: the BERT/ELECTRA encoder and classification head over a packed batch. The batch's
+// Internal: the BERT-family (BERT, ELECTRA, RoBERTa, DistilBERT) encoder and classification head over a packed batch. The batch's
 // tokens sit back to back in one [total_tokens, H] matrix, so dense layers run on real tokens only
 // and attention runs per (sequence, head) over that sequence's own tokens: no padding, no mask,
 // nothing can leak between sequences, and a text's result does not depend on its batch-mates.
@@ -13,11 +13,11 @@ namespace maum::engine {
 
 struct SequenceRef {
   const int32_t* ids = nullptr;
-  const int32_t* type_ids = nullptr;  // null: all 0
+  const int32_t* type_ids = nullptr;  // null: all 0; ignored by a model without token types
   size_t length = 0;
 };
 
-// Raw logits [sequences.size()][labels] for sequences of 1..max_position_embeddings tokens each
+// Raw logits [sequences.size()][labels] for sequences of 1..config.max_tokens() tokens each
 // (ids including [CLS]/[SEP]). Throws InvalidArgument for an empty sequence, one longer than the
 // model's positions, or an id / type id out of range.
 std::vector<std::vector<float>> encode_and_classify(const ModelConfig& config,

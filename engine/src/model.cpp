@@ -116,7 +116,7 @@ Model Model::load(const std::string& path, const LoadOptions& options) {
   info.num_layers = c.num_layers;
   info.num_heads = c.num_heads;
   info.intermediate_size = c.intermediate_size;
-  info.max_position_embeddings = c.max_position_embeddings;
+  info.max_position_embeddings = c.max_tokens();
   info.weight_type = impl->weights->quantized ? "int8" : "f32";
   if (options.verbose) {
     const double ms =
@@ -159,10 +159,10 @@ std::vector<Classification> Model::classify(const std::vector<std::string>& text
   if (options.batch_size == 0) throw InvalidArgument("batch size must be at least 1");
   if (!(options.threshold >= 0.f && options.threshold <= 1.f))
     throw InvalidArgument("threshold must be within [0, 1]");
-  size_t max_length = options.max_length == 0 ? c.max_position_embeddings : options.max_length;
-  if (max_length > c.max_position_embeddings)
+  size_t max_length = options.max_length == 0 ? c.max_tokens() : options.max_length;
+  if (max_length > c.max_tokens())
     throw InvalidArgument("max length " + std::to_string(max_length) + " exceeds the model's " +
-                          std::to_string(c.max_position_embeddings) + " positions");
+                          std::to_string(c.max_tokens()) + " positions");
   if (max_length < 2) throw InvalidArgument("max length must be at least 2 ([CLS] and [SEP])");
   if (options.temperature != 0 && !core::valid_temperature(options.temperature))
     throw InvalidArgument(std::string("temperature must be within ") + core::temperature_range() +

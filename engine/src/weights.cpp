@@ -199,7 +199,7 @@ std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFil
     w->word_embeddings = b.f32(t::kWordEmbeddings, {V, E});
   }
   w->position_embeddings = b.f32(t::kPositionEmbeddings, {P, E});
-  w->token_type_embeddings = b.f32(t::kTokenTypeEmbeddings, {T, E});
+  if (T > 0) w->token_type_embeddings = b.f32(t::kTokenTypeEmbeddings, {T, E});
   w->embedding_ln = b.layer_norm(t::kEmbeddingNorm, c.embedding_size);
   if (c.embedding_size != H) {
     w->has_projection = true;

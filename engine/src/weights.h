@@ -43,7 +43,7 @@ struct Weights {
   const int8_t* word_embeddings_i8 = nullptr;
   const float* word_embedding_scales = nullptr;  // [V]
   const float* position_embeddings = nullptr;  // [P, E]
-  const float* token_type_embeddings = nullptr;  // [T, E]
+  const float* token_type_embeddings = nullptr;  // [T, E]; null when T = 0 (DistilBERT)
   LayerNormWeights embedding_ln;
   bool has_projection = false;
   Linear embedding_projection;  // [H, E] (ELECTRA when E != H)

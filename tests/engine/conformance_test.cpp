@@ -1,5 +1,7 @@
 // Conformance with the independent PyTorch reference (shared/golden/model/<model>/*.jsonl, made by
-// shared/tools/bertref.py on Hugging Face tokenizer ids): convert each shared checkpoint, run the
+// shared/tools/bertref.py on Hugging Face tokenizer ids): convert each shared checkpoint (BERT,
+// ELECTRA, RoBERTa with WordPiece and byte-level BPE vocabularies, DistilBERT, and BERT read from
+// TensorFlow's tf_model.h5), run the
 // golden ids through Model::logits at batch 1 and batch 32, and require every logit within 1e-4
 // absolute of the reference. Separately, classify() on the golden texts must tokenize to the
 // golden ids and give the same logits (tokenizer + engine end to end).
@@ -97,6 +99,8 @@ TEST_P(Conformance, GoldenLogitsAtBatch1And32) {
 
 TEST_P(Conformance, ClassifyTokenizesToGoldenIdsAndMatchesLogits) {
   const std::string model_name = GetParam();
+  if (testing::forward_only(model_name))
+    GTEST_SKIP() << model_name << ": its byte-level BPE tokenizer is not read yet (forward pass only)";
   const Model model = Model::load(testing::converted_model(model_name));
   for (const GoldenFile& f : read_golden(model_name)) {
     size_t id_mismatches = 0;
@@ -119,12 +123,10 @@ TEST_P(Conformance, ClassifyTokenizesToGoldenIdsAndMatchesLogits) {
 }
 
 INSTANTIATE_TEST_SUITE_P(SharedModels, Conformance,
-                         ::testing::Values("ko-emotion7-small", "en-goemotions-electra-small"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+                         ::testing::Values("ko-emotion7-small", "en-goemotions-electra-small",
+                                           "roberta-klue-random", "roberta-bpe-multilabel-random",
+                                           "distilbert-en-random", "ko-emotion7-small-tf"),
+                         testing::model_param_name);
 
 }  // namespace
 }  // namespace maum

@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<int32_t> ids = {0, static_cast<int32_t>(config.vocab_size - 1), 0};
     maum::engine::SequenceRef seq;
     seq.ids = ids.data();
-    seq.length = std::min<size_t>(ids.size(), config.max_position_embeddings);
+    seq.length = std::min<size_t>(ids.size(), config.max_tokens());
     auto logits = maum::engine::encode_and_classify(config, *weights, {seq});
     if (logits.size() != 1 || logits[0].size() != config.labels.size()) __builtin_trap();
   } catch (const maum::Error&) {

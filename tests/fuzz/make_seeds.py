@@ -2,7 +2,8 @@
 """Writes the fuzz targets' seed corpora (standard library only, nothing committed):
 
   OUT/torch/    '\\0' + a torch.save-style data.pkl, '\\1' + a whole torch zip (fuzz_torch)
-  OUT/model/    tiny maum model files, f32 and int8, and a bare safetensors file (fuzz_model)
+  OUT/model/    tiny maum model files (bert, roberta, distilbert), f32 and int8, and a bare
+                safetensors file (fuzz_model)
   OUT/analysis/ mode byte + the analysis/examples JSON files (fuzz_analysis_json)
 
 The pickles are written by Python's own pickler the way torch.save writes them (protocol 2,
@@ -124,8 +125,10 @@ def safetensors(tensors, metadata):
     return struct.pack("<Q", len(text)) + text.encode() + data
 
 
-def model(quantized):
+def model(quantized, family="bert"):
     V, E, H, I, P, T, L, N = 8, 4, 4, 8, 6, 2, 1, 3
+    if family == "distilbert":
+        T = 0  # no token type embeddings (format version 2)
     vals = lambda n, k=0: f32(*[((i * 7 + k) % 11 - 5) / 10 for i in range(n)])
     t = []
     q = []
@@ -150,7 +153,8 @@ def model(quantized):
     else:
         t.append(("emb.word", "F32", [V, E], vals(V * E)))
     t.append(("emb.position", "F32", [P, E], vals(P * E, 6)))
-    t.append(("emb.token_type", "F32", [T, E], vals(T * E, 7)))
+    if T:
+        t.append(("emb.token_type", "F32", [T, E], vals(T * E, 7)))
     ln("emb.ln", E)
     for i in range(L):
         p = f"layer.{i}."
@@ -182,11 +186,12 @@ def model(quantized):
            "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
            "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
                      "max_input_chars_per_word": 100, "vocab": vocab}}
-    cfg = {"model_type": "bert", "vocab_size": V, "embedding_size": E, "hidden_size": H, "num_layers": L,
+    cfg = {"model_type": family, "vocab_size": V, "embedding_size": E, "hidden_size": H, "num_layers": L,
            "num_heads": 2, "intermediate_size": I, "hidden_act": "gelu", "layer_norm_eps": 1e-12,
-           "max_position_embeddings": P, "type_vocab_size": T, "pad_token_id": 0, "head": "bert_pooler",
+           "max_position_embeddings": P, "type_vocab_size": T, "pad_token_id": 1 if family == "roberta" else 0,
+           "head": "distilbert" if family == "distilbert" else "bert_pooler",
            "labels": ["x", "y", "z"], "problem_type": "single_label_classification", "temperature": 1.0}
-    meta = {"maum.format_version": "1", "maum.config": json.dumps(cfg), "maum.tokenizer": json.dumps(tok)}
+    meta = {"maum.format_version": "1" if family == "bert" else "2", "maum.config": json.dumps(cfg), "maum.tokenizer": json.dumps(tok)}
     if quantized:
         meta["maum.quantization"] = json.dumps({"scheme": "int8_symmetric_per_channel", "rounding": "nearest_even",
                                                 "tensors": q})
@@ -195,6 +200,8 @@ def model(quantized):
 
 write(f"{out}/model/tiny-f32", model(False))
 write(f"{out}/model/tiny-int8", model(True))
+write(f"{out}/model/tiny-roberta", model(False, "roberta"))
+write(f"{out}/model/tiny-distilbert-int8", model(True, "distilbert"))
 write(f"{out}/model/bare", safetensors([("x", "F32", [2], f32(1, 2))], {"k": "v"}))
 
 # --- analysis JSON ------------------------------------------------------------------------

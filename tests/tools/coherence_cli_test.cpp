@@ -340,20 +340,20 @@ TEST_F(CoherenceCli, EvalProgressOutputFilesAndReport) {
 }
 
 TEST_F(CoherenceCli, InputsUsersGetWrongSayWhatToDo) {
-  // A folder with TensorFlow weights only.
-  const std::string tf = dir_ + "/tf_only";
-  std::filesystem::create_directories(tf);
+  // A folder with Flax weights only (tf_model.h5 is read since issue 13: tests/convert).
+  const std::string flax = dir_ + "/flax_only";
+  std::filesystem::create_directories(flax);
   const std::string src = testing::shared_path("models/ko-emotion7-small");
   for (const auto& entry : std::filesystem::directory_iterator(src)) {
     const std::string name = entry.path().filename().string();
     if (name != "model.safetensors" && name != "pytorch_model.bin")
-      std::filesystem::copy(entry.path(), tf + "/" + name);
+      std::filesystem::copy(entry.path(), flax + "/" + name);
   }
-  std::ofstream(tf + "/tf_model.h5") << "not really HDF5";
-  RunResult r = run("convert " + quote(tf) + " " + quote(dir_ + "/tf.safetensors"));
+  std::ofstream(flax + "/flax_model.msgpack") << "not really msgpack";
+  RunResult r = run("convert " + quote(flax) + " " + quote(dir_ + "/flax.safetensors"));
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("tf_model.h5"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("from_tf=True"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("flax_model.msgpack"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("from_flax=True"), std::string::npos) << r.err;
   // A CSV file.
   const std::string csv = write("data.csv", "text,label\n좋아요,happiness\n");
   r = run("eval --model " + quote(model("ko-emotion7-small")) + " --data " + quote(csv) + " -q");

@@ -21,7 +21,8 @@ void add_convert_command(CLI::App& app, GlobalOptions& global) {
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("HF_DIR", args->hf_dir,
-                  "folder with config.json, model.safetensors or pytorch_model.bin, vocab.txt / tokenizer.json, "
+                  "folder with config.json, model.safetensors, pytorch_model.bin or tf_model.h5 (preferred in "
+                  "that order), vocab.txt / tokenizer.json, "
                   "tokenizer_config.json, special_tokens_map.json, optional calibration.json")
       ->required();
   cmd->add_option("OUT", args->out, "output .safetensors file (written atomically)")->required();
@@ -42,8 +43,10 @@ void add_convert_command(CLI::App& app, GlobalOptions& global) {
     std::fprintf(stderr, "converted %s (%s): %zu tensors, %.1f MB%s, %zu checkpoint tensors skipped, %.2f s\n",
                  args->out.c_str(), r.model_type.c_str(), r.tensors_written, r.bytes_written / 1e6,
                  args->options.quantize == "int8" ? " (int8)" : "", r.skipped.size(), seconds);
-    if (global.verbose)
+    if (global.verbose) {
+      std::fprintf(stderr, "  read weights from %s\n", r.weights_file.c_str());
       for (const auto& s : r.skipped) std::fprintf(stderr, "  skipped %s\n", s.c_str());
+    }
   });
 }
 

@@ -17,12 +17,14 @@ struct ConvertOptions {
 
 struct ConvertReport {
   std::string model_type;
+  std::string weights_file;  // the weights file read (model.safetensors > pytorch_model.bin > tf_model.h5)
   size_t tensors_written = 0;
   size_t bytes_written = 0;
   std::vector<std::string> skipped;  // checkpoint tensors a classifier does not use
 };
 
-// Reads config.json, model.safetensors or pytorch_model.bin, the tokenizer files and an optional
+// Reads config.json, model.safetensors, pytorch_model.bin or tf_model.h5 (the first present, in that
+// order; BERT, ELECTRA, RoBERTa, DistilBERT), the tokenizer files and an optional
 // calibration.json from `hf_dir`, writes `out_path` atomically. Throws maum::IoError /
 // maum::FormatError naming the file and the problem.
 ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out_path,

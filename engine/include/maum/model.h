@@ -1,4 +1,4 @@
-// A BERT/ELECTRA sequence classifier loaded from a maum model file (see docs/FORMAT.md), with its
+// A BERT-family (BERT, ELECTRA, RoBERTa, DistilBERT) sequence classifier loaded from a maum model file (see docs/FORMAT.md), with its
 // tokenizer and labels. Thread-safe: one loaded Model may serve concurrent classify() calls.
 #pragma once
 #include <cstdint>
@@ -19,7 +19,7 @@ struct LoadOptions {
 };
 
 struct ClassifyOptions {
-  size_t max_length = 0;  // 0: the model's max_position_embeddings; longer inputs are truncated
+  size_t max_length = 0;  // 0: ModelInfo::max_position_embeddings; longer inputs are truncated
   size_t batch_size = 32; // texts per forward pass (grouped by length to avoid padding work)
   float threshold = 0.5f; // multi-label: labels with probability >= threshold are "predicted"
   // > 0: divide logits by this instead of the model's calibrated temperature (single-label) or 1
@@ -35,11 +35,13 @@ struct Classification {
 };
 
 struct ModelInfo {
-  std::string model_type;         // "bert" | "electra"
+  std::string model_type;         // "bert" | "electra" | "roberta" | "distilbert"
   std::string problem_type;       // "single_label_classification" | "multi_label_classification"
   std::vector<std::string> labels;  // id order
   float temperature = 1.0f;
   size_t hidden_size = 0, num_layers = 0, num_heads = 0, intermediate_size = 0;
+  // The longest input in tokens: config.json's max_position_embeddings, less RoBERTa's
+  // pad_token_id + 1 (whose positions start there: 514 -> 512 for roberta-base).
   size_t max_position_embeddings = 0;
   std::string weight_type;        // "f32" | "int8"
   bool multi_label() const { return problem_type == "multi_label_classification"; }
