@@ -70,13 +70,30 @@ void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& wher
   if (!j.contains("model") || !j["model"].is_object()) fail("missing \"model\"");
   const json& model = j["model"];
   const std::string model_type = opt_string(model, "type", "WordPiece", "model.type");
-  if (model_type != "WordPiece") fail("model type \"" + model_type + "\" is not supported (WordPiece only)");
+  if (model_type == "BPE") {
+    this->model = Model::kBpe;
+    pad_token = "<pad>";
+  } else if (model_type != "WordPiece") {
+    fail("model type \"" + model_type + "\" is not supported (WordPiece or BPE)");
+  }
   if (!model.contains("vocab") || !model["vocab"].is_object()) fail("model.vocab missing or not an object");
-  unk_token = opt_string(model, "unk_token", unk_token, "model.unk_token");
-  prefix = opt_string(model, "continuing_subword_prefix", prefix, "model.continuing_subword_prefix");
-  max_input_chars_per_word = static_cast<size_t>(
-      opt_id(model, "max_input_chars_per_word", static_cast<int32_t>(std::min<size_t>(max_input_chars_per_word, INT32_MAX)),
-             "model.max_input_chars_per_word"));
+  if (this->model == Model::kWordPiece) {
+    unk_token = opt_string(model, "unk_token", unk_token, "model.unk_token");
+    prefix = opt_string(model, "continuing_subword_prefix", prefix, "model.continuing_subword_prefix");
+    max_input_chars_per_word = static_cast<size_t>(
+        opt_id(model, "max_input_chars_per_word", static_cast<int32_t>(std::min<size_t>(max_input_chars_per_word, INT32_MAX)),
+               "model.max_input_chars_per_word"));
+  } else {
+    bpe_unk_token = opt_string(model, "unk_token", "", "model.unk_token");
+    if (opt(model, "dropout")) fail("model.dropout is not supported (BPE dropout is random; use null)");
+    if (!opt_string(model, "continuing_subword_prefix", "", "model.continuing_subword_prefix").empty() ||
+        !opt_string(model, "end_of_word_suffix", "", "model.end_of_word_suffix").empty())
+      fail("model.continuing_subword_prefix / end_of_word_suffix are not supported for BPE (byte-level BPE only)");
+    if (opt_bool(model, "byte_fallback", false, "model.byte_fallback") ||
+        opt_bool(model, "ignore_merges", false, "model.ignore_merges") ||
+        opt_bool(model, "fuse_unk", false, "model.fuse_unk"))
+      fail("model.byte_fallback / ignore_merges / fuse_unk are not supported (byte-level BPE only)");
+  }
   int64_t max_id = -1;
   for (const auto& [token, id] : model["vocab"].items()) {
     if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
@@ -92,9 +109,38 @@ void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& wher
     id_to_token[i] = token;
     vocab.insert(token, i);
   }
+  if (this->model == Model::kBpe) {
+    const json* merges_json = opt(model, "merges");
+    if (!merges_json || !merges_json->is_array()) fail("model.merges missing or not an array");
+    std::vector<std::pair<std::string, std::string>> merges;
+    merges.reserve(merges_json->size());
+    for (const json& m : *merges_json) {
+      if (m.is_string()) {  // "a b" (tokenizers before 0.20)
+        const std::string& line = m.get_ref<const std::string&>();
+        const size_t space = line.find(' ');
+        if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)
+          fail("model.merges[" + std::to_string(merges.size()) + "] is not \"left right\"");
+        merges.emplace_back(line.substr(0, space), line.substr(space + 1));
+      } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+        merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
+      } else {
+        fail("model.merges[" + std::to_string(merges.size()) + "] is neither \"left right\" nor [left, right]");
+      }
+    }
+    int32_t bpe_unk = -1;
+    if (!bpe_unk_token.empty()) {
+      bpe_unk = vocab.find(bpe_unk_token.data(), bpe_unk_token.size());
+      if (bpe_unk < 0) fail("model.unk_token \"" + bpe_unk_token + "\" is not in the vocabulary");
+    }
+    std::string error;
+    bpe.build(merges, [&](const std::string& t) { return vocab.find(t.data(), t.size()); }, bpe_unk, &error);
+    if (!error.empty()) fail("model.merges: " + error);
+  }
 
   // Normalizer.
   const json& norm = j.contains("normalizer") ? j["normalizer"] : json();
+  if (this->model == Model::kBpe && !norm.is_null())
+    fail("a normalizer with a BPE model is not supported (byte-level BPE as RoBERTa: normalizer null)");
   if (norm.is_null()) {
     has_normalizer = false;
     clean_text = handle_chinese_chars = strip_accents = lowercase = false;
@@ -112,8 +158,14 @@ void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& wher
 
   // Pre-tokenizer.
   const json& pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"] : json();
-  if (!pre.is_object() || opt_string(pre, "type", "", "pre_tokenizer.type") != "BertPreTokenizer")
+  if (this->model == Model::kBpe) {
+    if (!pre.is_object() || opt_string(pre, "type", "", "pre_tokenizer.type") != "ByteLevel")
+      fail("pre_tokenizer is not supported with a BPE model (ByteLevel only)");
+    add_prefix_space = opt_bool(pre, "add_prefix_space", true, "pre_tokenizer.add_prefix_space");
+    use_regex = opt_bool(pre, "use_regex", true, "pre_tokenizer.use_regex");
+  } else if (!pre.is_object() || opt_string(pre, "type", "", "pre_tokenizer.type") != "BertPreTokenizer") {
     fail("pre_tokenizer is not supported (BertPreTokenizer only)");
+  }
 
   // Added tokens.
   if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
@@ -190,7 +242,7 @@ void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& wher
     };
     parse_template("single", single_template);
     parse_template("pair", pair_template);
-  } else if (post.is_object() && post_type == "BertProcessing") {
+  } else if (post.is_object() && (post_type == "BertProcessing" || post_type == "RobertaProcessing")) {
     auto pair_of = [&](const char* name) -> std::pair<std::string, int32_t> {
       const json* v = opt(post, name);
       if (!v || !v->is_array() || v->size() != 2 || !(*v)[0].is_string())
@@ -203,15 +255,28 @@ void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& wher
     auto sp = [](const std::string& k, int32_t t) { TemplatePiece p; p.special = k; p.type_id = t; return p; };
     auto seq = [](int which, int32_t t) { TemplatePiece p; p.is_sequence = true; p.sequence = which; p.type_id = t; return p; };
     single_template = {sp(c.first, 0), seq(0, 0), sp(s.first, 0)};
-    pair_template = {sp(c.first, 0), seq(0, 0), sp(s.first, 0), seq(1, 1), sp(s.first, 1)};
-  } else if (post.is_null()) {
+    if (post_type == "RobertaProcessing") {
+      // <s> A </s></s> B </s>, every type id 0 (as HF tokenizers 0.23 gives them).
+      roberta_processing = true;
+      trim_offsets = opt_bool(post, "trim_offsets", true, "post_processor.trim_offsets");
+      post_add_prefix_space = opt_bool(post, "add_prefix_space", true, "post_processor.add_prefix_space");
+      pair_template = {sp(c.first, 0), seq(0, 0), sp(s.first, 0), sp(s.first, 0), seq(1, 0), sp(s.first, 0)};
+    } else {
+      pair_template = {sp(c.first, 0), seq(0, 0), sp(s.first, 0), seq(1, 1), sp(s.first, 1)};
+    }
+  } else if (post.is_null() || (post.is_object() && post_type == "ByteLevel")) {
+    if (!post.is_null()) {
+      trim_offsets = opt_bool(post, "trim_offsets", true, "post_processor.trim_offsets");
+      post_add_prefix_space = opt_bool(post, "add_prefix_space", true, "post_processor.add_prefix_space");
+    }
     TemplatePiece a; a.is_sequence = true; a.sequence = 0;
     TemplatePiece b; b.is_sequence = true; b.sequence = 1; b.type_id = 1;
     single_template = {a};
     pair_template = {a, b};
   } else {
-    fail("post_processor is not supported (TemplateProcessing or BertProcessing)");
+    fail("post_processor is not supported (TemplateProcessing, BertProcessing, RobertaProcessing or ByteLevel)");
   }
+  if (trim_offsets && this->model != Model::kBpe) fail("post_processor trim_offsets needs a byte-level BPE model");
 
   // Decoder.
   const json& dec = j.contains("decoder") ? j["decoder"] : json();
@@ -227,15 +292,19 @@ void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& wher
 }
 
 void Tokenizer::Impl::finish() {
-  for (size_t i = 0; i < id_to_token.size(); ++i) {
+  for (size_t i = 0; model == Model::kWordPiece && i < id_to_token.size(); ++i) {
     const std::string& t = id_to_token[i];
     if (t.size() > prefix.size() && !prefix.empty() && t.compare(0, prefix.size(), prefix) == 0)
       continuing.insert(std::string_view(t).substr(prefix.size()), static_cast<int32_t>(i));
   }
+  if (model == Model::kBpe) unk_token = bpe_unk_token.empty() ? "<unk>" : bpe_unk_token;
   unk_id = vocab.find(unk_token.data(), unk_token.size());
   for (const auto& a : added)
     if (a.content == unk_token) unk_id = a.id;
-  if (unk_id < 0) throw FormatError("tokenizer: unk_token \"" + unk_token + "\" is not in the vocabulary");
+  // A byte-level BPE needs no unknown token (RoBERTa's model has none; unk_id() is then the
+  // "<unk>" of the vocabulary, or -1).
+  if (unk_id < 0 && model == Model::kWordPiece)
+    throw FormatError("tokenizer: unk_token \"" + unk_token + "\" is not in the vocabulary");
   // Every id the tokenizer can emit must index the embedding table.
   size_t n_ids = id_to_token.size();
   for (const auto& a : added) n_ids = std::max(n_ids, static_cast<size_t>(a.id) + 1);
@@ -276,13 +345,110 @@ namespace {
 
 // load_tokenizer_json + finish, with any JSON library error left unnamed by the typed reads still
 // a FormatError (never an "internal error").
-void load_checked(Tokenizer::Impl& impl, const json& j, const std::string& where) {
+void load_checked(Tokenizer::Impl& impl, const json& j, const std::string& where,
+                  const std::string& pad_token = {}) {
   try {
     impl.load_tokenizer_json(j, where);
   } catch (const json::exception& e) {
     throw FormatError(where + ": unexpected value: " + e.what());
   }
+  if (!pad_token.empty()) impl.pad_token = pad_token;
   impl.finish();
+}
+
+// tokenizer_config.json and special_tokens_map.json of a folder (both optional).
+struct TokenizerConfig {
+  json config = json::object();
+  json special_map = json::object();
+
+  explicit TokenizerConfig(const std::string& dir) {
+    const std::string config_path = dir + "/tokenizer_config.json";
+    if (file_exists(config_path)) {
+      config = core::read_json_file(config_path);
+      if (!config.is_object()) throw FormatError(config_path + ": not a JSON object");
+    }
+    const std::string map_path = dir + "/special_tokens_map.json";
+    if (file_exists(map_path)) {
+      special_map = core::read_json_file(map_path);
+      if (!special_map.is_object()) special_map = json::object();
+    }
+  }
+  // A special token: the config's, else the map's, else the fallback.
+  std::string special(const char* key, const char* fallback) const {
+    if (config.contains(key)) { std::string t = token_text(config[key]); if (!t.empty()) return t; }
+    if (special_map.contains(key)) { std::string t = token_text(special_map[key]); if (!t.empty()) return t; }
+    return fallback;
+  }
+  bool flag(const char* key, bool fallback) const {
+    return config.contains(key) && config[key].is_boolean() ? config[key].get<bool>() : fallback;
+  }
+};
+
+// vocab.json + merges.txt + tokenizer_config.json (+ special_tokens_map.json): the tokenizer.json
+// transformers' RobertaConverter builds from a RobertaTokenizer (shared/tools/bpe_tokenizer.js):
+// BPE without unk or dropout, ByteLevel pre-tokenizer (add_prefix_space from the config, default
+// false), RobertaProcessing (trim_offsets, default true), the specials in id order, <mask> with
+// lstrip.
+json roberta_tokenizer_json(const std::string& dir, std::string* pad_token) {
+  const TokenizerConfig cfg(dir);
+  const std::string vocab_path = dir + "/vocab.json", merges_path = dir + "/merges.txt";
+  json vocab = core::read_json_file(vocab_path);
+  if (!vocab.is_object()) throw FormatError(vocab_path + ": not a JSON object");
+  const std::string text = core::read_file(merges_path);
+  json merges = json::array();
+  for (size_t i = 0, line_no = 1; i < text.size(); ++line_no) {
+    size_t end = text.find('\n', i);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(i, end - i);
+    i = end + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line.rfind("#version", 0) == 0) continue;
+    const size_t space = line.find(' ');
+    if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)
+      throw FormatError(merges_path + ": line " + std::to_string(line_no) + " is not \"left right\"");
+    if (!tokenizer_detail::utf8_valid(line.data(), line.size()))
+      throw FormatError(merges_path + ": line " + std::to_string(line_no) + " is not UTF-8");
+    merges.push_back({line.substr(0, space), line.substr(space + 1)});
+  }
+  const bool add_prefix_space = cfg.flag("add_prefix_space", false);
+  const bool trim_offsets = cfg.flag("trim_offsets", true);
+  auto id_of = [&](const std::string& token, const char* key) -> json {
+    if (!vocab.contains(token)) throw FormatError(vocab_path + ": " + key + " " + token + " is not in the vocabulary");
+    return vocab[token];
+  };
+  const std::string cls = cfg.special("cls_token", "<s>"), sep = cfg.special("sep_token", "</s>");
+  std::vector<std::pair<int64_t, std::string>> specials;
+  std::string mask;
+  for (const auto& [key, fallback] : {std::pair<const char*, const char*>{"bos_token", "<s>"}, {"pad_token", "<pad>"},
+                                      {"eos_token", "</s>"}, {"unk_token", "<unk>"}, {"sep_token", "</s>"},
+                                      {"cls_token", "<s>"}, {"mask_token", "<mask>"}}) {
+    const std::string token = cfg.special(key, fallback);
+    const json id = id_of(token, key);
+    if (!id.is_number_integer()) throw FormatError(vocab_path + ": the id of " + token + " is not an integer");
+    if (std::string(key) == "mask_token") mask = token;
+    if (std::string(key) == "pad_token") *pad_token = token;
+    bool seen = false;
+    for (const auto& sp : specials) seen |= sp.second == token;
+    if (!seen) specials.push_back({id.get<int64_t>(), token});
+  }
+  std::stable_sort(specials.begin(), specials.end());
+  json added = json::array();
+  for (const auto& [id, token] : specials) {
+    const bool is_mask = token == mask;
+    added.push_back({{"id", id}, {"content", token}, {"single_word", false}, {"lstrip", is_mask},
+                     {"rstrip", false}, {"normalized", !is_mask}, {"special", true}});
+  }
+  return {{"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr}, {"added_tokens", added},
+          {"normalizer", nullptr},
+          {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", add_prefix_space},
+                             {"trim_offsets", true}, {"use_regex", true}}},
+          {"post_processor", {{"type", "RobertaProcessing"}, {"sep", {sep, id_of(sep, "sep_token")}},
+                              {"cls", {cls, id_of(cls, "cls_token")}}, {"trim_offsets", trim_offsets},
+                              {"add_prefix_space", add_prefix_space}}},
+          {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
+          {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
+                     {"continuing_subword_prefix", ""}, {"end_of_word_suffix", ""}, {"fuse_unk", false},
+                     {"byte_fallback", false}, {"ignore_merges", false}, {"vocab", vocab}, {"merges", merges}}}};
 }
 
 }  // namespace
@@ -299,8 +465,15 @@ Tokenizer Tokenizer::from_dir(const std::string& dir) {
   // vocab.txt + tokenizer_config.json (+ special_tokens_map.json): build the tokenizer.json that
   // transformers' BertTokenizerFast conversion builds, then load it.
   const std::string vocab_path = dir + "/vocab.txt";
-  if (!file_exists(vocab_path))
-    throw IoError("no tokenizer.json or vocab.txt in " + dir);
+  if (!file_exists(vocab_path)) {
+    if (file_exists(dir + "/vocab.json") && file_exists(dir + "/merges.txt")) {
+      std::string pad;
+      const json tj = roberta_tokenizer_json(dir, &pad);
+      load_checked(*impl, tj, dir + "/vocab.json", pad);
+      return Tokenizer(impl);
+    }
+    throw IoError("no tokenizer.json, vocab.txt or vocab.json + merges.txt in " + dir);
+  }
   const std::string text = core::read_file(vocab_path);
   json vocab = json::object();
   std::unordered_set<std::string> seen;
@@ -319,23 +492,10 @@ Tokenizer Tokenizer::from_dir(const std::string& dir) {
       i = end + 1;
     }
   }
-  json config = json::object();
-  const std::string config_path = dir + "/tokenizer_config.json";
-  if (file_exists(config_path)) {
-    config = core::read_json_file(config_path);
-    if (!config.is_object()) throw FormatError(config_path + ": not a JSON object");
-  }
-  json special_map = json::object();
-  const std::string map_path = dir + "/special_tokens_map.json";
-  if (file_exists(map_path)) {
-    special_map = core::read_json_file(map_path);
-    if (!special_map.is_object()) special_map = json::object();
-  }
-  auto special_of = [&](const char* key, const char* fallback) {
-    if (config.contains(key)) { std::string t = token_text(config[key]); if (!t.empty()) return t; }
-    if (special_map.contains(key)) { std::string t = token_text(special_map[key]); if (!t.empty()) return t; }
-    return std::string(fallback);
-  };
+  const TokenizerConfig cfg(dir);
+  const json& config = cfg.config;
+  const json& special_map = cfg.special_map;
+  auto special_of = [&](const char* key, const char* fallback) { return cfg.special(key, fallback); };
   const bool lower = config.contains("do_lower_case") && config["do_lower_case"].is_boolean()
                          ? config["do_lower_case"].get<bool>() : true;
   const std::string unk = special_of("unk_token", "[UNK]"), cls = special_of("cls_token", "[CLS]"),
@@ -423,6 +583,38 @@ json Tokenizer::Impl::to_tokenizer_json() const {
   for (size_t i = 0; i < id_to_token.size(); ++i)
     if (vocab.find(id_to_token[i].data(), id_to_token[i].size()) == static_cast<int32_t>(i))
       vocab_json[id_to_token[i]] = i;
+  if (model == Model::kBpe) {
+    json merges = json::array();
+    for (const auto& [a, b] : bpe.merges()) merges.push_back({a, b});
+    json post = nullptr;
+    if (roberta_processing) {
+      const SpecialTokenIds* c = special(single_template.front().special);
+      const SpecialTokenIds* e = special(single_template.back().special);
+      post = {{"type", "RobertaProcessing"}, {"sep", {single_template.back().special, e->ids.front()}},
+              {"cls", {single_template.front().special, c->ids.front()}}, {"trim_offsets", trim_offsets},
+              {"add_prefix_space", post_add_prefix_space}};
+    } else if (!special_tokens.empty()) {
+      post = {{"type", "TemplateProcessing"}, {"single", template_json(single_template)},
+              {"pair", template_json(pair_template)}, {"special_tokens", specials}};
+    } else if (trim_offsets) {
+      post = {{"type", "ByteLevel"}, {"add_prefix_space", post_add_prefix_space}, {"trim_offsets", true},
+              {"use_regex", true}};
+    }
+    return {{"version", "1.0"},
+            {"truncation", nullptr},
+            {"padding", {{"pad_token", pad_token}}},
+            {"added_tokens", added_json},
+            {"normalizer", nullptr},
+            {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", add_prefix_space},
+                               {"trim_offsets", true}, {"use_regex", use_regex}}},
+            {"post_processor", post},
+            {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
+            {"model", {{"type", "BPE"}, {"dropout", nullptr},
+                       {"unk_token", bpe_unk_token.empty() ? json() : json(bpe_unk_token)},
+                       {"continuing_subword_prefix", ""}, {"end_of_word_suffix", ""}, {"fuse_unk", false},
+                       {"byte_fallback", false}, {"ignore_merges", false}, {"vocab", vocab_json},
+                       {"merges", merges}}}};
+  }
   return {{"version", "1.0"},
           {"truncation", nullptr},
           {"padding", {{"pad_token", pad_token}}},

@@ -138,6 +138,10 @@ void Tokenizer::Impl::build_normalized_added() {
 // Normalizes, pre-tokenizes and WordPiece-tokenizes text[begin, end).
 void Tokenizer::Impl::encode_segment(const char* text, size_t begin, size_t end, uint32_t first_char,
                                      Pieces& out) const {
+  if (model == Model::kBpe) {
+    encode_segment_bpe(text, begin, end, first_char, out);
+    return;
+  }
   Scratch& s = scratch();
   if (normalized_added.empty()) {
     WordSink sink(*this, s, out);

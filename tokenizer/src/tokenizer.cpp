@@ -197,6 +197,22 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special
       continue;  // HF drops ids it cannot map
     tokens.push_back(m.id_to_token[id]);
   }
+  if (m.model == Impl::Model::kBpe) {
+    // ByteLevel decoder: each character of a token stands for a byte (others are kept as they
+    // are); the bytes are read as UTF-8, invalid sequences replaced.
+    std::string bytes;
+    for (const auto& t : tokens) {
+      const uint8_t* p = reinterpret_cast<const uint8_t*>(t.data());
+      const uint8_t* e = p + t.size();
+      while (p < e) {
+        const uint32_t cp = *p < 0x80 ? *p++ : tokenizer_detail::decode_valid_utf8(p);
+        const int b = tokenizer_detail::unicode_to_byte(cp);
+        if (b >= 0) bytes.push_back(static_cast<char>(b));
+        else append_utf8(bytes, cp);
+      }
+    }
+    return replace_invalid_utf8(bytes);
+  }
   auto replace_all = [](std::string& s, const std::string& from, const std::string& to) {
     for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size()))
       s.replace(pos, from.size(), to);

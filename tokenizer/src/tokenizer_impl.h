@@ -5,6 +5,8 @@
 //   normalizer.cpp    BertNormalizer (+ normalized added tokens) feeding the pre-tokenizer
 //   wordpiece.cpp     WordPiece
 //   post_process.cpp  specials (templates), pairs, truncation, padding
+//   bpe.cpp           byte-level BPE model (merges, merge cache)
+//   byte_level.cpp    ByteLevel pre-tokenizer (GPT-2 regex), BPE segments, offsets and trim_offsets
 #pragma once
 #include <cstdint>
 #include <string>
@@ -15,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "maum/tokenizer.h"
+#include "tokenizer/src/bpe.h"
 #include "tokenizer/src/char_classes.h"
 #include "tokenizer/src/vocab_table.h"
 
@@ -50,6 +53,11 @@ struct Scratch {
   std::vector<uint32_t> char_byte;       // byte offset of each char of `word` (+ end)
   std::vector<uint32_t> char_origin;     // original code point index of each char of `word`
   std::string repaired;                  // input with invalid UTF-8 replaced
+  // Byte-level BPE: the segment's code points and their origins, one split's copy (with the
+  // prefix space), a piece's bytes with each byte's origin, the merged tokens.
+  std::vector<uint32_t> cps, origins, split_cps, split_origins, byte_origin;
+  std::string piece;
+  std::vector<BpeToken> bpe_tokens;
 };
 
 inline Scratch& scratch() {
@@ -93,6 +101,9 @@ using tokenizer_detail::scratch;
 using tokenizer_detail::append_utf8;
 
 struct Tokenizer::Impl {
+  enum class Model { kWordPiece, kBpe };
+  Model model = Model::kWordPiece;
+
   // Normalizer (BertNormalizer).
   bool has_normalizer = true;
   bool clean_text = true;
@@ -114,6 +125,15 @@ struct Tokenizer::Impl {
   std::vector<AddedToken> added;
   std::vector<size_t> raw_match_order;  // indices into `added`, longest content first
   bool first_byte_starts_added[256] = {};
+
+  // Byte-level BPE (model.type "BPE" with the ByteLevel pre-tokenizer).
+  tokenizer_detail::BpeModel bpe;
+  std::string bpe_unk_token;            // empty: none (RoBERTa's)
+  bool add_prefix_space = false;        // ByteLevel pre-tokenizer
+  bool use_regex = true;
+  bool trim_offsets = false;            // RobertaProcessing / ByteLevel post-processor
+  bool post_add_prefix_space = false;   // the post-processor's own flag (its trim rule uses it)
+  bool roberta_processing = false;      // post-processor written back as RobertaProcessing
 
   // Post-processor (TemplateProcessing).
   std::vector<TemplatePiece> single_template;
@@ -167,6 +187,10 @@ struct Tokenizer::Impl {
   std::vector<NormalizedAdded> normalized_added;
   void build_normalized_added();
   void wordpiece(Scratch& s, Pieces& out) const;
+  void encode_segment_bpe(const char* text, size_t begin, size_t end, uint32_t first_char,
+                          Pieces& out) const;
+  void byte_level_split(const uint32_t* cps, const uint32_t* origins, size_t n, Pieces& out) const;
+  void byte_level_piece(const uint32_t* cps, const uint32_t* origins, size_t n, Pieces& out) const;
   Encoding post_process(Pieces* a, Pieces* b, const EncodeOptions& options) const;
 };
 
