@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-45}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_tokenizer fuzz_torch fuzz_model fuzz_analysis_json)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_tokenizer fuzz_tokenizer_bpe fuzz_torch fuzz_model fuzz_analysis_json)
 export MAUM_SHARED="${MAUM_SHARED:-$(cd .. && pwd)/shared}"
 if [ ! -d "$MAUM_SHARED/vocab" ]; then
   echo "fuzz: shared material not found at $MAUM_SHARED (set MAUM_SHARED)" >&2
@@ -49,7 +49,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 for target in "${targets[@]}"; do
   case "$target" in
-    fuzz_tokenizer) corpus="$seeds/tokenizer" max_len=4096 ;;
+    fuzz_tokenizer|fuzz_tokenizer_bpe) corpus="$seeds/tokenizer" max_len=4096 ;;
     fuzz_torch) corpus="$seeds/torch" max_len=8192 ;;
     fuzz_model) corpus="$seeds/model" max_len=16384 ;;
     fuzz_analysis_json) corpus="$seeds/analysis" max_len=4096 ;;

@@ -35,6 +35,7 @@ std::atomic<uint64_t> next_cache_owner{1};
 // Words longer than this (bytes) are merged without the cache (HF caches words under 256 chars).
 constexpr size_t kMaxCachedWord = 256;
 constexpr size_t kMaxCachedWords = 32768;
+constexpr size_t kMaxCachedTokens = 1 << 20;  // the cache stays under ~20 MB per thread
 
 struct MergeCache {
   uint64_t owner = 0;
@@ -153,7 +154,8 @@ void BpeModel::merge_word(const uint8_t* bytes, size_t n, std::vector<BpeToken>&
     return;
   }
   thread_local MergeCache cache;
-  if (cache.owner != cache_owner_ || cache.index.size() >= kMaxCachedWords) {
+  if (cache.owner != cache_owner_ || cache.index.size() >= kMaxCachedWords ||
+      cache.pool.size() + n > kMaxCachedTokens) {
     cache.owner = cache_owner_;
     cache.index.clear();
     cache.pool.clear();

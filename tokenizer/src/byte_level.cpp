@@ -84,12 +84,7 @@ void Tokenizer::Impl::byte_level_piece(const uint32_t* cps, const uint32_t* orig
       uint32_t leading = 0, trailing = 0;
       while (t.begin + leading < t.end && s.piece[t.begin + leading] == ' ') ++leading;
       while (t.end - trailing > t.begin && s.piece[t.end - 1 - trailing] == ' ') ++trailing;
-      if (leading > 0) {
-        const bool is_first = out.ids.empty() || start == 0;
-        if (is_first && post_add_prefix_space && leading == 1) leading = 0;
-        start = std::min(start + leading, end);
-      }
-      if (trailing > 0 && end >= trailing) end = std::max(end - trailing, start);
+      trim_token_offsets(leading, trailing, out.ids.size(), start, end);
     }
     out.ids.push_back(t.id);
     out.offsets.push_back({start, end});

@@ -111,8 +111,22 @@ void Tokenizer::Impl::encode_sequence(std::string_view input, InvalidUtf8 mode, 
             }
           }
           if (start > segment_begin) encode_segment(data, segment_begin, start, segment_char, out);
+          uint32_t first = start_char, last = stop_char;
+          if (trim_offsets) {
+            // HF trims the token's string, here the text it matched: spaces that lstrip/rstrip
+            // took (and any "Ġ") are not part of its offsets.
+            auto trimmed = [](uint32_t cp) { return cp == 0x120 || (char_flags(cp) & tokenizer_detail::kWhitespace); };
+            uint32_t leading = 0, trailing = 0;
+            std::vector<uint32_t> cps;
+            for (const uint8_t* q = reinterpret_cast<const uint8_t*>(data) + start;
+                 q < reinterpret_cast<const uint8_t*>(data) + stop;)
+              cps.push_back(*q < 0x80 ? *q++ : tokenizer_detail::decode_valid_utf8(q));
+            while (leading < cps.size() && trimmed(cps[leading])) ++leading;
+            while (trailing < cps.size() && trimmed(cps[cps.size() - 1 - trailing])) ++trailing;
+            trim_token_offsets(leading, trailing, out.ids.size(), first, last);
+          }
           out.ids.push_back(match->id);
-          out.offsets.push_back({start_char, stop_char});
+          out.offsets.push_back({first, last});
           char_index = stop_char;
           i = stop;
           segment_begin = i;

@@ -8,6 +8,7 @@
 //   bpe.cpp           byte-level BPE model (merges, merge cache)
 //   byte_level.cpp    ByteLevel pre-tokenizer (GPT-2 regex), BPE segments, offsets and trim_offsets
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -187,6 +188,17 @@ struct Tokenizer::Impl {
   std::vector<NormalizedAdded> normalized_added;
   void build_normalized_added();
   void wordpiece(Scratch& s, Pieces& out) const;
+  // trim_offsets of RobertaProcessing / ByteLevel (HF's process_offsets) on the offsets of the
+  // index-th token of a sequence whose string has `leading` / `trailing` spaces ("Ġ" or
+  // whitespace), in code points.
+  void trim_token_offsets(uint32_t leading, uint32_t trailing, size_t index, uint32_t& start,
+                          uint32_t& end) const {
+    if (leading > 0) {
+      if ((index == 0 || start == 0) && post_add_prefix_space && leading == 1) leading = 0;
+      start = std::min(start + leading, end);
+    }
+    if (trailing > 0 && end >= trailing) end = std::max(end - trailing, start);
+  }
   void encode_segment_bpe(const char* text, size_t begin, size_t end, uint32_t first_char,
                           Pieces& out) const;
   void byte_level_split(const uint32_t* cps, const uint32_t* origins, size_t n, Pieces& out) const;
