@@ -276,7 +276,6 @@ void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& wher
   } else {
     fail("post_processor is not supported (TemplateProcessing, BertProcessing, RobertaProcessing or ByteLevel)");
   }
-  if (trim_offsets && this->model != Model::kBpe) fail("post_processor trim_offsets needs a byte-level BPE model");
 
   // Decoder.
   const json& dec = j.contains("decoder") ? j["decoder"] : json();
@@ -583,23 +582,23 @@ json Tokenizer::Impl::to_tokenizer_json() const {
   for (size_t i = 0; i < id_to_token.size(); ++i)
     if (vocab.find(id_to_token[i].data(), id_to_token[i].size()) == static_cast<int32_t>(i))
       vocab_json[id_to_token[i]] = i;
+  json post = nullptr;
+  if (roberta_processing) {
+    const SpecialTokenIds* c = special(single_template.front().special);
+    const SpecialTokenIds* e = special(single_template.back().special);
+    post = {{"type", "RobertaProcessing"}, {"sep", {single_template.back().special, e->ids.front()}},
+            {"cls", {single_template.front().special, c->ids.front()}}, {"trim_offsets", trim_offsets},
+            {"add_prefix_space", post_add_prefix_space}};
+  } else if (!special_tokens.empty() || model == Model::kWordPiece) {
+    post = {{"type", "TemplateProcessing"}, {"single", template_json(single_template)},
+            {"pair", template_json(pair_template)}, {"special_tokens", specials}};
+  } else if (trim_offsets) {
+    post = {{"type", "ByteLevel"}, {"add_prefix_space", post_add_prefix_space}, {"trim_offsets", true},
+            {"use_regex", true}};
+  }
   if (model == Model::kBpe) {
     json merges = json::array();
     for (const auto& [a, b] : bpe.merges()) merges.push_back({a, b});
-    json post = nullptr;
-    if (roberta_processing) {
-      const SpecialTokenIds* c = special(single_template.front().special);
-      const SpecialTokenIds* e = special(single_template.back().special);
-      post = {{"type", "RobertaProcessing"}, {"sep", {single_template.back().special, e->ids.front()}},
-              {"cls", {single_template.front().special, c->ids.front()}}, {"trim_offsets", trim_offsets},
-              {"add_prefix_space", post_add_prefix_space}};
-    } else if (!special_tokens.empty()) {
-      post = {{"type", "TemplateProcessing"}, {"single", template_json(single_template)},
-              {"pair", template_json(pair_template)}, {"special_tokens", specials}};
-    } else if (trim_offsets) {
-      post = {{"type", "ByteLevel"}, {"add_prefix_space", post_add_prefix_space}, {"trim_offsets", true},
-              {"use_regex", true}};
-    }
     return {{"version", "1.0"},
             {"truncation", nullptr},
             {"padding", {{"pad_token", pad_token}}},
@@ -621,11 +620,7 @@ json Tokenizer::Impl::to_tokenizer_json() const {
           {"added_tokens", added_json},
           {"normalizer", normalizer},
           {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
-          {"post_processor",
-           {{"type", "TemplateProcessing"},
-            {"single", template_json(single_template)},
-            {"pair", template_json(pair_template)},
-            {"special_tokens", specials}}},
+          {"post_processor", post},
           {"decoder", {{"type", "WordPiece"}, {"prefix", decoder_prefix}, {"cleanup", decoder_cleanup}}},
           {"model",
            {{"type", "WordPiece"}, {"unk_token", unk_token}, {"continuing_subword_prefix", prefix},
