@@ -2,6 +2,8 @@
 // column): texts/s and bytes/s, single-threaded encode and encode_batch at 1 and 2 threads.
 // Compare with HF tokenizers in the same session:
 //   node shared/tools/bench_tok.js shared/vocab/klue-bert-base <texts file>
+// MAUM_BENCH_VOCAB=bpe-roberta-style (a folder of shared/vocab) benches another tokenizer, e.g.
+// the byte-level BPE one; MAUM_BENCH_TEXTS=FILE other texts (one per line).
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -21,15 +23,21 @@ std::string shared_dir() {
 struct Corpus {
   std::vector<std::string> texts;
   size_t bytes = 0;
-  maum::Tokenizer tokenizer = maum::Tokenizer::from_dir(shared_dir() + "/vocab/klue-bert-base");
+  maum::Tokenizer tokenizer = maum::Tokenizer::from_dir(
+      shared_dir() + "/vocab/" +
+      (std::getenv("MAUM_BENCH_VOCAB") && *std::getenv("MAUM_BENCH_VOCAB") ? std::getenv("MAUM_BENCH_VOCAB")
+                                                                           : "klue-bert-base"));
 
   Corpus() {
-    std::ifstream in(shared_dir() + "/data/nsmc/reviews100k.tsv");
+    // MAUM_BENCH_TEXTS=FILE: one text per line instead (the file bench_tok.js gets).
+    const char* texts_file = std::getenv("MAUM_BENCH_TEXTS");
+    const bool plain = texts_file && *texts_file;
+    std::ifstream in(plain ? std::string(texts_file) : shared_dir() + "/data/nsmc/reviews100k.tsv");
     std::string line;
-    bool header = true;
+    bool header = !plain;
     while (std::getline(in, line)) {
       if (header) { header = false; continue; }
-      const size_t tab = line.rfind('\t');
+      const size_t tab = plain ? std::string::npos : line.rfind('\t');
       std::string text = tab == std::string::npos ? line : line.substr(0, tab);
       if (text.empty()) continue;
       bytes += text.size();

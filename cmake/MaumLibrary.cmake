@@ -6,7 +6,7 @@
 set(MAUM_COMPONENTS maum_core maum_tokenizer maum_kernels maum_engine maum_analysis maum_capi)
 set(MAUM_PUBLIC_INCLUDE_DIRS core/include tokenizer/include engine/include analysis/include
     capi/include)
-set(MAUM_LINK_DEPS PkgConfig::UTF8PROC Threads::Threads)
+set(MAUM_LINK_DEPS Threads::Threads)
 if(MAUM_SIMD)
   list(APPEND MAUM_LINK_DEPS PkgConfig::OPENBLAS)
 endif()

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-45}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_tokenizer fuzz_torch fuzz_tf_h5 fuzz_model fuzz_analysis_json)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_tokenizer fuzz_tokenizer_bpe fuzz_torch fuzz_tf_h5 fuzz_model fuzz_analysis_json)
 export MAUM_SHARED="${MAUM_SHARED:-$(cd .. && pwd)/shared}"
 if [ ! -d "$MAUM_SHARED/vocab" ]; then
   echo "fuzz: shared material not found at $MAUM_SHARED (set MAUM_SHARED)" >&2
@@ -54,7 +54,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 printf 'leak:libhdf5_serial.so\n' > build-fuzz/lsan-libhdf5.supp
 for target in "${targets[@]}"; do
   case "$target" in
-    fuzz_tokenizer) corpus="$seeds/tokenizer" max_len=4096 ;;
+    fuzz_tokenizer|fuzz_tokenizer_bpe) corpus="$seeds/tokenizer" max_len=4096 ;;
     fuzz_torch) corpus="$seeds/torch" max_len=8192 ;;
     fuzz_tf_h5) corpus="$seeds/h5" max_len=32768 ;;
     fuzz_model) corpus="$seeds/model" max_len=16384 ;;

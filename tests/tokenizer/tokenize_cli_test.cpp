@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -33,32 +34,54 @@ class TokenizeCli : public maum::testing::CliSandbox {
     maum::testing::RunResult r = CliSandbox::run(args, input);
     return {r.status, r.out + r.err};
   }
+  // `maum tokenize --vocab DIR` on 300 lines of two golden corpora of `vocab`, golden ids mapped
+  // through id_map.
+  static void expect_golden(const std::string& dir, const std::string& vocab, const std::map<int, int>& id_map = {}) {
+    std::vector<json> golden;
+    for (const char* corpus : {"adversarial.jsonl", "corpus_ko7_test.jsonl"}) {
+      std::ifstream in(maum::testing::shared_path("golden/tok/" + vocab + "/" + corpus));
+      std::string line;
+      for (int i = 0; i < 300 && std::getline(in, line); ++i) golden.push_back(json::parse(line));
+    }
+    ASSERT_FALSE(golden.empty()) << vocab;
+    std::string input;
+    for (auto& g : golden) {
+      input += g["text"].get<std::string>() + "\n";
+      for (auto& id : g["ids"])
+        if (auto it = id_map.find(id.get<int>()); it != id_map.end()) id = it->second;
+    }
+    auto r = CliSandbox::run("tokenize --vocab " + shell_quote(dir) + " --threads 2", input);
+    ASSERT_EQ(r.status, 0) << r.out << r.err;
+    std::istringstream lines(r.out);
+    std::string line;
+    size_t n = 0;
+    while (std::getline(lines, line)) {
+      ASSERT_LT(n, golden.size()) << "more output lines than inputs";
+      const json got = json::parse(line);
+      EXPECT_EQ(got["ids"], golden[n]["ids"]) << dir << " line " << n + 1 << ": " << golden[n]["text"];
+      EXPECT_EQ(got["type_ids"], golden[n]["type_ids"]) << dir << " line " << n + 1;
+      EXPECT_EQ(got["offsets"], golden[n]["offsets"]) << dir << " line " << n + 1;
+      ++n;
+    }
+    EXPECT_EQ(n, golden.size());
+  }
 };
 
 TEST_F(TokenizeCli, MatchesGoldenIdsAndOffsets) {
-  const std::string vocab = maum::testing::shared_path("vocab/klue-bert-base");
-  std::vector<json> golden;
-  for (const char* corpus : {"adversarial.jsonl", "corpus_ko7_test.jsonl"}) {
-    std::ifstream in(maum::testing::shared_path(std::string("golden/tok/klue-bert-base/") + corpus));
-    std::string line;
-    for (int i = 0; i < 300 && std::getline(in, line); ++i) golden.push_back(json::parse(line));
-  }
-  std::string input;
-  for (const auto& g : golden) input += g["text"].get<std::string>() + "\n";
-  Output r = run("tokenize --vocab '" + vocab + "' --threads 2", input);
-  ASSERT_EQ(r.status, 0) << r.out;
-  std::istringstream lines(r.out);
-  std::string line;
-  size_t n = 0;
-  while (std::getline(lines, line)) {
-    ASSERT_LT(n, golden.size()) << "more output lines than inputs";
-    const json got = json::parse(line);
-    EXPECT_EQ(got["ids"], golden[n]["ids"]) << "line " << n + 1 << ": " << golden[n]["text"];
-    EXPECT_EQ(got["type_ids"], golden[n]["type_ids"]) << "line " << n + 1;
-    EXPECT_EQ(got["offsets"], golden[n]["offsets"]) << "line " << n + 1;
-    ++n;
-  }
-  EXPECT_EQ(n, golden.size());
+  expect_golden(maum::testing::shared_path("vocab/klue-bert-base"), "klue-bert-base");
+}
+
+// A byte-level BPE folder: picked from the folder (tokenizer.json; vocab.json + merges.txt only).
+TEST_F(TokenizeCli, BpeFolderMatchesGolden) {
+  expect_golden(maum::testing::shared_path("vocab/bpe-roberta-style"), "bpe-roberta-style");
+  expect_golden(maum::testing::shared_path("models-random/roberta-bpe-multilabel-random"), "bpe-roberta-style");
+}
+
+// klue/roberta-style vocab.txt ([CLS]=0 [PAD]=1 [SEP]=2 [UNK]=3 [MASK]=4): klue-bert-base's golden
+// ids with the specials renumbered.
+TEST_F(TokenizeCli, KlueRobertaStyleFolderRenumbersSpecials) {
+  expect_golden(maum::testing::shared_path("models-random/roberta-klue-random"), "klue-bert-base",
+                {{0, 1}, {1, 3}, {2, 0}, {3, 2}, {4, 4}});
 }
 
 TEST_F(TokenizeCli, ModelFileEmbedsTheSameTokenizer) {

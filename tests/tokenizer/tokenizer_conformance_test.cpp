@@ -1,11 +1,19 @@
 // Conformance with Hugging Face `tokenizers`: every vocabulary in shared/vocab against every
 // golden corpus in shared/golden/tok/<vocab>/<corpus>.jsonl (ids, type ids and code-point offsets
-// as HF's node binding reported them). Must be 100%.
+// as HF's node binding reported them). Must be 100%. The byte-level BPE vocabulary is checked
+// loaded both from its tokenizer.json and from vocab.json + merges.txt (as transformers'
+// RobertaConverter builds it); the klue/roberta-style WordPiece folder against klue-bert-base's
+// golden ids with the specials renumbered.
+#include <algorithm>
+#include <cstdlib>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -30,8 +38,11 @@ std::string join_offsets(const std::vector<std::pair<uint32_t, uint32_t>>& v) {
   return s.str();
 }
 
-void check_vocab(const std::string& vocab) {
-  const std::string vocab_dir = maum::testing::shared_path("vocab/" + vocab);
+// The golden ids of `vocab` against the tokenizer loaded from vocab_dir (default shared/vocab/<vocab>),
+// with golden ids mapped through id_map where given.
+void check_vocab(const std::string& vocab, const std::string& dir = {},
+                 const std::map<int32_t, int32_t>& id_map = {}) {
+  const std::string vocab_dir = dir.empty() ? maum::testing::shared_path("vocab/" + vocab) : dir;
   const std::string golden_dir = maum::testing::shared_path("golden/tok/" + vocab);
   ASSERT_TRUE(fs::is_directory(golden_dir));
   const maum::Tokenizer tok = maum::Tokenizer::from_dir(vocab_dir);
@@ -50,7 +61,9 @@ void check_vocab(const std::string& vocab) {
       if (line.empty()) continue;
       const json g = json::parse(line);
       const std::string text = g["text"];
-      const auto ids = g["ids"].get<std::vector<int32_t>>();
+      auto ids = g["ids"].get<std::vector<int32_t>>();
+      for (auto& id : ids)
+        if (auto it = id_map.find(id); it != id_map.end()) id = it->second;
       const auto type_ids = g["type_ids"].get<std::vector<int32_t>>();
       std::vector<std::pair<uint32_t, uint32_t>> offsets;
       for (const auto& o : g["offsets"]) offsets.push_back({o[0].get<uint32_t>(), o[1].get<uint32_t>()});
@@ -87,10 +100,38 @@ TEST(TokenizerConformance, KlueBertBase) { check_vocab("klue-bert-base"); }
 TEST(TokenizerConformance, KoElectraV3) { check_vocab("koelectra-v3"); }
 TEST(TokenizerConformance, KcElectraV2022) { check_vocab("kcelectra-v2022"); }
 TEST(TokenizerConformance, EnUncased) { check_vocab("en-uncased"); }
+TEST(TokenizerConformance, BpeRobertaStyleTokenizerJson) { check_vocab("bpe-roberta-style"); }
+
+// The same vocabulary from vocab.json + merges.txt + tokenizer_config.json + special_tokens_map.json
+// only (a temporary folder with those four files).
+TEST(TokenizerConformance, BpeRobertaStyleVocabJsonAndMerges) {
+  const fs::path src = maum::testing::shared_path("vocab/bpe-roberta-style");
+  const fs::path dir = fs::temp_directory_path() / ("maum-bpe-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (const char* f : {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"})
+    fs::copy_file(src / f, dir / f, fs::copy_options::overwrite_existing);
+  ASSERT_FALSE(fs::exists(dir / "tokenizer.json"));
+  check_vocab("bpe-roberta-style", dir.string());
+  fs::remove_all(dir);
+}
+
+// klue/roberta-style folder: vocab.txt with [CLS]=0 [PAD]=1 [SEP]=2 [UNK]=3 [MASK]=4 and a
+// BertTokenizer config, no tokenizer.json. Its ids are klue-bert-base's ([PAD]=0 [UNK]=1 [CLS]=2
+// [SEP]=3 [MASK]=4) with the specials renumbered (shared/README.md).
+TEST(TokenizerConformance, KlueRobertaStyleVocabTxt) {
+  const std::string dir = maum::testing::shared_path("models-random/roberta-klue-random");
+  const maum::Tokenizer tok = maum::Tokenizer::from_dir(dir);
+  EXPECT_EQ(tok.cls_id(), 0);
+  EXPECT_EQ(tok.pad_id(), 1);
+  EXPECT_EQ(tok.sep_id(), 2);
+  EXPECT_EQ(tok.unk_id(), 3);
+  EXPECT_EQ(tok.token_to_id("[MASK]"), 4);
+  check_vocab("klue-bert-base", dir, {{0, 1}, {1, 3}, {2, 0}, {3, 2}, {4, 4}});
+}
 
 // The serialized form (what a converted model embeds) must tokenize exactly as the original.
 TEST(TokenizerConformance, SerializedRoundTrip) {
-  for (const char* vocab : {"klue-bert-base", "koelectra-v3", "en-uncased"}) {
+  for (const char* vocab : {"klue-bert-base", "koelectra-v3", "en-uncased", "bpe-roberta-style"}) {
     const maum::Tokenizer tok = maum::Tokenizer::from_dir(maum::testing::shared_path(std::string("vocab/") + vocab));
     const maum::Tokenizer back = maum::Tokenizer::from_serialized(tok.serialize());
     EXPECT_EQ(back.vocab_size(), tok.vocab_size());

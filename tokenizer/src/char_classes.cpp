@@ -5,8 +5,10 @@
 //    0.1.1 crate, i.e. Unicode 8.0 data with only explicitly listed code points (no Cn at all, and
 //    Co only at the ends of the private-use ranges). Those tables are generated into
 //    hf_unicode_tables.inc by tools/gen_hf_unicode_tables.py; Cc has not changed since 8.0;
-//  * NFD and lower-casing: utf8proc, except that HF's NFD tables are Unicode 9.0: characters added
-//    since have combining class 0 and no decomposition (also generated into the .inc).
+//  * NFD and lower-casing: Unicode 15.0 data generated into unicode_data_tables.inc (no Unicode
+//    library at run time), except that HF's NFD tables are Unicode 9.0: characters added since
+//    have combining class 0 and no decomposition (generated into hf_unicode_tables.inc).
+//  * general categories for regex \w and \p{L} / \p{N}: Unicode 15.0 (unicode_data_tables.inc).
 #include "tokenizer/src/char_classes.h"
 
 #include <algorithm>
@@ -14,8 +16,6 @@
 #include <memory>
 #include <mutex>
 #include <vector>
-
-#include <utf8proc.h>
 
 namespace maum::tokenizer_detail {
 namespace {
@@ -25,7 +25,47 @@ struct CodepointRange {
   uint32_t last;
 };
 
+struct CombiningClassRange {
+  uint32_t first;
+  uint32_t last;
+  uint8_t ccc;
+};
+struct Decomposition {
+  uint32_t cp;
+  uint8_t n;
+  uint32_t to[4];
+};
+struct CaseMapping {
+  uint32_t cp;
+  uint32_t to;
+};
+
 #include "tokenizer/src/hf_unicode_tables.inc"
+#include "tokenizer/src/unicode_data_tables.inc"
+
+// Hangul syllables decompose algorithmically (Unicode 3.12).
+constexpr uint32_t kHangulBase = 0xAC00, kHangulCount = 11172;
+constexpr uint32_t kJamoL = 0x1100, kJamoV = 0x1161, kJamoT = 0x11A7, kJamoVCount = 21, kJamoTCount = 28;
+
+const Decomposition* find_decomposition(uint32_t cp) {
+  auto it = std::lower_bound(std::begin(kUcdDecomposition), std::end(kUcdDecomposition), cp,
+                             [](const Decomposition& d, uint32_t c) { return d.cp < c; });
+  return it != std::end(kUcdDecomposition) && it->cp == cp ? &*it : nullptr;
+}
+
+uint32_t simple_lowercase(uint32_t cp) {
+  auto it = std::lower_bound(std::begin(kUcdLowercase), std::end(kUcdLowercase), cp,
+                             [](const CaseMapping& m, uint32_t c) { return m.cp < c; });
+  return it != std::end(kUcdLowercase) && it->cp == cp ? it->to : cp;
+}
+
+int canonical_combining_class(uint32_t cp) {
+  auto it = std::upper_bound(std::begin(kUcdCombiningClass), std::end(kUcdCombiningClass), cp,
+                             [](uint32_t c, const CombiningClassRange& r) { return c < r.first; });
+  if (it == std::begin(kUcdCombiningClass)) return 0;
+  --it;
+  return cp <= it->last ? it->ccc : 0;
+}
 
 constexpr uint32_t kCodepointCount = 0x110000;
 constexpr uint32_t kBlockBits = 8;
@@ -64,39 +104,7 @@ struct FlagTable {
   std::vector<uint16_t> block_of;
   std::vector<uint8_t> blocks;
 
-  FlagTable() {
-    std::vector<uint8_t> flags(kCodepointCount, 0);
-    for (uint32_t cp = 0; cp < kCodepointCount; ++cp) {
-      uint8_t f = 0;
-      if (is_rust_whitespace(cp)) f |= kWhitespace;
-      const bool control = cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
-      if ((control && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0 || cp == 0xFFFD)
-        f |= kRemovedByCleanText;
-      if (is_chinese(cp)) f |= kChinese;
-      if (is_ascii_punctuation(cp)) f |= kPunctuation;
-      if (cp < 0xD800 || cp > 0xDFFF) {
-        utf8proc_int32_t buf[4];
-        int last_boundclass = 0;
-        utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(cp), buf, 4,
-                                                     UTF8PROC_DECOMPOSE, &last_boundclass);
-        if (n != 1 || static_cast<uint32_t>(buf[0]) != cp) f |= kDecomposes;
-        if (utf8proc_get_property(static_cast<utf8proc_int32_t>(cp))->combining_class != 0) f |= kCombining;
-        if (cp == 0x130 || static_cast<uint32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))) != cp)
-          f |= kLowercaseChanges;
-      }
-      flags[cp] = f;
-    }
-    for (const auto& r : kHfNotCombining)
-      for (uint32_t cp = r.first; cp <= r.last; ++cp) flags[cp] &= static_cast<uint8_t>(~kCombining);
-    for (const auto& r : kHfNotDecomposed)
-      for (uint32_t cp = r.first; cp <= r.last; ++cp) flags[cp] &= static_cast<uint8_t>(~kDecomposes);
-    mark_ranges(flags, kHfFormat, kRemovedByCleanText);
-    mark_ranges(flags, kHfPrivateUse, kRemovedByCleanText);
-    mark_ranges(flags, kHfNonspacingMark, kNonspacingMark);
-    mark_ranges(flags, kHfPunctuation, kPunctuation);
-    // \t \n \r are whitespace, never removed.
-    for (uint32_t cp : {0x09u, 0x0Au, 0x0Du}) flags[cp] &= static_cast<uint8_t>(~kRemovedByCleanText);
-
+  explicit FlagTable(const std::vector<uint8_t>& flags) {
     block_of.resize(kCodepointCount >> kBlockBits);
     for (uint32_t b = 0; b < block_of.size(); ++b) {
       const uint8_t* src = flags.data() + (static_cast<size_t>(b) << kBlockBits);
@@ -111,38 +119,88 @@ struct FlagTable {
       block_of[b] = static_cast<uint16_t>(found >> kBlockBits);
     }
   }
+  uint8_t operator()(uint32_t cp) const {
+    if (cp >= kCodepointCount) return 0;
+    return blocks[(static_cast<size_t>(block_of[cp >> kBlockBits]) << kBlockBits) | (cp & (kBlockSize - 1))];
+  }
 };
 
-const FlagTable& flag_table() {
-  static const FlagTable table;
-  return table;
+std::vector<uint8_t> hf_flags() {
+  std::vector<uint8_t> flags(kCodepointCount, 0);
+  for (uint32_t cp = 0; cp < kCodepointCount; ++cp) {
+    uint8_t f = 0;
+    if (is_rust_whitespace(cp)) f |= kWhitespace;
+    const bool control = cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
+    if ((control && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0 || cp == 0xFFFD)
+      f |= kRemovedByCleanText;
+    if (is_chinese(cp)) f |= kChinese;
+    if (is_ascii_punctuation(cp)) f |= kPunctuation;
+    if (cp >= kHangulBase && cp < kHangulBase + kHangulCount) f |= kDecomposes;
+    if (cp == 0x130) f |= kLowercaseChanges;
+    flags[cp] = f;
+  }
+  for (const auto& d : kUcdDecomposition) flags[d.cp] |= kDecomposes;
+  for (const auto& m : kUcdLowercase)
+    if (m.to != m.cp) flags[m.cp] |= kLowercaseChanges;
+  for (const auto& r : kUcdCombiningClass)
+    for (uint32_t cp = r.first; cp <= r.last; ++cp) flags[cp] |= kCombining;
+  for (const auto& r : kHfNotCombining)
+    for (uint32_t cp = r.first; cp <= r.last; ++cp) flags[cp] &= static_cast<uint8_t>(~kCombining);
+  for (const auto& r : kHfNotDecomposed)
+    for (uint32_t cp = r.first; cp <= r.last; ++cp) flags[cp] &= static_cast<uint8_t>(~kDecomposes);
+  mark_ranges(flags, kHfFormat, kRemovedByCleanText);
+  mark_ranges(flags, kHfPrivateUse, kRemovedByCleanText);
+  mark_ranges(flags, kHfNonspacingMark, kNonspacingMark);
+  mark_ranges(flags, kHfPunctuation, kPunctuation);
+  // \t \n \r are whitespace, never removed.
+  for (uint32_t cp : {0x09u, 0x0Au, 0x0Du}) flags[cp] &= static_cast<uint8_t>(~kRemovedByCleanText);
+  return flags;
+}
+
+std::vector<uint8_t> category_flags() {
+  std::vector<uint8_t> flags(kCodepointCount, 0);
+  mark_ranges(flags, kUcdLetter, kLetter);
+  mark_ranges(flags, kUcdMark, kMark);
+  mark_ranges(flags, kUcdDecimalOrLetterNumber, kDecimalOrLetterNumber);
+  mark_ranges(flags, kUcdOtherNumber, kOtherNumber);
+  mark_ranges(flags, kUcdConnectorPunctuation, kConnectorPunctuation);
+  for (uint32_t cp = 0; cp < kCodepointCount; ++cp)
+    if (is_rust_whitespace(cp)) flags[cp] |= kSpace;
+  return flags;
 }
 
 }  // namespace
 
 uint8_t char_flags(uint32_t cp) {
-  static const FlagTable& t = flag_table();
-  if (cp >= kCodepointCount) return 0;
-  return t.blocks[(static_cast<size_t>(t.block_of[cp >> kBlockBits]) << kBlockBits) |
-                  (cp & (kBlockSize - 1))];
+  static const FlagTable table(hf_flags());
+  return table(cp);
+}
+
+uint8_t category_class(uint32_t cp) {
+  static const FlagTable table(category_flags());
+  return table(cp);
 }
 
 int decompose_canonical(uint32_t cp, uint32_t out[4]) {
-  utf8proc_int32_t buf[4];
-  int last_boundclass = 0;
-  utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(cp), buf, 4,
-                                               UTF8PROC_DECOMPOSE, &last_boundclass);
-  if (n < 1 || n > 4) {
-    out[0] = cp;
-    return 1;
+  if (cp >= kHangulBase && cp < kHangulBase + kHangulCount) {
+    const uint32_t s = cp - kHangulBase;
+    out[0] = kJamoL + s / (kJamoVCount * kJamoTCount);
+    out[1] = kJamoV + (s % (kJamoVCount * kJamoTCount)) / kJamoTCount;
+    if (s % kJamoTCount == 0) return 2;
+    out[2] = kJamoT + s % kJamoTCount;
+    return 3;
   }
-  for (utf8proc_ssize_t i = 0; i < n; ++i) out[i] = static_cast<uint32_t>(buf[i]);
-  return static_cast<int>(n);
+  if (const Decomposition* d = find_decomposition(cp)) {
+    for (int i = 0; i < d->n; ++i) out[i] = d->to[i];
+    return d->n;
+  }
+  out[0] = cp;
+  return 1;
 }
 
 int combining_class(uint32_t cp) {
   if (cp >= kCodepointCount || !(char_flags(cp) & kCombining)) return 0;
-  return utf8proc_get_property(static_cast<utf8proc_int32_t>(cp))->combining_class;
+  return canonical_combining_class(cp);
 }
 
 int to_lowercase(uint32_t cp, uint32_t out[2]) {
@@ -151,7 +209,7 @@ int to_lowercase(uint32_t cp, uint32_t out[2]) {
     out[1] = 0x307;
     return 2;
   }
-  out[0] = static_cast<uint32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp)));
+  out[0] = simple_lowercase(cp);
   return 1;
 }
 

@@ -16,6 +16,24 @@ enum CharFlag : uint8_t {
   kCombining = 1 << 7,           // canonical combining class is not 0 (NFD reorders it)
 };
 
+// Unicode 15.0 general-category classes (regex \w, \p{L}, \p{N}, \s as Oniguruma and Rust's
+// regex define them).
+enum CategoryFlag : uint8_t {
+  kLetter = 1 << 0,                 // L*
+  kMark = 1 << 1,                   // M*
+  kDecimalOrLetterNumber = 1 << 2,  // Nd, Nl
+  kOtherNumber = 1 << 3,            // No
+  kConnectorPunctuation = 1 << 4,   // Pc
+  kSpace = 1 << 5,                  // White_Space
+};
+uint8_t category_class(uint32_t cp);
+
+// Regex \w (letters, marks, Nd/Nl digits, connector punctuation, ZWNJ/ZWJ).
+inline bool is_word_char(uint32_t cp) {
+  return (category_class(cp) & (kLetter | kMark | kDecimalOrLetterNumber | kConnectorPunctuation)) ||
+         cp == 0x200C || cp == 0x200D;
+}
+
 // Canonical combining class (0 for starters).
 int combining_class(uint32_t cp);
 

@@ -118,11 +118,12 @@ void add_tokenize_command(CLI::App& app, GlobalOptions& global) {
   auto* cmd = app.add_subcommand(
       "tokenize", "Tokenize stdin lines as Hugging Face tokenizers would (JSON per line: ids, type_ids, offsets)");
   auto* vocab = cmd->add_option("--vocab", args->vocab_dir,
-                                "Tokenizer folder (tokenizer.json, or vocab.txt + tokenizer_config.json)");
+                                "Tokenizer folder (tokenizer.json, or vocab.txt + tokenizer_config.json, or a "
+                                "byte-level BPE vocab.json + merges.txt + tokenizer_config.json)");
   auto* model = cmd->add_option("--model", args->model_path, "Converted model (.safetensors) with its tokenizer");
   vocab->excludes(model);
   cmd->add_option("--max-length", args->max_length,
-                  "Truncate to N tokens including [CLS] and [SEP], so at least 2 (default: no "
+                  "Truncate to N tokens including [CLS] and [SEP] (<s> and </s>), so at least 2 (default: no "
                   "truncation)")
       ->check(CLI::Range(2, 1 << 20));
   add_invalid_utf8_option(cmd, args->invalid_utf8);

@@ -1,5 +1,6 @@
-// WordPiece tokenizer that gives the same ids, type ids and offsets as Hugging Face `tokenizers`
-// (BertNormalizer + BertPreTokenizer + WordPiece + BERT post-processing) on every input.
+// Tokenizer that gives the same ids, type ids and offsets as Hugging Face `tokenizers` on every
+// input: WordPiece (BertNormalizer + BertPreTokenizer + WordPiece + BERT post-processing) or
+// byte-level BPE (ByteLevel + BPE + RobertaProcessing, as RoBERTa), whichever the files describe.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -40,7 +41,8 @@ struct EncodeOptions {
 class Tokenizer {
  public:
   // Loads tokenizer.json when the folder has one; otherwise vocab.txt + tokenizer_config.json
-  // (+ special_tokens_map.json), building the tokenizer transformers would build from them.
+  // (+ special_tokens_map.json), or else vocab.json + merges.txt + tokenizer_config.json (byte-level
+  // BPE), building the tokenizer transformers would build from them.
   // Throws maum::IoError / maum::FormatError.
   static Tokenizer from_dir(const std::string& dir);
   // Restores a tokenizer from serialize()'s output (what a converted model file embeds).
@@ -48,7 +50,8 @@ class Tokenizer {
   // The tokenizer embedded in a converted maum model file (docs/FORMAT.md), without loading its
   // weights. Throws maum::IoError / maum::FormatError naming the file.
   static Tokenizer from_model_file(const std::string& path);
-  // A self-contained description (JSON: vocab, normalizer flags, special and added tokens).
+  // A self-contained description (a tokenizer.json: vocab, merges for BPE, normalizer /
+  // pre-tokenizer flags, special and added tokens).
   std::string serialize() const;
 
   Encoding encode(std::string_view text, const EncodeOptions& options = {}) const;
@@ -57,7 +60,8 @@ class Tokenizer {
   // Encodes in parallel on `threads` threads (0: hardware concurrency); output in input order.
   std::vector<Encoding> encode_batch(const std::vector<std::string>& texts,
                                      const EncodeOptions& options = {}, int threads = 1) const;
-  // Joins tokens as HF's WordPiece decoder does ("##" pieces glued to the previous token).
+  // Joins tokens as HF's decoder does: WordPiece ("##" pieces glued to the previous token) or
+  // ByteLevel (the tokens' bytes, as UTF-8).
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = true) const;
 
   size_t vocab_size() const;
