@@ -390,18 +390,8 @@ class Mapper {
   std::set<std::string> used_;
 };
 
-// The folder's tokenizer, serialized for the model file.
-std::string read_tokenizer(const std::string& dir) {
-  try {
-    return Tokenizer::from_dir(dir).serialize();
-  } catch (const IoError& e) {
-    // RoBERTa-style folders may carry only vocab.json + merges.txt (byte-level BPE).
-    if (fs::exists(dir + "/vocab.json") && fs::exists(dir + "/merges.txt"))
-      throw IoError(dir + ": its tokenizer is byte-level BPE (vocab.json + merges.txt), which this "
-                    "build's tokenizer does not read (" + e.what() + ")");
-    throw;
-  }
-}
+// The folder's tokenizer (WordPiece or byte-level BPE), serialized for the model file.
+std::string read_tokenizer(const std::string& dir) { return Tokenizer::from_dir(dir).serialize(); }
 
 }  // namespace
 

@@ -99,8 +99,6 @@ TEST_P(Conformance, GoldenLogitsAtBatch1And32) {
 
 TEST_P(Conformance, ClassifyTokenizesToGoldenIdsAndMatchesLogits) {
   const std::string model_name = GetParam();
-  if (testing::forward_only(model_name))
-    GTEST_SKIP() << model_name << ": its byte-level BPE tokenizer is not read yet (forward pass only)";
   const Model model = Model::load(testing::converted_model(model_name));
   for (const GoldenFile& f : read_golden(model_name)) {
     size_t id_mismatches = 0;

@@ -47,12 +47,6 @@ inline std::string model_param_name(const ::testing::TestParamInfo<std::string>&
   return n;
 }
 
-// Shared checkpoints whose tokenizer maum cannot read yet (byte-level BPE, vocab.json +
-// merges.txt only): converted from a copy of their folder with a stand-in WordPiece vocab.txt, so
-// that the forward pass can be checked on the golden ids; their texts are not tokenized.
-// TODO(issue 13, BPE tokenizer): convert the real folder once Tokenizer::from_dir reads it.
-inline bool forward_only(const std::string& name) { return name == "roberta-bpe-multilabel-random"; }
-
 // The folder of shared checkpoint `name`: models/<name> (trained) or models-random/<name>.
 inline std::string shared_model_dir(const std::string& name) {
   if (std::filesystem::exists(shared_dir() + "/models/" + name)) return shared_path("models/" + name);
@@ -70,16 +64,7 @@ inline std::string converted_model(const std::string& name, const std::string& q
   const std::string out = process_temp_dir().path() + "/" + name + "." + quantize + ".safetensors";
   ConvertOptions options;
   options.quantize = quantize;
-  std::string dir = shared_model_dir(name);
-  if (forward_only(name)) {
-    const std::string copy = process_temp_dir().path() + "/" + name + ".hf";
-    std::filesystem::create_directories(copy);
-    for (const char* file : {"config.json", "model.safetensors"})
-      if (!std::filesystem::exists(copy + "/" + file))
-        std::filesystem::create_symlink(dir + "/" + file, copy + "/" + file);
-    std::ofstream(copy + "/vocab.txt") << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
-    dir = copy;
-  }
+  const std::string dir = shared_model_dir(name);
   convert_hf_model(dir, out, options);
   done[key] = out;
   return out;
