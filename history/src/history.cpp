@@ -10,6 +10,8 @@
 #include <ctime>
 #include <deque>
 #include <exception>
+#include <map>
+#include <memory>
 #include <mutex>
 
 #include <nlohmann/json.hpp>
@@ -46,6 +48,10 @@ const char* const kMigrations[] = {
     // 1 -> 2: the policy's flags; per-user queries by time.
     "ALTER TABLE turns ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';"
     "CREATE INDEX turns_user_ts ON turns(user_id, ts_ms);",
+    // 2 -> 3: each conversation's running totals (ConversationTotals as JSON), written with its
+    // turns; a conversation without a row (turns stored before version 3) gets one from its turns
+    // at its next append.
+    "CREATE TABLE conversations(conversation_id TEXT PRIMARY KEY, totals TEXT NOT NULL) WITHOUT ROWID;",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == History::kSchemaVersion,
               "one migration per schema version");
@@ -237,6 +243,86 @@ TurnRecord read_turn(const Statement& s) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
+// Running totals
+
+void ConversationTotals::add(const TurnRecord& t) {
+  const double i = static_cast<double>(turns);
+  if (turns == 0) {
+    conversation_id = t.conversation_id;
+    labels = t.labels;
+    first_ts_ms = t.ts_ms;
+  }
+  last_ts_ms = t.ts_ms;
+  ++counts[t.label];
+  for (size_t j = 0; j < t.labels.size() && j < t.probs.size(); ++j) {
+    prob_sum[t.labels[j]] += t.probs[j];
+    index_prob_sum[t.labels[j]] += i * t.probs[j];
+  }
+  if (recent.empty()) {
+    runs = 1;
+    run_first = 0;
+  } else {
+    ++transitions[recent.back().label][t.label];
+    if (recent.back().label != t.label) {
+      ++runs;
+      run_first = turns;
+    }
+  }
+  recent.push_back({t.label, t.labels, t.probs});
+  if (recent.size() > 2) recent.erase(recent.begin());
+  ++turns;
+  next_seq = std::max(next_seq, t.seq + 1);
+}
+
+std::string ConversationTotals::to_json() const {
+  nlohmann::json j;
+  j["conversation_id"] = conversation_id;
+  j["turns"] = turns;
+  j["next_seq"] = next_seq;
+  j["labels"] = labels;
+  j["first_ts_ms"] = first_ts_ms;
+  j["last_ts_ms"] = last_ts_ms;
+  j["counts"] = counts;
+  j["prob_sum"] = prob_sum;
+  j["index_prob_sum"] = index_prob_sum;
+  j["transitions"] = transitions;
+  j["runs"] = runs;
+  j["run_first"] = run_first;
+  j["recent"] = nlohmann::json::array();
+  for (const Turn& r : recent)
+    j["recent"].push_back({{"label", r.label}, {"labels", r.labels}, {"probs", r.probs}});
+  return j.dump(-1, ' ', false);  // doubles written so that they read back exactly
+}
+
+ConversationTotals ConversationTotals::from_json(const std::string& text) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  try {
+    if (!j.is_object()) throw nlohmann::json::other_error::create(501, "not an object", nullptr);
+    ConversationTotals c;
+    c.conversation_id = j.at("conversation_id").get<std::string>();
+    c.turns = j.at("turns").get<int64_t>();
+    c.next_seq = j.at("next_seq").get<int64_t>();
+    c.labels = j.at("labels").get<std::vector<std::string>>();
+    c.first_ts_ms = j.at("first_ts_ms").get<int64_t>();
+    c.last_ts_ms = j.at("last_ts_ms").get<int64_t>();
+    c.counts = j.at("counts").get<std::map<std::string, int64_t>>();
+    c.prob_sum = j.at("prob_sum").get<std::map<std::string, double>>();
+    c.index_prob_sum = j.at("index_prob_sum").get<std::map<std::string, double>>();
+    c.transitions = j.at("transitions").get<std::map<std::string, std::map<std::string, int64_t>>>();
+    c.runs = j.at("runs").get<int64_t>();
+    c.run_first = j.at("run_first").get<int64_t>();
+    for (const auto& r : j.at("recent"))
+      c.recent.push_back({r.at("label").get<std::string>(),
+                          r.at("labels").get<std::vector<std::string>>(),
+                          r.at("probs").get<std::vector<double>>()});
+    return c;
+  } catch (const nlohmann::json::exception& e) {
+    throw StorageError(StorageError::Kind::Corrupt,
+                       std::string("history database: malformed conversation totals: ") + e.what());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Ids and timestamps
 
 bool valid_id(const std::string& id) {
@@ -373,6 +459,7 @@ struct History::Impl {
   sqlite3* writer = nullptr;
   struct Pending {
     TurnRecord* turn = nullptr;
+    ConversationTotals* totals = nullptr;  // where to copy the conversation's totals, if wanted
     std::exception_ptr error;
     bool done = false;
   };
@@ -386,6 +473,10 @@ struct History::Impl {
   mutable std::vector<sqlite3*> idle_readers;
 
   ~Impl() {
+    insert_turn.reset();
+    select_totals.reset();
+    upsert_totals.reset();
+    select_conversation.reset();
     for (sqlite3* r : idle_readers) sqlite3_close(r);
     if (writer) sqlite3_close(writer);
   }
@@ -442,56 +533,118 @@ struct History::Impl {
     }
   }
 
-  // Inserts a batch of validated turns in one transaction (the leader's work).
+  // The writer's prepared statements (finalized before the connection closes).
+  std::unique_ptr<Statement> insert_turn, select_totals, upsert_totals, select_conversation;
+
+  // A conversation's totals as stored, or rebuilt from its turns when it has no row (turns stored
+  // before schema 3, or after erase_user removed some of its turns). In the writer's transaction.
+  ConversationTotals load_totals(const std::string& conversation_id) {
+    Statement& sel = *select_totals;
+    sel.reset();
+    sel.bind(1, conversation_id);
+    if (sel.step("read totals")) {
+      ConversationTotals c = ConversationTotals::from_json(sel.text(0));
+      sel.reset();
+      return c;
+    }
+    sel.reset();
+    ConversationTotals c;
+    c.conversation_id = conversation_id;
+    Statement& turns = *select_conversation;
+    turns.reset();
+    turns.bind(1, conversation_id);
+    while (turns.step("read conversation")) c.add(read_turn(turns));
+    turns.reset();
+    return c;
+  }
+
+  // Inserts a batch of validated turns and their conversations' totals in one transaction (the
+  // leader's work): one commit, one log sync for all of them.
   void commit_batch(const std::vector<Pending*>& batch) {
     try {
       exec(writer, "BEGIN IMMEDIATE", "begin");
-      static const std::string sql = std::string("INSERT INTO turns(") + kTurnColumns +
-                                     ") VALUES(?1, (SELECT COALESCE(MAX(seq) + 1, 0) FROM turns "
-                                     "WHERE conversation_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                                     "?9, ?10, ?11, ?12) RETURNING seq";
-      Statement insert(writer, sql.c_str());
+      if (!insert_turn) {
+        static const std::string insert_sql = std::string("INSERT INTO turns(") + kTurnColumns +
+                                              ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                                              "?11, ?12, ?13)";
+        static const std::string conversation_sql =
+            std::string("SELECT ") + kTurnColumns + " FROM turns WHERE conversation_id = ?1 ORDER BY seq";
+        insert_turn = std::make_unique<Statement>(writer, insert_sql.c_str());
+        select_totals = std::make_unique<Statement>(
+            writer, "SELECT totals FROM conversations WHERE conversation_id = ?1");
+        upsert_totals = std::make_unique<Statement>(
+            writer, "INSERT INTO conversations(conversation_id, totals) VALUES(?1, ?2) "
+                    "ON CONFLICT(conversation_id) DO UPDATE SET totals = excluded.totals");
+        select_conversation = std::make_unique<Statement>(writer, conversation_sql.c_str());
+      }
+      std::map<std::string, ConversationTotals> touched;
+      Statement& insert = *insert_turn;
       for (Pending* p : batch) {
         TurnRecord& t = *p->turn;
+        auto it = touched.find(t.conversation_id);
+        if (it == touched.end())
+          it = touched.emplace(t.conversation_id, load_totals(t.conversation_id)).first;
+        ConversationTotals& totals = it->second;
+        t.seq = totals.next_seq;
         OrderedJson probs = OrderedJson::object();
         for (size_t i = 0; i < t.labels.size(); ++i) probs[t.labels[i]] = t.probs[i];
         insert.reset();
         insert.bind(1, t.conversation_id);
-        insert.bind(2, t.user_id);
-        insert.bind(3, t.speaker);
-        insert.bind(4, t.ts_ms);
-        insert.bind(5, t.model);
-        insert.bind(6, probs.dump(-1, ' ', false));
-        insert.bind(7, t.dominant);
-        insert.bind(8, t.label);
-        insert.bind(9, int64_t{t.fallback ? 1 : 0});
-        insert.bind(10, nlohmann::json(t.flags).dump(-1, ' ', false));
-        if (t.text) insert.bind(11, *t.text);
-        else insert.bind_null(11);
-        insert.bind(12, t.text_sha256);
-        if (!insert.step("insert")) throw StorageError(StorageError::Kind::Other, "insert returned no row");
-        t.seq = insert.integer(0);
+        insert.bind(2, t.seq);
+        insert.bind(3, t.user_id);
+        insert.bind(4, t.speaker);
+        insert.bind(5, t.ts_ms);
+        insert.bind(6, t.model);
+        insert.bind(7, probs.dump(-1, ' ', false));
+        insert.bind(8, t.dominant);
+        insert.bind(9, t.label);
+        insert.bind(10, int64_t{t.fallback ? 1 : 0});
+        insert.bind(11, nlohmann::json(t.flags).dump(-1, ' ', false));
+        if (t.text) insert.bind(12, *t.text);
+        else insert.bind_null(12);
+        insert.bind(13, t.text_sha256);
         insert.run("insert");
+        totals.add(t);
+        if (p->totals) *p->totals = totals;
       }
+      insert.reset();
+      for (const auto& kv : touched) {
+        upsert_totals->reset();
+        upsert_totals->bind(1, kv.first);
+        upsert_totals->bind(2, kv.second.to_json());
+        upsert_totals->run("write totals");
+      }
+      upsert_totals->reset();
       exec(writer, "COMMIT", "commit");
     } catch (...) {
+      for (auto* st : {insert_turn.get(), select_totals.get(), upsert_totals.get(),
+                       select_conversation.get()})
+        if (st) st->reset();
       if (!sqlite3_get_autocommit(writer)) sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
       const std::exception_ptr error = std::current_exception();
       for (Pending* p : batch) p->error = error;
     }
   }
 
-  size_t erase(const char* sql, const std::string& id) {
+  // Erases in one transaction: `totals_sql` drops the totals of the conversations concerned,
+  // `turns_sql` the turns; returns the number of turns erased.
+  size_t erase(const char* totals_sql, const char* turns_sql, const std::string& id) {
     std::unique_lock<std::mutex> lock(write_mutex);
     // Wait for the current group commit; the leader role is free while we hold the mutex.
     write_done.wait(lock, [&] { return !leader_active; });
     size_t erased = 0;
     try {
-      Statement s(writer, sql);
-      s.bind(1, id);
-      s.run("erase");
+      exec(writer, "BEGIN IMMEDIATE", "begin");
+      Statement totals(writer, totals_sql);
+      totals.bind(1, id);
+      totals.run("erase");
+      Statement turns(writer, turns_sql);
+      turns.bind(1, id);
+      turns.run("erase");
       erased = static_cast<size_t>(sqlite3_changes(writer));
+      exec(writer, "COMMIT", "commit");
     } catch (...) {
+      if (!sqlite3_get_autocommit(writer)) sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
     }
     // Old page versions of the erased rows may still sit in the write-ahead log: copy the log
@@ -525,13 +678,18 @@ History History::open(const std::string& path, const HistoryOptions& options) {
   return History(std::move(impl));
 }
 
-TurnRecord History::append(TurnRecord turn) {
+TurnRecord History::append(TurnRecord turn, ConversationTotals* totals) {
   std::vector<TurnRecord> one;
   one.push_back(std::move(turn));
-  return std::move(append(std::move(one)).front());
+  return std::move(append_impl(std::move(one), totals).front());
 }
 
 std::vector<TurnRecord> History::append(std::vector<TurnRecord> turns) {
+  return append_impl(std::move(turns), nullptr);
+}
+
+std::vector<TurnRecord> History::append_impl(std::vector<TurnRecord> turns,
+                                             ConversationTotals* last_totals) {
   for (TurnRecord& turn : turns) {
     check_id(turn.conversation_id, "conversation id");
     if (!turn.user_id.empty()) check_id(turn.user_id, "user id");
@@ -555,6 +713,8 @@ std::vector<TurnRecord> History::append(std::vector<TurnRecord> turns) {
   Impl& im = *impl_;
   std::vector<Impl::Pending> mine(turns.size());
   for (size_t i = 0; i < turns.size(); ++i) mine[i].turn = &turns[i];
+  ConversationTotals scratch;
+  mine.back().totals = last_totals ? &scratch : nullptr;
   std::unique_lock<std::mutex> lock(im.write_mutex);
   for (auto& p : mine) im.queue.push_back(&p);
   // Group commit: whoever finds no leader commits everything queued so far in one transaction
@@ -576,7 +736,17 @@ std::vector<TurnRecord> History::append(std::vector<TurnRecord> turns) {
   }
   for (const auto& p : mine)
     if (p.error) std::rethrow_exception(p.error);
+  if (last_totals) *last_totals = std::move(scratch);
   return turns;
+}
+
+std::optional<ConversationTotals> History::totals(const std::string& conversation_id) const {
+  check_id(conversation_id, "conversation id");
+  const auto r = impl_->reader();
+  Statement s(r.db, "SELECT totals FROM conversations WHERE conversation_id = ?1");
+  s.bind(1, conversation_id);
+  if (!s.step("read totals")) return std::nullopt;
+  return ConversationTotals::from_json(s.text(0));
 }
 
 std::vector<TurnRecord> History::conversation(const std::string& conversation_id) const {
@@ -620,14 +790,19 @@ size_t History::erase_conversation(const std::string& conversation_id) {
   check_id(conversation_id, "conversation id");
   if (impl_->options.read_only)
     throw StorageError(StorageError::Kind::ReadOnly, "history database " + impl_->path + " is open read-only");
-  return impl_->erase("DELETE FROM turns WHERE conversation_id = ?1", conversation_id);
+  return impl_->erase("DELETE FROM conversations WHERE conversation_id = ?1",
+                      "DELETE FROM turns WHERE conversation_id = ?1", conversation_id);
 }
 
 size_t History::erase_user(const std::string& user_id) {
   check_id(user_id, "user id");
   if (impl_->options.read_only)
     throw StorageError(StorageError::Kind::ReadOnly, "history database " + impl_->path + " is open read-only");
-  return impl_->erase("DELETE FROM turns WHERE user_id = ?1", user_id);
+  // The totals of every conversation the user took part in go too (rebuilt from the turns that
+  // remain at the conversation's next append).
+  return impl_->erase("DELETE FROM conversations WHERE conversation_id IN "
+                      "(SELECT conversation_id FROM turns WHERE user_id = ?1)",
+                      "DELETE FROM turns WHERE user_id = ?1", user_id);
 }
 
 int History::schema_version() const {

@@ -66,10 +66,9 @@ HttpResponse error_response(int status, const std::string& code, const std::stri
   return r;
 }
 
-HistoryRoutes::HistoryRoutes(History& history, TurnClassifier classify, std::string model,
+HistoryRoutes::HistoryRoutes(History& history, TurnClassifier classify,
                              std::map<std::string, double> valence)
-    : history_(history), classify_(std::move(classify)), model_(std::move(model)),
-      valence_(std::move(valence)) {}
+    : history_(history), classify_(std::move(classify)), valence_(std::move(valence)) {}
 
 bool HistoryRoutes::owns(const std::string& path) {
   return starts_with(path, kConversations) || starts_with(path, kUsers);
@@ -99,13 +98,16 @@ HttpResponse HistoryRoutes::handle(const HttpRequest& req) const {
       } catch (const FormatError& e) {
         return error_response(400, "invalid_json", e.what());
       }
-      const Analysis analysis = classify_(in.text);
+      ClassifiedTurn c = classify_(in.text, in.model);
+      // The running summary comes from the conversation's totals, written in the same
+      // transaction as the turn: nothing is read back.
+      ConversationTotals totals;
       const TurnRecord stored = history_.append(
-          make_turn(analysis, id, in.user_id, in.speaker, in.ts_ms, model_, in.text));
-      const auto turns = history_.conversation(id);
+          make_turn(c.analysis, id, in.user_id, in.speaker, in.ts_ms, std::move(c.model), in.text),
+          &totals);
       return json_response("{\"turn\":" + turn_to_json(stored) + ",\"analysis\":" +
-                           analysis.to_json() + ",\"summary\":" +
-                           summarize_conversation(turns, valence_).to_json() + "}");
+                           c.analysis.to_json() + ",\"summary\":" +
+                           running_summary_json(totals, valence_) + "}");
     }
     if (conversations && sub == "/timeline.svg") {
       if (req.method != "GET") return method_not_allowed("GET");
@@ -151,6 +153,8 @@ HttpResponse HistoryRoutes::handle(const HttpRequest& req) const {
     return json_response("{\"user_id\":\"" + id + "\",\"erased_turns\":" + std::to_string(erased) + "}");
   } catch (const StorageError& e) {
     return storage_error(e);
+  } catch (const UnknownModel& e) {
+    return error_response(400, "unknown_model", e.what());
   } catch (const InvalidArgument& e) {
     return error_response(400, "invalid_request", e.what());
   } catch (const Error& e) {

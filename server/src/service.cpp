@@ -124,6 +124,12 @@ std::vector<TextOutput> Service::infer(const LoadedModel& model,
   return outputs;
 }
 
+std::string unknown_model_message(const Service& service, const std::string& name) {
+  std::string names;
+  for (const auto& m : service.models()) names += (names.empty() ? "" : ", ") + m->name;
+  return "no model named \"" + name + "\" (served: " + names + ")";
+}
+
 Analysis Service::analyze(const LoadedModel& model, const TextOutput& output) const {
   return model.pipeline.run(output.logits);
 }

@@ -65,4 +65,7 @@ class Service {
   size_t max_batch_;
 };
 
+// "no model named \"NAME\" (served: a, b)": the message of every unknown_model error.
+std::string unknown_model_message(const Service& service, const std::string& name);
+
 }  // namespace maum::server
