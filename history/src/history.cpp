@@ -188,10 +188,12 @@ std::string hex(const unsigned char* p, size_t n) {
 }
 
 std::string sha256_hex(const std::string& salt, const std::string& text) {
+  // Fetched once (an implicit fetch at every digest costs more than the digest of a short text).
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) &&
+  const bool ok = ctx && sha256 && EVP_DigestInit_ex(ctx, sha256, nullptr) &&
                   EVP_DigestUpdate(ctx, salt.data(), salt.size()) &&
                   EVP_DigestUpdate(ctx, text.data(), text.size()) &&
                   EVP_DigestFinal_ex(ctx, digest, &size);
@@ -477,6 +479,7 @@ struct History::Impl {
     select_totals.reset();
     upsert_totals.reset();
     select_conversation.reset();
+    data_version.reset();
     for (sqlite3* r : idle_readers) sqlite3_close(r);
     if (writer) sqlite3_close(writer);
   }
@@ -534,11 +537,20 @@ struct History::Impl {
   }
 
   // The writer's prepared statements (finalized before the connection closes).
-  std::unique_ptr<Statement> insert_turn, select_totals, upsert_totals, select_conversation;
+  std::unique_ptr<Statement> insert_turn, select_totals, upsert_totals, select_conversation,
+      data_version;
+  // The totals this writer last committed, by conversation, so that an append need not read and
+  // parse them again. Valid while no other connection has written (PRAGMA data_version, checked
+  // in each write transaction) and cleared by erases; bounded by kCachedTotals.
+  static constexpr size_t kCachedTotals = 4096;
+  std::map<std::string, ConversationTotals> cached_totals;
+  int64_t cached_version = -1;
 
   // A conversation's totals as stored, or rebuilt from its turns when it has no row (turns stored
   // before schema 3, or after erase_user removed some of its turns). In the writer's transaction.
   ConversationTotals load_totals(const std::string& conversation_id) {
+    auto cached = cached_totals.find(conversation_id);
+    if (cached != cached_totals.end()) return cached->second;
     Statement& sel = *select_totals;
     sel.reset();
     sel.bind(1, conversation_id);
@@ -576,7 +588,15 @@ struct History::Impl {
             writer, "INSERT INTO conversations(conversation_id, totals) VALUES(?1, ?2) "
                     "ON CONFLICT(conversation_id) DO UPDATE SET totals = excluded.totals");
         select_conversation = std::make_unique<Statement>(writer, conversation_sql.c_str());
+        data_version = std::make_unique<Statement>(writer, "PRAGMA data_version");
       }
+      data_version->reset();
+      if (!data_version->step("read data version"))
+        throw StorageError(StorageError::Kind::Other, "history database: no data_version");
+      const int64_t version = data_version->integer(0);
+      data_version->reset();
+      if (version != cached_version) cached_totals.clear();  // another connection wrote
+      cached_version = version;
       std::map<std::string, ConversationTotals> touched;
       Statement& insert = *insert_turn;
       for (Pending* p : batch) {
@@ -616,9 +636,11 @@ struct History::Impl {
       }
       upsert_totals->reset();
       exec(writer, "COMMIT", "commit");
+      if (cached_totals.size() + touched.size() > kCachedTotals) cached_totals.clear();
+      for (auto& kv : touched) cached_totals[kv.first] = std::move(kv.second);
     } catch (...) {
       for (auto* st : {insert_turn.get(), select_totals.get(), upsert_totals.get(),
-                       select_conversation.get()})
+                       select_conversation.get(), data_version.get()})
         if (st) st->reset();
       if (!sqlite3_get_autocommit(writer)) sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
       const std::exception_ptr error = std::current_exception();
@@ -633,6 +655,7 @@ struct History::Impl {
     // Wait for the current group commit; the leader role is free while we hold the mutex.
     write_done.wait(lock, [&] { return !leader_active; });
     size_t erased = 0;
+    cached_totals.clear();
     try {
       exec(writer, "BEGIN IMMEDIATE", "begin");
       Statement totals(writer, totals_sql);

@@ -288,6 +288,30 @@ TEST_F(HistoryTest, ConcurrentAppendsGetDistinctConsecutiveSeqs) {
   EXPECT_EQ(h.integrity_check(), "ok");
 }
 
+// Two writers on one file (as two processes would be): each sees the other's turns in the seqs
+// and in the running totals it answers with (a writer's cached totals are dropped when another
+// connection has written).
+TEST_F(HistoryTest, TwoWritersShareSeqsAndTotals) {
+  History a = History::open(path_), b = History::open(path_);
+  ConversationTotals totals;
+  for (int i = 0; i < 6; ++i) {
+    TurnRecord t = make("c1", std::to_string(i));
+    t.label = i % 3 == 0 ? "happy" : "sad";
+    EXPECT_EQ((i % 2 ? b : a).append(t, &totals).seq, i);
+    EXPECT_EQ(totals.turns, i + 1);
+  }
+  EXPECT_EQ(totals.counts.at("happy"), 2);
+  EXPECT_EQ(totals.counts.at("sad"), 4);
+  EXPECT_EQ(totals.transitions.at("sad").at("happy"), 1);  // turns 2 -> 3
+  EXPECT_EQ(totals.runs, 4);                               // happy, sad sad, happy, sad sad
+  ConversationTotals folded;
+  for (const auto& t : a.conversation("c1")) folded.add(t);
+  EXPECT_EQ(folded.to_json(), totals.to_json());
+  EXPECT_EQ(a.erase_conversation("c1"), 6u);
+  EXPECT_EQ(b.append(make("c1", "again"), &totals).seq, 0);
+  EXPECT_EQ(totals.turns, 1);
+}
+
 TEST_F(HistoryTest, UserTurnsRespectSinceAndUntil) {
   History h = History::open(path_);
   for (int i = 0; i < 5; ++i) {
