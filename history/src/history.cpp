@@ -48,10 +48,6 @@ const char* const kMigrations[] = {
     // 1 -> 2: the policy's flags; per-user queries by time.
     "ALTER TABLE turns ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';"
     "CREATE INDEX turns_user_ts ON turns(user_id, ts_ms);",
-    // 2 -> 3: each conversation's running totals (ConversationTotals as JSON), written with its
-    // turns; a conversation without a row (turns stored before version 3) gets one from its turns
-    // at its next append.
-    "CREATE TABLE conversations(conversation_id TEXT PRIMARY KEY, totals TEXT NOT NULL) WITHOUT ROWID;",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == History::kSchemaVersion,
               "one migration per schema version");
@@ -242,6 +238,18 @@ TurnRecord read_turn(const Statement& s) {
   return t;
 }
 
+// A conversation's totals folded from its turns; `select` takes the conversation id as ?1 and
+// returns kTurnColumns in seq order.
+ConversationTotals fold_totals(Statement& select, const std::string& conversation_id) {
+  ConversationTotals c;
+  c.conversation_id = conversation_id;
+  select.reset();
+  select.bind(1, conversation_id);
+  while (select.step("read conversation")) c.add(read_turn(select));
+  select.reset();
+  return c;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -293,35 +301,7 @@ std::string ConversationTotals::to_json() const {
   j["recent"] = nlohmann::json::array();
   for (const Turn& r : recent)
     j["recent"].push_back({{"label", r.label}, {"labels", r.labels}, {"probs", r.probs}});
-  return j.dump(-1, ' ', false);  // doubles written so that they read back exactly
-}
-
-ConversationTotals ConversationTotals::from_json(const std::string& text) {
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  try {
-    if (!j.is_object()) throw nlohmann::json::other_error::create(501, "not an object", nullptr);
-    ConversationTotals c;
-    c.conversation_id = j.at("conversation_id").get<std::string>();
-    c.turns = j.at("turns").get<int64_t>();
-    c.next_seq = j.at("next_seq").get<int64_t>();
-    c.labels = j.at("labels").get<std::vector<std::string>>();
-    c.first_ts_ms = j.at("first_ts_ms").get<int64_t>();
-    c.last_ts_ms = j.at("last_ts_ms").get<int64_t>();
-    c.counts = j.at("counts").get<std::map<std::string, int64_t>>();
-    c.prob_sum = j.at("prob_sum").get<std::map<std::string, double>>();
-    c.index_prob_sum = j.at("index_prob_sum").get<std::map<std::string, double>>();
-    c.transitions = j.at("transitions").get<std::map<std::string, std::map<std::string, int64_t>>>();
-    c.runs = j.at("runs").get<int64_t>();
-    c.run_first = j.at("run_first").get<int64_t>();
-    for (const auto& r : j.at("recent"))
-      c.recent.push_back({r.at("label").get<std::string>(),
-                          r.at("labels").get<std::vector<std::string>>(),
-                          r.at("probs").get<std::vector<double>>()});
-    return c;
-  } catch (const nlohmann::json::exception& e) {
-    throw StorageError(StorageError::Kind::Corrupt,
-                       std::string("history database: malformed conversation totals: ") + e.what());
-  }
+  return j.dump(-1, ' ', false);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -476,8 +456,6 @@ struct History::Impl {
 
   ~Impl() {
     insert_turn.reset();
-    select_totals.reset();
-    upsert_totals.reset();
     select_conversation.reset();
     data_version.reset();
     for (sqlite3* r : idle_readers) sqlite3_close(r);
@@ -537,41 +515,26 @@ struct History::Impl {
   }
 
   // The writer's prepared statements (finalized before the connection closes).
-  std::unique_ptr<Statement> insert_turn, select_totals, upsert_totals, select_conversation,
-      data_version;
-  // The totals this writer last committed, by conversation, so that an append need not read and
-  // parse them again. Valid while no other connection has written (PRAGMA data_version, checked
-  // in each write transaction) and cleared by erases; bounded by kCachedTotals.
+  std::unique_ptr<Statement> insert_turn, select_conversation, data_version;
+  // The running totals of the conversations this writer appended to, as of its last commit, so
+  // that an append reads nothing back: the turns are the only stored state and a conversation's
+  // totals are rebuilt from them when they are not here. Valid while no other connection has
+  // written (PRAGMA data_version, checked in each write transaction); cleared by erases and when
+  // more than kCachedTotals conversations are held.
   static constexpr size_t kCachedTotals = 4096;
   std::map<std::string, ConversationTotals> cached_totals;
   int64_t cached_version = -1;
 
-  // A conversation's totals as stored, or rebuilt from its turns when it has no row (turns stored
-  // before schema 3, or after erase_user removed some of its turns). In the writer's transaction.
+  // A conversation's totals: from the cache, else from its turns (in the writer's transaction).
   ConversationTotals load_totals(const std::string& conversation_id) {
     auto cached = cached_totals.find(conversation_id);
     if (cached != cached_totals.end()) return cached->second;
-    Statement& sel = *select_totals;
-    sel.reset();
-    sel.bind(1, conversation_id);
-    if (sel.step("read totals")) {
-      ConversationTotals c = ConversationTotals::from_json(sel.text(0));
-      sel.reset();
-      return c;
-    }
-    sel.reset();
-    ConversationTotals c;
-    c.conversation_id = conversation_id;
-    Statement& turns = *select_conversation;
-    turns.reset();
-    turns.bind(1, conversation_id);
-    while (turns.step("read conversation")) c.add(read_turn(turns));
-    turns.reset();
-    return c;
+    return fold_totals(*select_conversation, conversation_id);
   }
 
-  // Inserts a batch of validated turns and their conversations' totals in one transaction (the
-  // leader's work): one commit, one log sync for all of them.
+  // Inserts a batch of validated turns in one transaction (the leader's work): one commit, one
+  // log sync for all of them. Each turn's conversation totals are updated in memory and kept once
+  // the commit succeeded.
   void commit_batch(const std::vector<Pending*>& batch) {
     try {
       exec(writer, "BEGIN IMMEDIATE", "begin");
@@ -582,11 +545,6 @@ struct History::Impl {
         static const std::string conversation_sql =
             std::string("SELECT ") + kTurnColumns + " FROM turns WHERE conversation_id = ?1 ORDER BY seq";
         insert_turn = std::make_unique<Statement>(writer, insert_sql.c_str());
-        select_totals = std::make_unique<Statement>(
-            writer, "SELECT totals FROM conversations WHERE conversation_id = ?1");
-        upsert_totals = std::make_unique<Statement>(
-            writer, "INSERT INTO conversations(conversation_id, totals) VALUES(?1, ?2) "
-                    "ON CONFLICT(conversation_id) DO UPDATE SET totals = excluded.totals");
         select_conversation = std::make_unique<Statement>(writer, conversation_sql.c_str());
         data_version = std::make_unique<Statement>(writer, "PRAGMA data_version");
       }
@@ -628,19 +586,11 @@ struct History::Impl {
         if (p->totals) *p->totals = totals;
       }
       insert.reset();
-      for (const auto& kv : touched) {
-        upsert_totals->reset();
-        upsert_totals->bind(1, kv.first);
-        upsert_totals->bind(2, kv.second.to_json());
-        upsert_totals->run("write totals");
-      }
-      upsert_totals->reset();
       exec(writer, "COMMIT", "commit");
       if (cached_totals.size() + touched.size() > kCachedTotals) cached_totals.clear();
       for (auto& kv : touched) cached_totals[kv.first] = std::move(kv.second);
     } catch (...) {
-      for (auto* st : {insert_turn.get(), select_totals.get(), upsert_totals.get(),
-                       select_conversation.get(), data_version.get()})
+      for (auto* st : {insert_turn.get(), select_conversation.get(), data_version.get()})
         if (st) st->reset();
       if (!sqlite3_get_autocommit(writer)) sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
       const std::exception_ptr error = std::current_exception();
@@ -648,28 +598,16 @@ struct History::Impl {
     }
   }
 
-  // Erases in one transaction: `totals_sql` drops the totals of the conversations concerned,
-  // `turns_sql` the turns; returns the number of turns erased.
-  size_t erase(const char* totals_sql, const char* turns_sql, const std::string& id) {
+  // Erases the turns `sql` selects by `id`; returns how many.
+  size_t erase(const char* sql, const std::string& id) {
     std::unique_lock<std::mutex> lock(write_mutex);
     // Wait for the current group commit; the leader role is free while we hold the mutex.
     write_done.wait(lock, [&] { return !leader_active; });
-    size_t erased = 0;
     cached_totals.clear();
-    try {
-      exec(writer, "BEGIN IMMEDIATE", "begin");
-      Statement totals(writer, totals_sql);
-      totals.bind(1, id);
-      totals.run("erase");
-      Statement turns(writer, turns_sql);
-      turns.bind(1, id);
-      turns.run("erase");
-      erased = static_cast<size_t>(sqlite3_changes(writer));
-      exec(writer, "COMMIT", "commit");
-    } catch (...) {
-      if (!sqlite3_get_autocommit(writer)) sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
-    }
+    Statement s(writer, sql);
+    s.bind(1, id);
+    s.run("erase");
+    const size_t erased = static_cast<size_t>(sqlite3_changes(writer));
     // Old page versions of the erased rows may still sit in the write-ahead log: copy the log
     // into the database and truncate it (best effort: a concurrent reader may hold it back).
     if (erased) sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
@@ -763,13 +701,13 @@ std::vector<TurnRecord> History::append_impl(std::vector<TurnRecord> turns,
   return turns;
 }
 
-std::optional<ConversationTotals> History::totals(const std::string& conversation_id) const {
+ConversationTotals History::totals(const std::string& conversation_id) const {
   check_id(conversation_id, "conversation id");
   const auto r = impl_->reader();
-  Statement s(r.db, "SELECT totals FROM conversations WHERE conversation_id = ?1");
-  s.bind(1, conversation_id);
-  if (!s.step("read totals")) return std::nullopt;
-  return ConversationTotals::from_json(s.text(0));
+  static const std::string sql = std::string("SELECT ") + kTurnColumns +
+                                 " FROM turns WHERE conversation_id = ?1 ORDER BY seq";
+  Statement s(r.db, sql.c_str());
+  return fold_totals(s, conversation_id);
 }
 
 std::vector<TurnRecord> History::conversation(const std::string& conversation_id) const {
@@ -813,19 +751,14 @@ size_t History::erase_conversation(const std::string& conversation_id) {
   check_id(conversation_id, "conversation id");
   if (impl_->options.read_only)
     throw StorageError(StorageError::Kind::ReadOnly, "history database " + impl_->path + " is open read-only");
-  return impl_->erase("DELETE FROM conversations WHERE conversation_id = ?1",
-                      "DELETE FROM turns WHERE conversation_id = ?1", conversation_id);
+  return impl_->erase("DELETE FROM turns WHERE conversation_id = ?1", conversation_id);
 }
 
 size_t History::erase_user(const std::string& user_id) {
   check_id(user_id, "user id");
   if (impl_->options.read_only)
     throw StorageError(StorageError::Kind::ReadOnly, "history database " + impl_->path + " is open read-only");
-  // The totals of every conversation the user took part in go too (rebuilt from the turns that
-  // remain at the conversation's next append).
-  return impl_->erase("DELETE FROM conversations WHERE conversation_id IN "
-                      "(SELECT conversation_id FROM turns WHERE user_id = ?1)",
-                      "DELETE FROM turns WHERE user_id = ?1", user_id);
+  return impl_->erase("DELETE FROM turns WHERE user_id = ?1", user_id);
 }
 
 int History::schema_version() const {

@@ -47,8 +47,9 @@ struct TurnRecord {
   std::string text_sha256;         // hex SHA-256 of the database's salt followed by the text
 };
 
-// A conversation's running totals, kept by History in the same transaction as each turn (one row
-// per conversation), so that a turn's answer needs no re-reading of the conversation. They depend
+// A conversation's running totals, updated by History::append with each turn it commits (kept in
+// memory by the writer, rebuilt from the stored turns when absent), so that a turn's answer needs
+// no re-reading of the conversation. They depend
 // on no valence map: the valence trend is linear in the probabilities, so sums of p and of i * p
 // per label give its mean and slope for any map (maum/flow.h derives every summary number from
 // these totals, for the running summary and the full one alike). Turn indices are positions in
@@ -74,8 +75,7 @@ struct ConversationTotals {
 
   // Adds the next turn (its seq becomes next_seq - 1).
   void add(const TurnRecord& turn);
-  std::string to_json() const;
-  static ConversationTotals from_json(const std::string& json);  // throws StorageError (Corrupt)
+  std::string to_json() const;  // for inspection and tests
 };
 
 struct HistoryOptions {
@@ -97,7 +97,7 @@ class History {
   // Opens (creating if absent) the database file and brings its schema to the current version.
   // Throws StorageError (read-only, corrupt, newer schema, ...) or IoError.
   static History open(const std::string& path, const HistoryOptions& options = {});
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 2;
 
   // Validates and stores one turn; returns it as stored (seq, hash; text only if stored). When it
   // returns, the turn is committed (WAL; synced to disk with sync_every_commit). Throws InvalidArgument for bad
@@ -109,9 +109,9 @@ class History {
   // stored, in order.
   std::vector<TurnRecord> append(std::vector<TurnRecord> turns);
 
-  // The stored running totals of a conversation (nullopt if it has none: unknown, or not written
-  // since an erase_user or a migration removed them; the next append rebuilds them from its turns).
-  std::optional<ConversationTotals> totals(const std::string& conversation_id) const;
+  // A conversation's running totals, folded from its stored turns (turns == 0 if unknown): what
+  // the next append starts from.
+  ConversationTotals totals(const std::string& conversation_id) const;
   // The conversation's turns in order (empty if unknown).
   std::vector<TurnRecord> conversation(const std::string& conversation_id) const;
   // A user's turns with since <= ts < until (either unset: unbounded), by time.
