@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -437,24 +438,68 @@ struct History::Impl {
   HistoryOptions options;
   std::string salt;
 
-  // The writer: one connection, used by the group-commit leader only.
+  // The writer: one connection, used by the writer thread (and erases) only. Appends queue their
+  // turns; the writer thread commits everything queued in one transaction (group commit: one log
+  // sync), then answers each append: a waiting caller is woken, an asynchronous one called back.
   sqlite3* writer = nullptr;
   struct Pending {
     TurnRecord* turn = nullptr;
     ConversationTotals* totals = nullptr;  // where to copy the conversation's totals, if wanted
     std::exception_ptr error;
     bool done = false;
+    std::function<void()> on_done;         // append_async: called (once) instead of waking anyone
   };
   std::mutex write_mutex;
-  std::condition_variable write_done;
+  std::condition_variable write_done;      // a commit finished
+  std::condition_variable wake;            // turns queued, or stopping
   std::deque<Pending*> queue;
-  bool leader_active = false;
+  bool committing = false;
+  bool stopping = false;
+  std::thread writer_thread;
+
+  void writer_loop() {
+    std::unique_lock<std::mutex> lock(write_mutex);
+    for (;;) {
+      wake.wait(lock, [&] { return !queue.empty() || stopping; });
+      if (queue.empty()) return;  // stopping, nothing left to commit
+      committing = true;
+      std::vector<Pending*> batch(queue.begin(), queue.end());
+      queue.clear();
+      lock.unlock();
+      commit_batch(batch);
+      std::vector<Pending*> async;
+      lock.lock();
+      for (Pending* p : batch) {
+        if (p->on_done) async.push_back(p);
+        else p->done = true;
+      }
+      committing = false;
+      write_done.notify_all();
+      lock.unlock();
+      for (Pending* p : async) p->on_done();  // may free p
+      lock.lock();
+    }
+  }
+
+  void validate(TurnRecord& turn) const;  // the checks and the text hash of an append
+  void check_writable() const;
+
+  void stop_writer() {
+    if (!writer_thread.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(write_mutex);
+      stopping = true;
+    }
+    wake.notify_all();
+    writer_thread.join();
+  }
 
   // Readers: idle connections, reused (WAL lets them read while the writer commits).
   mutable std::mutex reader_mutex;
   mutable std::vector<sqlite3*> idle_readers;
 
   ~Impl() {
+    stop_writer();  // commits what is queued first
     insert_turn.reset();
     select_conversation.reset();
     data_version.reset();
@@ -532,7 +577,7 @@ struct History::Impl {
     return fold_totals(*select_conversation, conversation_id);
   }
 
-  // Inserts a batch of validated turns in one transaction (the leader's work): one commit, one
+  // Inserts a batch of validated turns in one transaction (the writer thread's work): one commit, one
   // log sync for all of them. Each turn's conversation totals are updated in memory and kept once
   // the commit succeeded.
   void commit_batch(const std::vector<Pending*>& batch) {
@@ -601,8 +646,8 @@ struct History::Impl {
   // Erases the turns `sql` selects by `id`; returns how many.
   size_t erase(const char* sql, const std::string& id) {
     std::unique_lock<std::mutex> lock(write_mutex);
-    // Wait for the current group commit; the leader role is free while we hold the mutex.
-    write_done.wait(lock, [&] { return !leader_active; });
+    // Wait for the current group commit; the writer thread starts none while we hold the mutex.
+    write_done.wait(lock, [&] { return !committing; });
     cached_totals.clear();
     Statement s(writer, sql);
     s.bind(1, id);
@@ -632,6 +677,10 @@ History History::open(const std::string& path, const HistoryOptions& options) {
                          "history database " + path + ": cannot use WAL mode (got " + mode + ")");
   }
   impl->migrate();
+  if (!options.read_only) {
+    Impl* im = impl.get();
+    im->writer_thread = std::thread([im] { im->writer_loop(); });
+  }
   Statement salt(impl->writer, "SELECT value FROM meta WHERE key = 'text_salt'");
   if (!salt.step("read salt"))
     throw StorageError(StorageError::Kind::Corrupt, "history database " + path + " has no text salt");
@@ -649,26 +698,31 @@ std::vector<TurnRecord> History::append(std::vector<TurnRecord> turns) {
   return append_impl(std::move(turns), nullptr);
 }
 
+void History::Impl::validate(TurnRecord& turn) const {
+  check_id(turn.conversation_id, "conversation id");
+  if (!turn.user_id.empty()) check_id(turn.user_id, "user id");
+  check_speaker(turn.speaker);
+  if (turn.labels.empty() || turn.labels.size() != turn.probs.size())
+    throw InvalidArgument("history: a turn needs one probability per label");
+  for (double p : turn.probs)
+    if (!std::isfinite(p) || p < 0 || p > 1)
+      throw InvalidArgument("history: probabilities must be in [0, 1]");
+  if (turn.ts_ms < 0) throw InvalidArgument("history: timestamps before 1970 are not supported");
+  const std::string text = turn.text.value_or("");
+  if (!valid_utf8(text)) throw InvalidArgument("text is not valid UTF-8");
+  turn.text_sha256 = sha256_hex(salt, text);
+  if (!options.store_text) turn.text.reset();
+}
+
+void History::Impl::check_writable() const {
+  if (options.read_only)
+    throw StorageError(StorageError::Kind::ReadOnly, "history database " + path + " is open read-only");
+}
+
 std::vector<TurnRecord> History::append_impl(std::vector<TurnRecord> turns,
                                              ConversationTotals* last_totals) {
-  for (TurnRecord& turn : turns) {
-    check_id(turn.conversation_id, "conversation id");
-    if (!turn.user_id.empty()) check_id(turn.user_id, "user id");
-    check_speaker(turn.speaker);
-    if (turn.labels.empty() || turn.labels.size() != turn.probs.size())
-      throw InvalidArgument("history: a turn needs one probability per label");
-    for (double p : turn.probs)
-      if (!std::isfinite(p) || p < 0 || p > 1)
-        throw InvalidArgument("history: probabilities must be in [0, 1]");
-    if (turn.ts_ms < 0) throw InvalidArgument("history: timestamps before 1970 are not supported");
-    const std::string text = turn.text.value_or("");
-    if (!valid_utf8(text)) throw InvalidArgument("text is not valid UTF-8");
-    turn.text_sha256 = sha256_hex(impl_->salt, text);
-    if (!impl_->options.store_text) turn.text.reset();
-  }
-  if (impl_->options.read_only)
-    throw StorageError(StorageError::Kind::ReadOnly,
-                       "history database " + impl_->path + " is open read-only");
+  for (TurnRecord& turn : turns) impl_->validate(turn);
+  impl_->check_writable();
   if (turns.empty()) return turns;
 
   Impl& im = *impl_;
@@ -676,29 +730,44 @@ std::vector<TurnRecord> History::append_impl(std::vector<TurnRecord> turns,
   for (size_t i = 0; i < turns.size(); ++i) mine[i].turn = &turns[i];
   ConversationTotals scratch;
   mine.back().totals = last_totals ? &scratch : nullptr;
-  std::unique_lock<std::mutex> lock(im.write_mutex);
-  for (auto& p : mine) im.queue.push_back(&p);
-  // Group commit: whoever finds no leader commits everything queued so far in one transaction
-  // (one log sync); the others wait for it and are woken with their own outcome.
-  while (!mine.back().done) {
-    if (im.leader_active) {
-      im.write_done.wait(lock);
-      continue;
-    }
-    im.leader_active = true;
-    std::vector<Impl::Pending*> batch(im.queue.begin(), im.queue.end());
-    im.queue.clear();
-    lock.unlock();
-    im.commit_batch(batch);
-    lock.lock();
-    for (Impl::Pending* p : batch) p->done = true;
-    im.leader_active = false;
-    im.write_done.notify_all();
+  {
+    std::unique_lock<std::mutex> lock(im.write_mutex);
+    for (auto& p : mine) im.queue.push_back(&p);  // taken together: one transaction
+    im.wake.notify_one();
+    im.write_done.wait(lock, [&] { return mine.back().done; });
   }
   for (const auto& p : mine)
     if (p.error) std::rethrow_exception(p.error);
   if (last_totals) *last_totals = std::move(scratch);
   return turns;
+}
+
+void History::append_async(TurnRecord turn, AppendDone done) {
+  struct Job {
+    TurnRecord turn;
+    ConversationTotals totals;
+    Impl::Pending pending;
+    AppendDone done;
+  };
+  try {
+    impl_->validate(turn);
+    impl_->check_writable();
+  } catch (...) {
+    done(nullptr, nullptr, std::current_exception());
+    return;
+  }
+  auto* job = new Job{std::move(turn), {}, {}, std::move(done)};
+  job->pending.turn = &job->turn;
+  job->pending.totals = &job->totals;
+  job->pending.on_done = [job] {
+    std::unique_ptr<Job> owned(job);
+    if (job->pending.error) job->done(nullptr, nullptr, job->pending.error);
+    else job->done(&job->turn, &job->totals, nullptr);
+  };
+  Impl& im = *impl_;
+  std::lock_guard<std::mutex> lock(im.write_mutex);
+  im.queue.push_back(&job->pending);
+  im.wake.notify_one();
 }
 
 ConversationTotals History::totals(const std::string& conversation_id) const {

@@ -16,12 +16,24 @@ void add_history_routes(Router& router, Service& service, History& history) {
     for (const auto& kv : m->pipeline.policy().valence) valence.emplace(kv.first, kv.second);
   auto routes = std::make_shared<HistoryRoutes>(
       history,
-      [s](const std::string& text, const std::string& name) {
-        const LoadedModel* model = s->find(name);
-        if (!model) throw UnknownModel(unknown_model_message(*s, name));
-        const std::vector<TextOutput> out = s->infer(*model, {text});
-        return ClassifiedTurn{s->analyze(*model, out.front()), model->name};
-      },
+      // The turn is analysed on the inference thread when its batch is done and handed to the
+      // history from there, so a batch's turns share one commit.
+      TurnClassifierAsync(
+          [s](const std::string& text, const std::string& name,
+              std::function<void(const ClassifiedTurn*, std::exception_ptr)> done) {
+            const LoadedModel* model = s->find(name);
+            if (!model) throw UnknownModel(unknown_model_message(*s, name));
+            s->infer_async(*model, text,
+                           [s, model, done = std::move(done)](TextOutput out, std::exception_ptr error) {
+                             if (error) return done(nullptr, error);
+                             try {
+                               const ClassifiedTurn turn{s->analyze(*model, out), model->name};
+                               done(&turn, nullptr);
+                             } catch (...) {
+                               done(nullptr, std::current_exception());
+                             }
+                           });
+          }),
       std::move(valence));
   const Handler handler = [routes](const httplib::Request& req, httplib::Response& res) {
     HttpRequest request{req.method, req.path, {}, req.body};

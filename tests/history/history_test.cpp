@@ -4,8 +4,12 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -309,6 +313,43 @@ TEST_F(HistoryTest, TwoWritersShareSeqsAndTotals) {
   EXPECT_EQ(a.erase_conversation("c1"), 6u);
   EXPECT_EQ(b.append(make("c1", "again"), &totals).seq, 0);
   EXPECT_EQ(totals.turns, 1);
+}
+
+// append_async: every callback comes exactly once, after the commit (the turn is then readable),
+// with consecutive seqs and the totals including the turn; a bad turn is refused at once.
+TEST_F(HistoryTest, AsyncAppendsAreCommittedThenCalledBack) {
+  History h = History::open(path_);
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<int64_t> seqs;
+  std::vector<int64_t> counts;
+  constexpr int kTurns = 40;
+  for (int i = 0; i < kTurns; ++i)
+    h.append_async(make("c1", std::to_string(i)),
+                   [&](const TurnRecord* stored, const ConversationTotals* totals, std::exception_ptr e) {
+                     ASSERT_FALSE(e);
+                     ASSERT_TRUE(stored && totals);
+                     std::lock_guard<std::mutex> lock(mutex);
+                     seqs.push_back(stored->seq);
+                     counts.push_back(totals->turns);
+                     EXPECT_EQ(totals->turns, stored->seq + 1);
+                     cv.notify_all();
+                   });
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return seqs.size() == kTurns; }));
+  }
+  std::sort(seqs.begin(), seqs.end());
+  for (int i = 0; i < kTurns; ++i) EXPECT_EQ(seqs[i], i);
+  EXPECT_EQ(h.conversation("c1").size(), static_cast<size_t>(kTurns));
+  bool refused = false;
+  h.append_async(make("bad id!", "x"), [&](const TurnRecord* stored, const ConversationTotals*,
+                                            std::exception_ptr e) {
+    EXPECT_EQ(stored, nullptr);
+    EXPECT_THROW(std::rethrow_exception(e), InvalidArgument);
+    refused = true;
+  });
+  EXPECT_TRUE(refused);  // at once, on this thread
 }
 
 TEST_F(HistoryTest, UserTurnsRespectSinceAndUntil) {

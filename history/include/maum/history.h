@@ -5,6 +5,8 @@
 // from concurrent callers are committed together (group commit), each durable before it returns.
 #pragma once
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -105,6 +107,14 @@ class History {
   // case nothing of the turn is stored.
   // With `totals`, the conversation's running totals including this turn are stored there.
   TurnRecord append(TurnRecord turn, ConversationTotals* totals = nullptr);
+  // The same without waiting: `done` is called exactly once, with the turn as stored and the
+  // conversation's totals once it is committed (synced as append's), or with the error (nothing
+  // stored): at once on the caller's thread when validation fails, else on the writer's thread
+  // (keep it short; it must not call History). Turns queued together by several callers share a
+  // commit. The History must outlive every pending call.
+  using AppendDone = std::function<void(const TurnRecord* stored, const ConversationTotals* totals,
+                                        std::exception_ptr error)>;
+  void append_async(TurnRecord turn, AppendDone done);
   // Several turns in one transaction (all stored or none; validated first). Returns them as
   // stored, in order.
   std::vector<TurnRecord> append(std::vector<TurnRecord> turns);

@@ -10,6 +10,7 @@
 // conversation or user, unknown route under the prefixes), 405 (wrong method, with Allow), 503
 // (database full, read-only or busy: the turn is not acknowledged). docs/HISTORY.md.
 #pragma once
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -49,10 +50,18 @@ class UnknownModel : public InvalidArgument {
 // throw UnknownModel, or InvalidArgument (e.g. invalid UTF-8), which become 400s.
 using TurnClassifier =
     std::function<ClassifiedTurn(const std::string& text, const std::string& model)>;
+// The same without waiting: calls `done` exactly once, with the turn or the error, on any thread
+// (a server's inference thread: the turn then goes to History::append_async from there, so the
+// turns of one batch share a commit and the request's thread waits once). It may also throw at
+// once; errors other than maum::Error (a server's own) propagate out of handle().
+using TurnClassifierAsync = std::function<void(
+    const std::string& text, const std::string& model,
+    std::function<void(const ClassifiedTurn* turn, std::exception_ptr error)> done)>;
 
 class HistoryRoutes {
  public:
   // `history` must outlive this object. `valence`: the label -> valence map used in summaries.
+  HistoryRoutes(History& history, TurnClassifierAsync classify, std::map<std::string, double> valence);
   HistoryRoutes(History& history, TurnClassifier classify, std::map<std::string, double> valence);
   // True for paths this handler owns: /v1/conversations/... and /v1/users/...
   static bool owns(const std::string& path);
@@ -60,7 +69,7 @@ class HistoryRoutes {
 
  private:
   History& history_;
-  TurnClassifier classify_;
+  TurnClassifierAsync classify_;
   std::map<std::string, double> valence_;
 };
 
