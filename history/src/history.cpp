@@ -460,7 +460,8 @@ struct History::Impl {
   void writer_loop() {
     std::unique_lock<std::mutex> lock(write_mutex);
     for (;;) {
-      wake.wait(lock, [&] { return !queue.empty() || stopping; });
+      // `committing` is also set while an erase has the connection.
+      wake.wait(lock, [&] { return (!queue.empty() && !committing) || (stopping && queue.empty()); });
       if (queue.empty()) return;  // stopping, nothing left to commit
       committing = true;
       std::vector<Pending*> batch(queue.begin(), queue.end());
@@ -643,11 +644,25 @@ struct History::Impl {
     }
   }
 
-  // Erases the turns `sql` selects by `id`; returns how many.
+  // Erases the turns `sql` selects by `id`; returns how many. Holds the connection, not the
+  // mutex, so that appends (from the inference thread too) still queue meanwhile.
   size_t erase(const char* sql, const std::string& id) {
-    std::unique_lock<std::mutex> lock(write_mutex);
-    // Wait for the current group commit; the writer thread starts none while we hold the mutex.
-    write_done.wait(lock, [&] { return !committing; });
+    {
+      std::unique_lock<std::mutex> lock(write_mutex);
+      write_done.wait(lock, [&] { return !committing; });
+      committing = true;  // the writer thread starts no commit meanwhile
+    }
+    struct Release {
+      Impl* im;
+      ~Release() {
+        {
+          std::lock_guard<std::mutex> lock(im->write_mutex);
+          im->committing = false;
+        }
+        im->write_done.notify_all();
+        im->wake.notify_all();
+      }
+    } release{this};
     cached_totals.clear();
     Statement s(writer, sql);
     s.bind(1, id);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -350,6 +351,26 @@ TEST_F(HistoryTest, AsyncAppendsAreCommittedThenCalledBack) {
     refused = true;
   });
   EXPECT_TRUE(refused);  // at once, on this thread
+}
+
+// Erases run while appends keep coming (an erase holds the write connection, not the queue):
+// every append completes, with consecutive seqs in the conversation that is not erased.
+TEST_F(HistoryTest, ErasesAndAppendsInterleave) {
+  History h = History::open(path_);
+  std::atomic<bool> done{false};
+  std::thread eraser([&] {
+    while (!done) {
+      h.append(make("gone", "x", "u2"));
+      h.erase_conversation("gone");
+      h.erase_user("u2");
+    }
+  });
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(h.append(make("kept", std::to_string(i))).seq, i);
+  done = true;
+  eraser.join();
+  EXPECT_EQ(h.conversation("kept").size(), 30u);
+  EXPECT_TRUE(h.conversation("gone").empty());
+  EXPECT_EQ(h.totals("kept").turns, 30);
 }
 
 TEST_F(HistoryTest, UserTurnsRespectSinceAndUntil) {
