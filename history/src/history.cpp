@@ -477,7 +477,12 @@ struct History::Impl {
       committing = false;
       write_done.notify_all();
       lock.unlock();
-      for (Pending* p : async) p->on_done();  // may free p
+      for (Pending* p : async) {  // each may free its p
+        try {
+          p->on_done();
+        } catch (...) {  // a callback must not throw (AppendDone); the writer goes on regardless
+        }
+      }
       lock.lock();
     }
   }

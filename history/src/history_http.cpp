@@ -148,9 +148,13 @@ HttpResponse HistoryRoutes::handle(const HttpRequest& req) const {
                         [outcome](const TurnRecord* stored, const ConversationTotals* totals,
                                   std::exception_ptr e) {
                           if (!e) {
-                            std::lock_guard<std::mutex> lock(outcome->mutex);
-                            outcome->stored = *stored;
-                            outcome->totals = *totals;
+                            try {
+                              std::lock_guard<std::mutex> lock(outcome->mutex);
+                              outcome->stored = *stored;
+                              outcome->totals = *totals;
+                            } catch (...) {
+                              e = std::current_exception();
+                            }
                           }
                           outcome->finish(e);
                         });
