@@ -24,13 +24,62 @@ double valence_of(const std::map<std::string, double>& valence, const std::strin
 }
 
 // Expected valence of a turn: sum over its labels of p * valence(label).
-double expected_valence(const TurnRecord& t, const std::map<std::string, double>& valence) {
+double expected_valence(const std::vector<std::string>& labels, const std::vector<double>& probs,
+                        const std::map<std::string, double>& valence) {
   double v = 0;
-  for (size_t j = 0; j < t.labels.size(); ++j) v += t.probs[j] * valence_of(valence, t.labels[j]);
+  for (size_t j = 0; j < labels.size() && j < probs.size(); ++j)
+    v += probs[j] * valence_of(valence, labels[j]);
   return v;
+}
+double expected_valence(const TurnRecord& t, const std::map<std::string, double>& valence) {
+  return expected_valence(t.labels, t.probs, valence);
 }
 
 int sign(double v) { return v > 0 ? 1 : v < 0 ? -1 : 0; }
+
+bool turns_point(const std::map<std::string, double>& valence, const std::string& from,
+                 const std::string& to) {
+  return sign(valence_of(valence, from)) != sign(valence_of(valence, to));
+}
+
+// Every aggregate of the summary from the totals (one place for the running and the full summary).
+// The valence trend is linear in the probabilities: with S_L = sum_i p_i(L) and
+// T_L = sum_i i p_i(L), sum_i v_i = sum_L val(L) S_L and sum_i i v_i = sum_L val(L) T_L, so
+// mean = sum_i v_i / n and slope = (sum_i i v_i - x_mean sum_i v_i) / (n (n^2 - 1) / 12).
+ConversationSummary aggregates(const ConversationTotals& c,
+                               const std::map<std::string, double>& valence) {
+  if (c.turns <= 0) throw InvalidArgument("summarize_conversation: no turns");
+  ConversationSummary s;
+  s.conversation_id = c.conversation_id;
+  s.turns = static_cast<size_t>(c.turns);
+  s.labels = c.labels;
+  s.first_ts_ms = c.first_ts_ms;
+  s.last_ts_ms = c.last_ts_ms;
+  const double n = static_cast<double>(c.turns);
+  for (const auto& kv : c.counts) s.share[kv.first] = static_cast<double>(kv.second) / n;
+  for (const auto& l : s.labels) {
+    auto it = c.prob_sum.find(l);
+    s.mean_probs.push_back(it == c.prob_sum.end() ? 0.0 : it->second / n);
+  }
+  for (const auto& from : c.transitions)
+    for (const auto& to : from.second) {
+      s.transitions[from.first][to.first] = static_cast<size_t>(to.second);
+      if (turns_point(valence, from.first, to.first))
+        s.turning_point_count += static_cast<size_t>(to.second);
+    }
+  s.runs = static_cast<size_t>(c.runs);
+  s.has_valence = !valence.empty();
+  if (!s.has_valence) {
+    s.turning_point_count = 0;
+    return s;
+  }
+  double sum_v = 0, sum_iv = 0;
+  for (const auto& kv : c.prob_sum) sum_v += valence_of(valence, kv.first) * kv.second;
+  for (const auto& kv : c.index_prob_sum) sum_iv += valence_of(valence, kv.first) * kv.second;
+  s.valence_mean = sum_v / n;
+  if (c.turns > 1) s.valence_slope = (sum_iv - (n - 1) / 2 * sum_v) / (n * (n * n - 1) / 12);
+  return s;
+}
 
 // Shares of the reported labels: `labels` first (in order, zeros included), then any other.
 OrderedJson shares_json(const std::vector<std::string>& labels,
@@ -65,11 +114,12 @@ TurnInput parse_turn_input(const std::string& json_text, bool with_conversation_
   }
   const std::string fields = with_conversation_id
                                  ? "{\"conversation_id\", \"text\", \"speaker\"?, \"user_id\"?, \"ts\"?}"
-                                 : "{\"text\", \"speaker\"?, \"user_id\"?, \"ts\"?}";
+                                 : "{\"text\", \"speaker\"?, \"user_id\"?, \"ts\"?, \"model\"?}";
   if (!j.is_object()) throw FormatError("expected a JSON object " + fields);
   for (auto it = j.begin(); it != j.end(); ++it)
     if (it.key() != "text" && it.key() != "speaker" && it.key() != "user_id" && it.key() != "ts" &&
-        !(with_conversation_id && it.key() == "conversation_id"))
+        !(with_conversation_id && it.key() == "conversation_id") &&
+        !(!with_conversation_id && it.key() == "model"))
       throw InvalidArgument("unknown field (allowed: " + fields + ")");
   auto string_field = [&](const char* key, bool required) -> std::string {
     if (!j.contains(key) || j[key].is_null()) {
@@ -88,6 +138,7 @@ TurnInput parse_turn_input(const std::string& json_text, bool with_conversation_
   if (replace_invalid_utf8(t.text) != t.text) throw InvalidArgument("\"text\" is not valid UTF-8");
   t.speaker = string_field("speaker", false);
   check_speaker(t.speaker);
+  if (!with_conversation_id) t.model = string_field("model", false);
   t.user_id = string_field("user_id", false);
   if (!t.user_id.empty()) check_id(t.user_id, "user id");
   if (!j.contains("ts") || j["ts"].is_null()) {
@@ -124,83 +175,102 @@ TurnRecord make_turn(const Analysis& analysis, std::string conversation_id, std:
 ConversationSummary summarize_conversation(const std::vector<TurnRecord>& turns,
                                            const std::map<std::string, double>& valence) {
   if (turns.empty()) throw InvalidArgument("summarize_conversation: no turns");
-  ConversationSummary s;
+  ConversationTotals totals;
+  for (const auto& t : turns) totals.add(t);
+  ConversationSummary s = aggregates(totals, valence);
   s.conversation_id = turns.front().conversation_id;
-  s.turns = turns.size();
-  s.labels = turns.front().labels;
-  s.first_ts_ms = turns.front().ts_ms;
-  s.last_ts_ms = turns.back().ts_ms;
-  const double n = static_cast<double>(turns.size());
-  s.share = shares_of(turns);
-  s.mean_probs.assign(s.labels.size(), 0.0);
-  for (const auto& t : turns)
-    for (size_t j = 0; j < t.labels.size(); ++j)
-      for (size_t k = 0; k < s.labels.size(); ++k)
-        if (t.labels[j] == s.labels[k]) s.mean_probs[k] += t.probs[j] / n;
   for (size_t i = 0; i < turns.size(); ++i) {
     if (s.dominant_runs.empty() || s.dominant_runs.back().label != turns[i].label)
       s.dominant_runs.push_back({turns[i].label, i, i});
     else
       s.dominant_runs.back().last = i;
-    if (i > 0) ++s.transitions[turns[i - 1].label][turns[i].label];
   }
-  s.has_valence = !valence.empty();
   if (!s.has_valence) return s;
   for (const auto& t : turns) s.valence.push_back(expected_valence(t, valence));
-  double mean = 0;
-  for (double v : s.valence) mean += v / n;
-  s.valence_mean = mean;
-  if (turns.size() > 1) {
-    const double x_mean = (n - 1) / 2;
-    double sxy = 0, sxx = 0;
-    for (size_t i = 0; i < turns.size(); ++i) {
-      const double dx = static_cast<double>(i) - x_mean;
-      sxy += dx * (s.valence[i] - mean);
-      sxx += dx * dx;
-    }
-    s.valence_slope = sxy / sxx;
-  }
   for (size_t i = 1; i < turns.size(); ++i) {
+    if (!turns_point(valence, turns[i - 1].label, turns[i].label)) continue;
     const int before = sign(valence_of(valence, turns[i - 1].label));
     const int after = sign(valence_of(valence, turns[i].label));
-    if (before == after) continue;
     s.turning_points.push_back({i, turns[i - 1].label, turns[i].label, after > before ? 1 : -1,
                                 s.valence[i - 1], s.valence[i]});
   }
   return s;
 }
 
-std::string ConversationSummary::to_json() const {
+namespace {
+
+// The fields both summaries share, in their order.
+OrderedJson aggregates_json(const ConversationSummary& s) {
   OrderedJson j;
-  j["conversation_id"] = conversation_id;
-  j["turns"] = turns;
-  j["first_ts"] = format_timestamp(first_ts_ms);
-  j["last_ts"] = format_timestamp(last_ts_ms);
-  j["labels"] = labels;
-  j["share"] = shares_json(labels, share);
+  j["conversation_id"] = s.conversation_id;
+  j["turns"] = s.turns;
+  j["first_ts"] = format_timestamp(s.first_ts_ms);
+  j["last_ts"] = format_timestamp(s.last_ts_ms);
+  j["labels"] = s.labels;
+  j["share"] = shares_json(s.labels, s.share);
   OrderedJson mean = OrderedJson::object();
-  for (size_t k = 0; k < labels.size(); ++k) mean[labels[k]] = mean_probs[k];
+  for (size_t k = 0; k < s.labels.size(); ++k) mean[s.labels[k]] = s.mean_probs[k];
   j["mean_probs"] = std::move(mean);
+  OrderedJson tr = OrderedJson::object();
+  for (const auto& from : s.transitions)
+    for (const auto& to : from.second) tr[from.first][to.first] = to.second;
+  j["transitions"] = std::move(tr);
+  j["runs"] = s.runs;
+  j["turning_point_count"] = s.turning_point_count;
+  return j;
+}
+
+OrderedJson turning_point_json(const TurningPoint& t) {
+  return {{"turn", t.turn},
+          {"from", t.from},
+          {"to", t.to},
+          {"direction", t.direction > 0 ? "up" : "down"},
+          {"valence_before", t.valence_before},
+          {"valence_after", t.valence_after}};
+}
+
+}  // namespace
+
+std::string ConversationSummary::to_json() const {
+  OrderedJson j = aggregates_json(*this);
   j["dominant_over_time"] = OrderedJson::array();
   for (const auto& r : dominant_runs)
     j["dominant_over_time"].push_back({{"label", r.label}, {"first_turn", r.first}, {"last_turn", r.last}});
-  OrderedJson tr = OrderedJson::object();
-  for (const auto& from : transitions)
-    for (const auto& to : from.second) tr[from.first][to.first] = to.second;
-  j["transitions"] = std::move(tr);
   if (has_valence) {
     j["valence"] = {{"per_turn", valence}, {"mean", valence_mean}, {"slope", valence_slope}};
   } else {
     j["valence"] = nullptr;
   }
   j["turning_points"] = OrderedJson::array();
-  for (const auto& t : turning_points)
-    j["turning_points"].push_back({{"turn", t.turn},
-                                   {"from", t.from},
-                                   {"to", t.to},
-                                   {"direction", t.direction > 0 ? "up" : "down"},
-                                   {"valence_before", t.valence_before},
-                                   {"valence_after", t.valence_after}});
+  for (const auto& t : turning_points) j["turning_points"].push_back(turning_point_json(t));
+  return j.dump(-1, ' ', false);
+}
+
+std::string running_summary_json(const ConversationTotals& totals,
+                                 const std::map<std::string, double>& valence) {
+  const ConversationSummary s = aggregates(totals, valence);
+  OrderedJson j = aggregates_json(s);
+  const size_t last = s.turns - 1;
+  j["current_run"] = {{"label", totals.recent.back().label},
+                      {"first_turn", totals.run_first},
+                      {"last_turn", last}};
+  const auto v = [&](const ConversationTotals::Turn& t) {
+    return expected_valence(t.labels, t.probs, valence);
+  };
+  if (s.has_valence) {
+    j["valence"] = {{"last", v(totals.recent.back())}, {"mean", s.valence_mean}, {"slope", s.valence_slope}};
+  } else {
+    j["valence"] = nullptr;
+  }
+  j["turning_point"] = nullptr;  // at the last turn
+  if (s.has_valence && totals.recent.size() == 2 &&
+      turns_point(valence, totals.recent[0].label, totals.recent[1].label)) {
+    const int before = sign(valence_of(valence, totals.recent[0].label));
+    const int after = sign(valence_of(valence, totals.recent[1].label));
+    j["turning_point"] = turning_point_json({last, totals.recent[0].label, totals.recent[1].label,
+                                             after > before ? 1 : -1, v(totals.recent[0]),
+                                             v(totals.recent[1])});
+  }
   return j.dump(-1, ' ', false);
 }
 

@@ -10,7 +10,10 @@
 #include <ctime>
 #include <deque>
 #include <exception>
+#include <map>
+#include <memory>
 #include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -182,10 +185,12 @@ std::string hex(const unsigned char* p, size_t n) {
 }
 
 std::string sha256_hex(const std::string& salt, const std::string& text) {
+  // Fetched once (an implicit fetch at every digest costs more than the digest of a short text).
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) &&
+  const bool ok = ctx && sha256 && EVP_DigestInit_ex(ctx, sha256, nullptr) &&
                   EVP_DigestUpdate(ctx, salt.data(), salt.size()) &&
                   EVP_DigestUpdate(ctx, text.data(), text.size()) &&
                   EVP_DigestFinal_ex(ctx, digest, &size);
@@ -234,7 +239,71 @@ TurnRecord read_turn(const Statement& s) {
   return t;
 }
 
+// A conversation's totals folded from its turns; `select` takes the conversation id as ?1 and
+// returns kTurnColumns in seq order.
+ConversationTotals fold_totals(Statement& select, const std::string& conversation_id) {
+  ConversationTotals c;
+  c.conversation_id = conversation_id;
+  select.reset();
+  select.bind(1, conversation_id);
+  while (select.step("read conversation")) c.add(read_turn(select));
+  select.reset();
+  return c;
+}
+
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Running totals
+
+void ConversationTotals::add(const TurnRecord& t) {
+  const double i = static_cast<double>(turns);
+  if (turns == 0) {
+    conversation_id = t.conversation_id;
+    labels = t.labels;
+    first_ts_ms = t.ts_ms;
+  }
+  last_ts_ms = t.ts_ms;
+  ++counts[t.label];
+  for (size_t j = 0; j < t.labels.size() && j < t.probs.size(); ++j) {
+    prob_sum[t.labels[j]] += t.probs[j];
+    index_prob_sum[t.labels[j]] += i * t.probs[j];
+  }
+  if (recent.empty()) {
+    runs = 1;
+    run_first = 0;
+  } else {
+    ++transitions[recent.back().label][t.label];
+    if (recent.back().label != t.label) {
+      ++runs;
+      run_first = turns;
+    }
+  }
+  recent.push_back({t.label, t.labels, t.probs});
+  if (recent.size() > 2) recent.erase(recent.begin());
+  ++turns;
+  next_seq = std::max(next_seq, t.seq + 1);
+}
+
+std::string ConversationTotals::to_json() const {
+  nlohmann::json j;
+  j["conversation_id"] = conversation_id;
+  j["turns"] = turns;
+  j["next_seq"] = next_seq;
+  j["labels"] = labels;
+  j["first_ts_ms"] = first_ts_ms;
+  j["last_ts_ms"] = last_ts_ms;
+  j["counts"] = counts;
+  j["prob_sum"] = prob_sum;
+  j["index_prob_sum"] = index_prob_sum;
+  j["transitions"] = transitions;
+  j["runs"] = runs;
+  j["run_first"] = run_first;
+  j["recent"] = nlohmann::json::array();
+  for (const Turn& r : recent)
+    j["recent"].push_back({{"label", r.label}, {"labels", r.labels}, {"probs", r.probs}});
+  return j.dump(-1, ' ', false);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Ids and timestamps
@@ -369,23 +438,77 @@ struct History::Impl {
   HistoryOptions options;
   std::string salt;
 
-  // The writer: one connection, used by the group-commit leader only.
+  // The writer: one connection, used by the writer thread (and erases) only. Appends queue their
+  // turns; the writer thread commits everything queued in one transaction (group commit: one log
+  // sync), then answers each append: a waiting caller is woken, an asynchronous one called back.
   sqlite3* writer = nullptr;
   struct Pending {
     TurnRecord* turn = nullptr;
+    ConversationTotals* totals = nullptr;  // where to copy the conversation's totals, if wanted
     std::exception_ptr error;
     bool done = false;
+    std::function<void()> on_done;         // append_async: called (once) instead of waking anyone
   };
   std::mutex write_mutex;
-  std::condition_variable write_done;
+  std::condition_variable write_done;      // a commit finished
+  std::condition_variable wake;            // turns queued, or stopping
   std::deque<Pending*> queue;
-  bool leader_active = false;
+  bool committing = false;
+  bool stopping = false;
+  std::thread writer_thread;
+
+  void writer_loop() {
+    std::unique_lock<std::mutex> lock(write_mutex);
+    for (;;) {
+      // `committing` is also set while an erase has the connection.
+      wake.wait(lock, [&] { return (!queue.empty() && !committing) || (stopping && queue.empty()); });
+      if (queue.empty()) return;  // stopping, nothing left to commit
+      committing = true;
+      std::vector<Pending*> batch(queue.begin(), queue.end());
+      queue.clear();
+      lock.unlock();
+      commit_batch(batch);
+      std::vector<Pending*> async;
+      lock.lock();
+      for (Pending* p : batch) {
+        if (p->on_done) async.push_back(p);
+        else p->done = true;
+      }
+      committing = false;
+      write_done.notify_all();
+      lock.unlock();
+      for (Pending* p : async) {  // each may free its p
+        try {
+          p->on_done();
+        } catch (...) {  // a callback must not throw (AppendDone); the writer goes on regardless
+        }
+      }
+      lock.lock();
+    }
+  }
+
+  void validate(TurnRecord& turn) const;  // the checks and the text hash of an append
+  void check_writable() const;
+
+  void stop_writer() {
+    if (!writer_thread.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(write_mutex);
+      stopping = true;
+    }
+    wake.notify_all();
+    writer_thread.join();
+  }
 
   // Readers: idle connections, reused (WAL lets them read while the writer commits).
   mutable std::mutex reader_mutex;
   mutable std::vector<sqlite3*> idle_readers;
 
   ~Impl() {
+    stop_writer();  // commits what is queued first
+    insert_turn.reset();
+    select_conversation.reset();
+    data_version.reset();
     for (sqlite3* r : idle_readers) sqlite3_close(r);
     if (writer) sqlite3_close(writer);
   }
@@ -442,58 +565,114 @@ struct History::Impl {
     }
   }
 
-  // Inserts a batch of validated turns in one transaction (the leader's work).
+  // The writer's prepared statements (finalized before the connection closes).
+  std::unique_ptr<Statement> insert_turn, select_conversation, data_version;
+  // The running totals of the conversations this writer appended to, as of its last commit, so
+  // that an append reads nothing back: the turns are the only stored state and a conversation's
+  // totals are rebuilt from them when they are not here. Valid while no other connection has
+  // written (PRAGMA data_version, checked in each write transaction); cleared by erases and when
+  // more than kCachedTotals conversations are held.
+  static constexpr size_t kCachedTotals = 4096;
+  std::map<std::string, ConversationTotals> cached_totals;
+  int64_t cached_version = -1;
+
+  // A conversation's totals: from the cache, else from its turns (in the writer's transaction).
+  ConversationTotals load_totals(const std::string& conversation_id) {
+    auto cached = cached_totals.find(conversation_id);
+    if (cached != cached_totals.end()) return cached->second;
+    return fold_totals(*select_conversation, conversation_id);
+  }
+
+  // Inserts a batch of validated turns in one transaction (the writer thread's work): one commit, one
+  // log sync for all of them. Each turn's conversation totals are updated in memory and kept once
+  // the commit succeeded.
   void commit_batch(const std::vector<Pending*>& batch) {
     try {
       exec(writer, "BEGIN IMMEDIATE", "begin");
-      static const std::string sql = std::string("INSERT INTO turns(") + kTurnColumns +
-                                     ") VALUES(?1, (SELECT COALESCE(MAX(seq) + 1, 0) FROM turns "
-                                     "WHERE conversation_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                                     "?9, ?10, ?11, ?12) RETURNING seq";
-      Statement insert(writer, sql.c_str());
+      if (!insert_turn) {
+        static const std::string insert_sql = std::string("INSERT INTO turns(") + kTurnColumns +
+                                              ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                                              "?11, ?12, ?13)";
+        static const std::string conversation_sql =
+            std::string("SELECT ") + kTurnColumns + " FROM turns WHERE conversation_id = ?1 ORDER BY seq";
+        insert_turn = std::make_unique<Statement>(writer, insert_sql.c_str());
+        select_conversation = std::make_unique<Statement>(writer, conversation_sql.c_str());
+        data_version = std::make_unique<Statement>(writer, "PRAGMA data_version");
+      }
+      data_version->reset();
+      if (!data_version->step("read data version"))
+        throw StorageError(StorageError::Kind::Other, "history database: no data_version");
+      const int64_t version = data_version->integer(0);
+      data_version->reset();
+      if (version != cached_version) cached_totals.clear();  // another connection wrote
+      cached_version = version;
+      std::map<std::string, ConversationTotals> touched;
+      Statement& insert = *insert_turn;
       for (Pending* p : batch) {
         TurnRecord& t = *p->turn;
+        auto it = touched.find(t.conversation_id);
+        if (it == touched.end())
+          it = touched.emplace(t.conversation_id, load_totals(t.conversation_id)).first;
+        ConversationTotals& totals = it->second;
+        t.seq = totals.next_seq;
         OrderedJson probs = OrderedJson::object();
         for (size_t i = 0; i < t.labels.size(); ++i) probs[t.labels[i]] = t.probs[i];
         insert.reset();
         insert.bind(1, t.conversation_id);
-        insert.bind(2, t.user_id);
-        insert.bind(3, t.speaker);
-        insert.bind(4, t.ts_ms);
-        insert.bind(5, t.model);
-        insert.bind(6, probs.dump(-1, ' ', false));
-        insert.bind(7, t.dominant);
-        insert.bind(8, t.label);
-        insert.bind(9, int64_t{t.fallback ? 1 : 0});
-        insert.bind(10, nlohmann::json(t.flags).dump(-1, ' ', false));
-        if (t.text) insert.bind(11, *t.text);
-        else insert.bind_null(11);
-        insert.bind(12, t.text_sha256);
-        if (!insert.step("insert")) throw StorageError(StorageError::Kind::Other, "insert returned no row");
-        t.seq = insert.integer(0);
+        insert.bind(2, t.seq);
+        insert.bind(3, t.user_id);
+        insert.bind(4, t.speaker);
+        insert.bind(5, t.ts_ms);
+        insert.bind(6, t.model);
+        insert.bind(7, probs.dump(-1, ' ', false));
+        insert.bind(8, t.dominant);
+        insert.bind(9, t.label);
+        insert.bind(10, int64_t{t.fallback ? 1 : 0});
+        insert.bind(11, nlohmann::json(t.flags).dump(-1, ' ', false));
+        if (t.text) insert.bind(12, *t.text);
+        else insert.bind_null(12);
+        insert.bind(13, t.text_sha256);
         insert.run("insert");
+        totals.add(t);
+        if (p->totals) *p->totals = totals;
       }
+      insert.reset();
       exec(writer, "COMMIT", "commit");
+      if (cached_totals.size() + touched.size() > kCachedTotals) cached_totals.clear();
+      for (auto& kv : touched) cached_totals[kv.first] = std::move(kv.second);
     } catch (...) {
+      for (auto* st : {insert_turn.get(), select_conversation.get(), data_version.get()})
+        if (st) st->reset();
       if (!sqlite3_get_autocommit(writer)) sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
       const std::exception_ptr error = std::current_exception();
       for (Pending* p : batch) p->error = error;
     }
   }
 
+  // Erases the turns `sql` selects by `id`; returns how many. Holds the connection, not the
+  // mutex, so that appends (from the inference thread too) still queue meanwhile.
   size_t erase(const char* sql, const std::string& id) {
-    std::unique_lock<std::mutex> lock(write_mutex);
-    // Wait for the current group commit; the leader role is free while we hold the mutex.
-    write_done.wait(lock, [&] { return !leader_active; });
-    size_t erased = 0;
-    try {
-      Statement s(writer, sql);
-      s.bind(1, id);
-      s.run("erase");
-      erased = static_cast<size_t>(sqlite3_changes(writer));
-    } catch (...) {
-      throw;
+    {
+      std::unique_lock<std::mutex> lock(write_mutex);
+      write_done.wait(lock, [&] { return !committing; });
+      committing = true;  // the writer thread starts no commit meanwhile
     }
+    struct Release {
+      Impl* im;
+      ~Release() {
+        {
+          std::lock_guard<std::mutex> lock(im->write_mutex);
+          im->committing = false;
+        }
+        im->write_done.notify_all();
+        im->wake.notify_all();
+      }
+    } release{this};
+    cached_totals.clear();
+    Statement s(writer, sql);
+    s.bind(1, id);
+    s.run("erase");
+    const size_t erased = static_cast<size_t>(sqlite3_changes(writer));
     // Old page versions of the erased rows may still sit in the write-ahead log: copy the log
     // into the database and truncate it (best effort: a concurrent reader may hold it back).
     if (erased) sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
@@ -518,6 +697,10 @@ History History::open(const std::string& path, const HistoryOptions& options) {
                          "history database " + path + ": cannot use WAL mode (got " + mode + ")");
   }
   impl->migrate();
+  if (!options.read_only) {
+    Impl* im = impl.get();
+    im->writer_thread = std::thread([im] { im->writer_loop(); });
+  }
   Statement salt(impl->writer, "SELECT value FROM meta WHERE key = 'text_salt'");
   if (!salt.step("read salt"))
     throw StorageError(StorageError::Kind::Corrupt, "history database " + path + " has no text salt");
@@ -525,58 +708,95 @@ History History::open(const std::string& path, const HistoryOptions& options) {
   return History(std::move(impl));
 }
 
-TurnRecord History::append(TurnRecord turn) {
+TurnRecord History::append(TurnRecord turn, ConversationTotals* totals) {
   std::vector<TurnRecord> one;
   one.push_back(std::move(turn));
-  return std::move(append(std::move(one)).front());
+  return std::move(append_impl(std::move(one), totals).front());
 }
 
 std::vector<TurnRecord> History::append(std::vector<TurnRecord> turns) {
-  for (TurnRecord& turn : turns) {
-    check_id(turn.conversation_id, "conversation id");
-    if (!turn.user_id.empty()) check_id(turn.user_id, "user id");
-    check_speaker(turn.speaker);
-    if (turn.labels.empty() || turn.labels.size() != turn.probs.size())
-      throw InvalidArgument("history: a turn needs one probability per label");
-    for (double p : turn.probs)
-      if (!std::isfinite(p) || p < 0 || p > 1)
-        throw InvalidArgument("history: probabilities must be in [0, 1]");
-    if (turn.ts_ms < 0) throw InvalidArgument("history: timestamps before 1970 are not supported");
-    const std::string text = turn.text.value_or("");
-    if (!valid_utf8(text)) throw InvalidArgument("text is not valid UTF-8");
-    turn.text_sha256 = sha256_hex(impl_->salt, text);
-    if (!impl_->options.store_text) turn.text.reset();
-  }
-  if (impl_->options.read_only)
-    throw StorageError(StorageError::Kind::ReadOnly,
-                       "history database " + impl_->path + " is open read-only");
+  return append_impl(std::move(turns), nullptr);
+}
+
+void History::Impl::validate(TurnRecord& turn) const {
+  check_id(turn.conversation_id, "conversation id");
+  if (!turn.user_id.empty()) check_id(turn.user_id, "user id");
+  check_speaker(turn.speaker);
+  if (turn.labels.empty() || turn.labels.size() != turn.probs.size())
+    throw InvalidArgument("history: a turn needs one probability per label");
+  for (double p : turn.probs)
+    if (!std::isfinite(p) || p < 0 || p > 1)
+      throw InvalidArgument("history: probabilities must be in [0, 1]");
+  if (turn.ts_ms < 0) throw InvalidArgument("history: timestamps before 1970 are not supported");
+  const std::string text = turn.text.value_or("");
+  if (!valid_utf8(text)) throw InvalidArgument("text is not valid UTF-8");
+  turn.text_sha256 = sha256_hex(salt, text);
+  if (!options.store_text) turn.text.reset();
+}
+
+void History::Impl::check_writable() const {
+  if (options.read_only)
+    throw StorageError(StorageError::Kind::ReadOnly, "history database " + path + " is open read-only");
+}
+
+std::vector<TurnRecord> History::append_impl(std::vector<TurnRecord> turns,
+                                             ConversationTotals* last_totals) {
+  for (TurnRecord& turn : turns) impl_->validate(turn);
+  impl_->check_writable();
   if (turns.empty()) return turns;
 
   Impl& im = *impl_;
   std::vector<Impl::Pending> mine(turns.size());
   for (size_t i = 0; i < turns.size(); ++i) mine[i].turn = &turns[i];
-  std::unique_lock<std::mutex> lock(im.write_mutex);
-  for (auto& p : mine) im.queue.push_back(&p);
-  // Group commit: whoever finds no leader commits everything queued so far in one transaction
-  // (one log sync); the others wait for it and are woken with their own outcome.
-  while (!mine.back().done) {
-    if (im.leader_active) {
-      im.write_done.wait(lock);
-      continue;
-    }
-    im.leader_active = true;
-    std::vector<Impl::Pending*> batch(im.queue.begin(), im.queue.end());
-    im.queue.clear();
-    lock.unlock();
-    im.commit_batch(batch);
-    lock.lock();
-    for (Impl::Pending* p : batch) p->done = true;
-    im.leader_active = false;
-    im.write_done.notify_all();
+  ConversationTotals scratch;
+  mine.back().totals = last_totals ? &scratch : nullptr;
+  {
+    std::unique_lock<std::mutex> lock(im.write_mutex);
+    for (auto& p : mine) im.queue.push_back(&p);  // taken together: one transaction
+    im.wake.notify_one();
+    im.write_done.wait(lock, [&] { return mine.back().done; });
   }
   for (const auto& p : mine)
     if (p.error) std::rethrow_exception(p.error);
+  if (last_totals) *last_totals = std::move(scratch);
   return turns;
+}
+
+void History::append_async(TurnRecord turn, AppendDone done) {
+  struct Job {
+    TurnRecord turn;
+    ConversationTotals totals;
+    Impl::Pending pending;
+    AppendDone done;
+  };
+  try {
+    impl_->validate(turn);
+    impl_->check_writable();
+  } catch (...) {
+    done(nullptr, nullptr, std::current_exception());
+    return;
+  }
+  auto* job = new Job{std::move(turn), {}, {}, std::move(done)};
+  job->pending.turn = &job->turn;
+  job->pending.totals = &job->totals;
+  job->pending.on_done = [job] {
+    std::unique_ptr<Job> owned(job);
+    if (job->pending.error) job->done(nullptr, nullptr, job->pending.error);
+    else job->done(&job->turn, &job->totals, nullptr);
+  };
+  Impl& im = *impl_;
+  std::lock_guard<std::mutex> lock(im.write_mutex);
+  im.queue.push_back(&job->pending);
+  im.wake.notify_one();
+}
+
+ConversationTotals History::totals(const std::string& conversation_id) const {
+  check_id(conversation_id, "conversation id");
+  const auto r = impl_->reader();
+  static const std::string sql = std::string("SELECT ") + kTurnColumns +
+                                 " FROM turns WHERE conversation_id = ?1 ORDER BY seq";
+  Statement s(r.db, sql.c_str());
+  return fold_totals(s, conversation_id);
 }
 
 std::vector<TurnRecord> History::conversation(const std::string& conversation_id) const {

@@ -2,6 +2,9 @@
 #include "maum/history_http.h"
 
 #include <cmath>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
@@ -66,10 +69,21 @@ HttpResponse error_response(int status, const std::string& code, const std::stri
   return r;
 }
 
-HistoryRoutes::HistoryRoutes(History& history, TurnClassifier classify, std::string model,
+HistoryRoutes::HistoryRoutes(History& history, TurnClassifierAsync classify,
                              std::map<std::string, double> valence)
-    : history_(history), classify_(std::move(classify)), model_(std::move(model)),
-      valence_(std::move(valence)) {}
+    : history_(history), classify_(std::move(classify)), valence_(std::move(valence)) {}
+
+HistoryRoutes::HistoryRoutes(History& history, TurnClassifier classify,
+                             std::map<std::string, double> valence)
+    : HistoryRoutes(
+          history,
+          [classify = std::move(classify)](const std::string& text, const std::string& model,
+                                           const std::function<void(const ClassifiedTurn*,
+                                                                    std::exception_ptr)>& done) {
+            const ClassifiedTurn turn = classify(text, model);
+            done(&turn, nullptr);
+          },
+          std::move(valence)) {}
 
 bool HistoryRoutes::owns(const std::string& path) {
   return starts_with(path, kConversations) || starts_with(path, kUsers);
@@ -99,13 +113,61 @@ HttpResponse HistoryRoutes::handle(const HttpRequest& req) const {
       } catch (const FormatError& e) {
         return error_response(400, "invalid_json", e.what());
       }
-      const Analysis analysis = classify_(in.text);
-      const TurnRecord stored = history_.append(
-          make_turn(analysis, id, in.user_id, in.speaker, in.ts_ms, model_, in.text));
-      const auto turns = history_.conversation(id);
-      return json_response("{\"turn\":" + turn_to_json(stored) + ",\"analysis\":" +
-                           analysis.to_json() + ",\"summary\":" +
-                           summarize_conversation(turns, valence_).to_json() + "}");
+      // Classified, then stored from the classifier's callback (History::append_async: the turns
+      // finished together share a commit); this thread waits once, for the commit. The running
+      // summary comes from the conversation's totals: nothing is read back.
+      struct Outcome {
+        std::mutex mutex;
+        std::condition_variable cv;
+        bool done = false;
+        std::exception_ptr error;
+        Analysis analysis;
+        TurnRecord stored;
+        ConversationTotals totals;
+        void finish(std::exception_ptr e) {
+          std::lock_guard<std::mutex> lock(mutex);
+          error = e;
+          done = true;
+          cv.notify_all();
+        }
+      };
+      auto outcome = std::make_shared<Outcome>();
+      auto input = std::make_shared<TurnInput>(std::move(in));
+      History* history = &history_;
+      classify_(input->text, input->model,
+                [outcome, input, history, id](const ClassifiedTurn* c, std::exception_ptr error) {
+                  if (error) return outcome->finish(error);
+                  try {
+                    {
+                      std::lock_guard<std::mutex> lock(outcome->mutex);
+                      outcome->analysis = c->analysis;
+                    }
+                    history->append_async(
+                        make_turn(c->analysis, id, input->user_id, input->speaker, input->ts_ms,
+                                  c->model, input->text),
+                        [outcome](const TurnRecord* stored, const ConversationTotals* totals,
+                                  std::exception_ptr e) {
+                          if (!e) {
+                            try {
+                              std::lock_guard<std::mutex> lock(outcome->mutex);
+                              outcome->stored = *stored;
+                              outcome->totals = *totals;
+                            } catch (...) {
+                              e = std::current_exception();
+                            }
+                          }
+                          outcome->finish(e);
+                        });
+                  } catch (...) {
+                    outcome->finish(std::current_exception());
+                  }
+                });
+      std::unique_lock<std::mutex> lock(outcome->mutex);
+      outcome->cv.wait(lock, [&] { return outcome->done; });
+      if (outcome->error) std::rethrow_exception(outcome->error);
+      return json_response("{\"turn\":" + turn_to_json(outcome->stored) + ",\"analysis\":" +
+                           outcome->analysis.to_json() + ",\"summary\":" +
+                           running_summary_json(outcome->totals, valence_) + "}");
     }
     if (conversations && sub == "/timeline.svg") {
       if (req.method != "GET") return method_not_allowed("GET");
@@ -151,6 +213,8 @@ HttpResponse HistoryRoutes::handle(const HttpRequest& req) const {
     return json_response("{\"user_id\":\"" + id + "\",\"erased_turns\":" + std::to_string(erased) + "}");
   } catch (const StorageError& e) {
     return storage_error(e);
+  } catch (const UnknownModel& e) {
+    return error_response(400, "unknown_model", e.what());
   } catch (const InvalidArgument& e) {
     return error_response(400, "invalid_request", e.what());
   } catch (const Error& e) {

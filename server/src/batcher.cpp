@@ -14,7 +14,7 @@ struct Batcher::Group {
   size_t remaining = 0;
   std::exception_ptr error;
   std::mutex mutex;
-  std::condition_variable done;
+  Done done;  // called on the inference thread when the last text has run
 };
 
 Batcher::Batcher(size_t max_batch, double max_wait_ms, size_t queue_limit, Metrics& metrics)
@@ -29,6 +29,32 @@ Batcher::~Batcher() { stop(); }
 std::vector<std::vector<float>> Batcher::run(const Model& model,
                                              std::vector<std::vector<int32_t>> ids) {
   if (ids.empty()) return {};
+  struct Wait {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    std::vector<std::vector<float>> logits;
+    std::exception_ptr error;
+  };
+  auto wait = std::make_shared<Wait>();
+  submit(model, std::move(ids), [wait](std::vector<std::vector<float>> logits, std::exception_ptr error) {
+    std::lock_guard<std::mutex> lock(wait->mutex);
+    wait->logits = std::move(logits);
+    wait->error = error;
+    wait->done = true;
+    wait->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(wait->mutex);
+  wait->cv.wait(lock, [&] { return wait->done; });
+  if (wait->error) std::rethrow_exception(wait->error);
+  return std::move(wait->logits);
+}
+
+void Batcher::submit(const Model& model, std::vector<std::vector<int32_t>> ids, Done done) {
+  if (ids.empty()) {
+    done({}, nullptr);
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     on_way_ -= static_cast<long>(ids.size());  // queued now, or not coming (overload, stopping)
@@ -37,6 +63,7 @@ std::vector<std::vector<float>> Batcher::run(const Model& model,
   group->remaining = ids.size();
   group->logits.resize(ids.size());
   group->ids = std::move(ids);
+  group->done = std::move(done);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) throw ShuttingDown{};
@@ -44,10 +71,6 @@ std::vector<std::vector<float>> Batcher::run(const Model& model,
     for (size_t i = 0; i < group->ids.size(); ++i) queue_.push_back({&model, group, i});
   }
   wake_.notify_one();
-  std::unique_lock<std::mutex> lock(group->mutex);
-  group->done.wait(lock, [&] { return group->remaining == 0; });
-  if (group->error) std::rethrow_exception(group->error);
-  return std::move(group->logits);
 }
 
 void Batcher::announce(long n) {
@@ -108,10 +131,14 @@ void Batcher::loop() {
     metrics_.batch(batch.size(), std::chrono::duration<double>(ended - started).count());
     for (size_t k = 0; k < batch.size(); ++k) {
       Group& g = *batch[k].group;
-      std::lock_guard<std::mutex> lock(g.mutex);
-      if (error) g.error = error;
-      else g.logits[batch[k].index] = std::move(logits[k]);
-      if (--g.remaining == 0) g.done.notify_all();
+      bool last = false;
+      {
+        std::lock_guard<std::mutex> lock(g.mutex);
+        if (error) g.error = error;
+        else g.logits[batch[k].index] = std::move(logits[k]);
+        last = --g.remaining == 0;
+      }
+      if (last) g.done(std::move(g.logits), g.error);
     }
   }
 }

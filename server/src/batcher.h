@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -35,6 +37,11 @@ class Batcher {
   // Logits for each id list, in order; blocks until computed. The texts were announced. Throws
   // Overloaded, ShuttingDown, or what the model threw.
   std::vector<std::vector<float>> run(const Model& model, std::vector<std::vector<int32_t>> ids);
+  // The same without waiting: `done` gets the logits (or the model's error) on the inference
+  // thread once every text has run (keep it short: the next batch waits for it). Throws Overloaded
+  // or ShuttingDown at once, as run() does.
+  using Done = std::function<void(std::vector<std::vector<float>> logits, std::exception_ptr error)>;
+  void submit(const Model& model, std::vector<std::vector<int32_t>> ids, Done done);
 
   size_t depth() const;  // texts waiting
   // Runs what is queued, then stops the thread. Later run() calls throw ShuttingDown.

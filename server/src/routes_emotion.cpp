@@ -26,11 +26,7 @@ const LoadedModel& model_for(Service& service, const json& body) {
     name = body["model"].get<std::string>();
   }
   const LoadedModel* m = service.find(name);
-  if (!m) {
-    std::string names;
-    for (const auto& s : service.models()) names += (names.empty() ? "" : ", ") + s->name;
-    throw HttpError{400, "unknown_model", "no model named \"" + name + "\" (served: " + names + ")"};
-  }
+  if (!m) throw HttpError{400, "unknown_model", unknown_model_message(service, name)};
   return *m;
 }
 

@@ -59,6 +59,53 @@ const LoadedModel* Service::find(const std::string& name) const {
   return nullptr;
 }
 
+// Tokenized here, on the connection's thread, as `maum classify` does: truncated to the model's
+// maximum length. Only a text that fills it is tokenized again in full, to flag truncation.
+std::vector<int32_t> Service::tokenize(const LoadedModel& model, const std::string& text,
+                                       TextOutput& out) const {
+  const Tokenizer& tokenizer = model.model.tokenizer();
+  const size_t max_length = model.model.info().max_position_embeddings;
+  EncodeOptions encode;
+  encode.max_length = max_length;
+  Encoding e = tokenizer.encode(text, encode);
+  out.tokens = e.ids.size();
+  if (e.ids.size() >= max_length) out.truncated = tokenizer.encode(text).ids.size() > max_length;
+  return std::move(e.ids);
+}
+
+void Service::infer_async(const LoadedModel& model, const std::string& text, InferDone done) {
+  std::string key = model.name + '\0' + text;
+  std::optional<TextOutput> hit = cache_ ? cache_->get(key) : std::nullopt;
+  if (cache_) metrics_.cache(hit.has_value());
+  if (hit) {
+    done(std::move(*hit), nullptr);
+    return;
+  }
+  TextOutput out;
+  std::vector<int32_t> ids;
+  batcher_->announce(1);  // the batcher waits for it while it tokenizes (as infer's texts)
+  try {
+    ids = tokenize(model, text, out);
+  } catch (const InvalidArgument& e) {
+    batcher_->announce(-1);
+    throw BadText{e.what()};
+  } catch (...) {
+    batcher_->announce(-1);
+    throw;
+  }
+  std::vector<std::vector<int32_t>> one;
+  one.push_back(std::move(ids));
+  LruCache* cache = cache_.get();
+  batcher_->submit(model.model, std::move(one),  // takes the announcement back
+                   [cache, key = std::move(key), out = std::move(out), done = std::move(done)](
+                       std::vector<std::vector<float>> logits, std::exception_ptr error) mutable {
+                     if (error) return done(TextOutput{}, error);
+                     out.logits = std::move(logits.front());
+                     if (cache) cache->put(key, out);
+                     done(std::move(out), nullptr);
+                   });
+}
+
 std::vector<TextOutput> Service::infer(const LoadedModel& model,
                                        const std::vector<std::string>& texts) {
   std::vector<TextOutput> outputs(texts.size());
@@ -73,12 +120,6 @@ std::vector<TextOutput> Service::infer(const LoadedModel& model,
   }
   if (missing.empty()) return outputs;
 
-  // Tokenize here, on the connection's thread, as `maum classify` does: truncated to the model's
-  // maximum length. Only a text that fills it is tokenized again in full, to flag truncation.
-  const Tokenizer& tokenizer = model.model.tokenizer();
-  const size_t max_length = model.model.info().max_position_embeddings;
-  EncodeOptions encode;
-  encode.max_length = max_length;
   std::vector<std::vector<int32_t>> ids;
   ids.reserve(missing.size());
   // Announced before tokenizing, so the batcher waits for these rather than running a batch
@@ -91,11 +132,7 @@ std::vector<TextOutput> Service::infer(const LoadedModel& model,
   batcher_->announce(announced.left);
   for (size_t i : missing) {
     try {
-      Encoding e = tokenizer.encode(texts[i], encode);
-      outputs[i].tokens = e.ids.size();
-      if (e.ids.size() >= max_length)
-        outputs[i].truncated = tokenizer.encode(texts[i]).ids.size() > max_length;
-      ids.push_back(std::move(e.ids));
+      ids.push_back(tokenize(model, texts[i], outputs[i]));
     } catch (const InvalidArgument& e) {
       throw BadText{texts.size() > 1 ? "text " + std::to_string(i) + ": " + e.what()
                                      : std::string(e.what())};
@@ -122,6 +159,12 @@ std::vector<TextOutput> Service::infer(const LoadedModel& model,
     if (cache_) cache_->put(keys[missing[k]], out);
   }
   return outputs;
+}
+
+std::string unknown_model_message(const Service& service, const std::string& name) {
+  std::string names;
+  for (const auto& m : service.models()) names += (names.empty() ? "" : ", ") + m->name;
+  return "no model named \"" + name + "\" (served: " + names + ")";
 }
 
 Analysis Service::analyze(const LoadedModel& model, const TextOutput& output) const {

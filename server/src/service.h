@@ -2,6 +2,8 @@
 // (its embedded policy applied). Routes turn these results into each endpoint's JSON.
 #pragma once
 #include <cstddef>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +51,11 @@ class Service {
   // Outputs for `texts` in order, from the cache or one batch on the inference thread. Throws
   // BadText (invalid UTF-8), Overloaded (queue full) or ShuttingDown.
   std::vector<TextOutput> infer(const LoadedModel& model, const std::vector<std::string>& texts);
+  // One text without waiting: `done` gets the output (or the model's error) from the cache at once
+  // or on the inference thread after its batch (keep it short). Throws BadText, Overloaded or
+  // ShuttingDown at once.
+  using InferDone = std::function<void(TextOutput output, std::exception_ptr error)>;
+  void infer_async(const LoadedModel& model, const std::string& text, InferDone done);
 
   // THE analysis of one output: the model's policy (temperature, fallback, thresholds, flags).
   Analysis analyze(const LoadedModel& model, const TextOutput& output) const;
@@ -58,11 +65,17 @@ class Service {
   void shutdown();
 
  private:
+  std::vector<int32_t> tokenize(const LoadedModel& model, const std::string& text,
+                                TextOutput& out) const;
+
   std::vector<std::unique_ptr<LoadedModel>> models_;
   std::unique_ptr<LruCache> cache_;
   std::unique_ptr<Batcher> batcher_;
   Metrics& metrics_;
   size_t max_batch_;
 };
+
+// "no model named \"NAME\" (served: a, b)": the message of every unknown_model error.
+std::string unknown_model_message(const Service& service, const std::string& name);
 
 }  // namespace maum::server

@@ -4,8 +4,13 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -165,12 +170,17 @@ TEST_F(HistoryTest, MigratesFromSchemaVersion1) {
     sqlite3_close(db);
   }
   History h = History::open(path_);
-  EXPECT_EQ(h.schema_version(), 2);
+  EXPECT_EQ(h.schema_version(), History::kSchemaVersion);
   const auto old = h.conversation("old");
   ASSERT_EQ(old.size(), 1u);
   EXPECT_TRUE(old[0].flags.empty());  // the column added by version 2, defaulted
   EXPECT_EQ(old[0].probs, (std::vector<double>{0.9, 0.1}));
-  EXPECT_EQ(h.append(make("old", "next")).seq, 1);
+  ConversationTotals totals;
+  EXPECT_EQ(h.append(make("old", "next"), &totals).seq, 1);
+  EXPECT_EQ(totals.turns, 2);
+  EXPECT_EQ(totals.counts.at("happy"), 1);  // the version-1 turn
+  EXPECT_EQ(totals.next_seq, 2);
+  EXPECT_EQ(h.totals("old").to_json(), totals.to_json());
   EXPECT_EQ(h.user_turns("u9", 0, 2000).size(), 1u);
   EXPECT_EQ(h.integrity_check(), "ok");
 }
@@ -280,6 +290,87 @@ TEST_F(HistoryTest, ConcurrentAppendsGetDistinctConsecutiveSeqs) {
   ASSERT_EQ(turns.size(), static_cast<size_t>(kThreads * kEach));
   for (size_t i = 0; i < turns.size(); ++i) EXPECT_EQ(turns[i].seq, static_cast<int64_t>(i));
   EXPECT_EQ(h.integrity_check(), "ok");
+}
+
+// Two writers on one file (as two processes would be): each sees the other's turns in the seqs
+// and in the running totals it answers with (a writer's cached totals are dropped when another
+// connection has written).
+TEST_F(HistoryTest, TwoWritersShareSeqsAndTotals) {
+  History a = History::open(path_), b = History::open(path_);
+  ConversationTotals totals;
+  for (int i = 0; i < 6; ++i) {
+    TurnRecord t = make("c1", std::to_string(i));
+    t.label = i % 3 == 0 ? "happy" : "sad";
+    EXPECT_EQ((i % 2 ? b : a).append(t, &totals).seq, i);
+    EXPECT_EQ(totals.turns, i + 1);
+  }
+  EXPECT_EQ(totals.counts.at("happy"), 2);
+  EXPECT_EQ(totals.counts.at("sad"), 4);
+  EXPECT_EQ(totals.transitions.at("sad").at("happy"), 1);  // turns 2 -> 3
+  EXPECT_EQ(totals.runs, 4);                               // happy, sad sad, happy, sad sad
+  ConversationTotals folded;
+  for (const auto& t : a.conversation("c1")) folded.add(t);
+  EXPECT_EQ(folded.to_json(), totals.to_json());
+  EXPECT_EQ(a.erase_conversation("c1"), 6u);
+  EXPECT_EQ(b.append(make("c1", "again"), &totals).seq, 0);
+  EXPECT_EQ(totals.turns, 1);
+}
+
+// append_async: every callback comes exactly once, after the commit (the turn is then readable),
+// with consecutive seqs and the totals including the turn; a bad turn is refused at once.
+TEST_F(HistoryTest, AsyncAppendsAreCommittedThenCalledBack) {
+  History h = History::open(path_);
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<int64_t> seqs;
+  std::vector<int64_t> counts;
+  constexpr int kTurns = 40;
+  for (int i = 0; i < kTurns; ++i)
+    h.append_async(make("c1", std::to_string(i)),
+                   [&](const TurnRecord* stored, const ConversationTotals* totals, std::exception_ptr e) {
+                     ASSERT_FALSE(e);
+                     ASSERT_TRUE(stored && totals);
+                     std::lock_guard<std::mutex> lock(mutex);
+                     seqs.push_back(stored->seq);
+                     counts.push_back(totals->turns);
+                     EXPECT_EQ(totals->turns, stored->seq + 1);
+                     cv.notify_all();
+                   });
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return seqs.size() == kTurns; }));
+  }
+  std::sort(seqs.begin(), seqs.end());
+  for (int i = 0; i < kTurns; ++i) EXPECT_EQ(seqs[i], i);
+  EXPECT_EQ(h.conversation("c1").size(), static_cast<size_t>(kTurns));
+  bool refused = false;
+  h.append_async(make("bad id!", "x"), [&](const TurnRecord* stored, const ConversationTotals*,
+                                            std::exception_ptr e) {
+    EXPECT_EQ(stored, nullptr);
+    EXPECT_THROW(std::rethrow_exception(e), InvalidArgument);
+    refused = true;
+  });
+  EXPECT_TRUE(refused);  // at once, on this thread
+}
+
+// Erases run while appends keep coming (an erase holds the write connection, not the queue):
+// every append completes, with consecutive seqs in the conversation that is not erased.
+TEST_F(HistoryTest, ErasesAndAppendsInterleave) {
+  History h = History::open(path_);
+  std::atomic<bool> done{false};
+  std::thread eraser([&] {
+    while (!done) {
+      h.append(make("gone", "x", "u2"));
+      h.erase_conversation("gone");
+      h.erase_user("u2");
+    }
+  });
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(h.append(make("kept", std::to_string(i))).seq, i);
+  done = true;
+  eraser.join();
+  EXPECT_EQ(h.conversation("kept").size(), 30u);
+  EXPECT_TRUE(h.conversation("gone").empty());
+  EXPECT_EQ(h.totals("kept").turns, 30);
 }
 
 TEST_F(HistoryTest, UserTurnsRespectSinceAndUntil) {

@@ -7,8 +7,10 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -67,6 +69,74 @@ TEST_F(HistoryServeTest, RoutesAreMountedWithDbOnly) {
   }
   ServeProcess plain("--model " + shell_quote(m), dir_, "nodb");
   EXPECT_EQ(call(plain.port(), "POST", "/v1/conversations/r1/turns", {{"text", "x"}}).first, 404);
+}
+
+// The web page with a conversation id, in headless chromium: two turns are posted first, then the
+// page types a third sentence into conversation web-1. The page must have posted it as a turn (the
+// conversation now has 3, the last with the typed text's probabilities, equal to /analyze_emotion's)
+// and show the flow: the timeline SVG inline with one series per label, and each turn's label.
+TEST_F(HistoryServeTest, WebPageShowsTheConversationFlow) {
+  ServeProcess serve("--model " + shell_quote(model("ko-emotion7-small")) + " --db " +
+                         shell_quote(dir_ + "/web.db") + " --store-text",
+                     dir_, "web");
+  const int port = serve.port();
+  for (const char* text : {"정말 기쁜 하루였어요!", "너무 슬퍼서 눈물이 나요"})
+    ASSERT_EQ(call(port, "POST", "/v1/conversations/web-1/turns", {{"text", text}}).first, 200);
+  const std::string typed = "무서워서 잠이 안 와요";
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) +
+                          "/#conversation=web-1&type=" + percent_encode(typed);
+  RunResult r = run_shell(chromium_dump_dom(url, dir_ + "/chromium-web"));
+  ASSERT_EQ(r.status, 0) << "chromium failed (scripts/setup.sh installs it): " << r.err;
+  const std::string& dom = r.out;
+  ASSERT_NE(dom.find("data-state=\"done\""), std::string::npos) << dom;
+
+  auto [status, conversation] = call(port, "GET", "/v1/conversations/web-1");
+  ASSERT_EQ(status, 200);
+  const json& turns = conversation["turns"];
+  ASSERT_EQ(turns.size(), 3u);
+  EXPECT_EQ(turns[2]["text"], typed);
+  auto [s2, plain] = call(port, "POST", "/analyze_emotion", {{"text", typed}});
+  ASSERT_EQ(s2, 200);
+  std::regex bar("class=\"bar[^\"]*\" data-label=\"([^\"]+)\" data-p=\"([^\"]+)\"");
+  size_t bars = 0;
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), bar); it != std::sregex_iterator(); ++it, ++bars)
+    EXPECT_NEAR(std::stod((*it)[2]), plain["emotions"][(*it)[1].str()].get<double>(), 1e-6) << (*it)[1];
+  EXPECT_EQ(bars, 7u);
+
+  EXPECT_NE(dom.find("<section id=\"flow\">"), std::string::npos) << "the flow is hidden";
+  EXPECT_NE(dom.find("data-turns=\"3\""), std::string::npos);
+  std::regex series("<g class=\"series\" data-label=\"([^\"]+)\"");
+  size_t n = 0;
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), series); it != std::sregex_iterator(); ++it, ++n)
+    EXPECT_TRUE(plain["emotions"].contains((*it)[1].str())) << (*it)[1];
+  EXPECT_EQ(n, 7u) << "one series per label in the inline timeline";
+  std::regex turn("<li class=\"turn\" data-label=\"([^\"]+)\"");
+  std::vector<std::string> shown;
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), turn); it != std::sregex_iterator(); ++it)
+    shown.push_back((*it)[1]);
+  ASSERT_EQ(shown.size(), 3u) << dom;
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(shown[i], turns[i]["label"].get<std::string>());
+}
+
+// A turn names its model as /analyze_emotion does; an unknown one is refused and nothing stored.
+TEST_F(HistoryServeTest, TurnsChooseTheirModel) {
+  const std::string ko = model("ko-emotion7-small");
+  ServeProcess serve("--model ko=" + shell_quote(ko) + " --model ko2=" + shell_quote(ko) +
+                         " --db " + shell_quote(dir_ + "/models.db"),
+                     dir_, "models");
+  auto [status, body] = call(serve.port(), "POST", "/v1/conversations/m1/turns",
+                             {{"text", "좋아요"}, {"model", "ko2"}});
+  ASSERT_EQ(status, 200) << body;
+  EXPECT_EQ(body["turn"]["model"], "ko2");
+  std::tie(status, body) = call(serve.port(), "POST", "/v1/conversations/m1/turns", {{"text", "좋아요"}});
+  ASSERT_EQ(status, 200) << body;
+  EXPECT_EQ(body["turn"]["model"], "ko");
+  std::tie(status, body) = call(serve.port(), "POST", "/v1/conversations/m1/turns",
+                                {{"text", "좋아요"}, {"model", "en"}});
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(body["error"]["code"], "unknown_model") << body;
+  EXPECT_TRUE(body["error"]["message"].is_string());
+  EXPECT_EQ(call(serve.port(), "GET", "/v1/conversations/m1").second["turns"].size(), 2u);
 }
 
 TEST_F(HistoryServeTest, KillNineKeepsEveryAcknowledgedTurn) {

@@ -6,7 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -83,5 +86,26 @@ class ServeProcess {
   pid_t pid_ = -1;
   int port_ = 0;
 };
+
+// Every byte but ASCII letters and digits as %XX (for the web page's #type= hook).
+inline std::string percent_encode(const std::string& text) {
+  std::string encoded;
+  for (unsigned char c : text) {
+    char hex[4];
+    std::snprintf(hex, sizeof hex, "%%%02X", c);
+    encoded += std::isalnum(c) ? std::string(1, static_cast<char>(c)) : std::string(hex);
+  }
+  return encoded;
+}
+
+// The shell command that prints the DOM of `url` once headless Debian chromium has run its scripts
+// (up to 30 s of virtual time), with a fresh profile in `profile_dir`.
+inline std::string chromium_dump_dom(const std::string& url, const std::string& profile_dir) {
+  std::filesystem::create_directories(profile_dir);
+  return "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+         "--disable-background-networking --disable-component-update --disable-sync "
+         "--disable-dev-shm-usage --user-data-dir=" + shell_quote(profile_dir) +
+         " --virtual-time-budget=30000 --dump-dom " + shell_quote(url);
+}
 
 }  // namespace maum::testing

@@ -33,6 +33,8 @@ namespace {
 using nlohmann::json;
 using testing::RunResult;
 using testing::ServeProcess;
+using testing::chromium_dump_dom;
+using testing::percent_encode;
 
 std::string quote(const std::string& s) { return testing::shell_quote(s); }
 
@@ -564,20 +566,8 @@ TEST_F(Serve, UsageErrors) {
 TEST_F(Serve, WebPageInHeadlessChromium) {
   const std::string text = "오늘 정말 행복했어요. 그런데 내일이 걱정돼요.";
   const json e = classify(ko_, {text})[0];
-  std::string encoded;
-  for (unsigned char c : text) {
-    char hex[4];
-    std::snprintf(hex, sizeof hex, "%%%02X", c);
-    encoded += std::isalnum(c) ? std::string(1, static_cast<char>(c)) : std::string(hex);
-  }
-  const std::string profile = dir_ + "/chromium-profile";
-  std::filesystem::create_directories(profile);
-  const std::string url = "http://127.0.0.1:" + std::to_string(port()) + "/#type=" + encoded;
-  RunResult r = run_shell(
-      "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-      "--disable-background-networking --disable-component-update --disable-sync "
-      "--disable-dev-shm-usage --user-data-dir=" + quote(profile) +
-      " --virtual-time-budget=30000 --dump-dom " + quote(url));
+  const std::string url = "http://127.0.0.1:" + std::to_string(port()) + "/#type=" + percent_encode(text);
+  RunResult r = run_shell(chromium_dump_dom(url, dir_ + "/chromium-profile"));
   ASSERT_EQ(r.status, 0) << "chromium failed (scripts/setup.sh installs it): " << r.err;
   const std::string& dom = r.out;
   ASSERT_NE(dom.find("data-state=\"done\""), std::string::npos) << dom;

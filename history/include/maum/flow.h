@@ -40,27 +40,39 @@ struct ConversationSummary {
   double valence_mean = 0;
   double valence_slope = 0;                 // least-squares slope of valence over turn index
   std::vector<TurningPoint> turning_points;
+  size_t turning_point_count = 0;
+  size_t runs = 0;                          // dominant_runs.size()
   int64_t first_ts_ms = 0, last_ts_ms = 0;
 
   std::string to_json() const;              // compact UTF-8 JSON (docs/HISTORY.md)
 };
 
 // `turns` in conversation order (non-empty). `valence`: the policy's label -> valence map (empty:
-// no valence trend and no turning points).
+// no valence trend and no turning points). Every aggregate (share, mean_probs, transitions,
+// valence mean and slope, runs, turning point count) is derived from the turns' ConversationTotals
+// exactly as running_summary_json derives it, so both give the same numbers.
 ConversationSummary summarize_conversation(const std::vector<TurnRecord>& turns,
                                            const std::map<std::string, double>& valence);
+
+// The running summary of a conversation from its stored totals, in O(labels^2) whatever its
+// length (what POST .../turns answers): the full summary's aggregates, with the per-turn lists
+// replaced by the current run, the last turn's valence and the turning point at the last turn (or
+// null). docs/HISTORY.md.
+std::string running_summary_json(const ConversationTotals& totals,
+                                 const std::map<std::string, double>& valence);
 
 // The conversation's probabilities as an SVG line chart: x = turn, y = probability, one
 // <g class="series" data-label="..."> polyline per label, a legend, the reported label per turn.
 std::string timeline_svg(const std::vector<TurnRecord>& turns, const std::string& title);
 
 // One turn as clients send it: a `maum flow` input line, or a POST .../turns body (no
-// conversation id there: it is in the path). JSON {"conversation_id", "text", "speaker"?,
-// "user_id"?, "ts"?}; ts is RFC 3339 text or Unix seconds (a number); absent: now. Throws
+// conversation id there: it is in the path; "model" only there). JSON {"conversation_id", "text",
+// "speaker"?, "user_id"?, "ts"?, "model"?}; ts is RFC 3339 text or Unix seconds (a number); absent:
+// now; model absent or null: "" (the default model). Throws
 // FormatError (not a JSON object) or InvalidArgument naming the field (missing or wrong type,
 // unknown key, bad id, speaker, timestamp, text not UTF-8).
 struct TurnInput {
-  std::string conversation_id, user_id, speaker, text;
+  std::string conversation_id, user_id, speaker, text, model;
   int64_t ts_ms = 0;
 };
 TurnInput parse_turn_input(const std::string& json_text, bool with_conversation_id);

@@ -5,6 +5,9 @@
 // from concurrent callers are committed together (group commit), each durable before it returns.
 #pragma once
 #include <cstdint>
+#include <exception>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +49,37 @@ struct TurnRecord {
   std::string text_sha256;         // hex SHA-256 of the database's salt followed by the text
 };
 
+// A conversation's running totals, updated by History::append with each turn it commits (kept in
+// memory by the writer, rebuilt from the stored turns when absent), so that a turn's answer needs
+// no re-reading of the conversation. They depend
+// on no valence map: the valence trend is linear in the probabilities, so sums of p and of i * p
+// per label give its mean and slope for any map (maum/flow.h derives every summary number from
+// these totals, for the running summary and the full one alike). Turn indices are positions in
+// the conversation (0-based), as in the summary.
+struct ConversationTotals {
+  std::string conversation_id;
+  int64_t turns = 0;
+  int64_t next_seq = 0;                                 // seq of the next turn
+  std::vector<std::string> labels;                      // the first turn's label set
+  int64_t first_ts_ms = 0, last_ts_ms = 0;
+  std::map<std::string, int64_t> counts;                // reported label -> turns
+  std::map<std::string, double> prob_sum;               // label -> sum over turns i of p_i(label)
+  std::map<std::string, double> index_prob_sum;         // label -> sum over turns i of i * p_i(label)
+  std::map<std::string, std::map<std::string, int64_t>> transitions;  // from -> to -> count
+  int64_t runs = 0;                                     // maximal runs of one reported label
+  int64_t run_first = 0;                                // first turn of the current run
+  struct Turn {                                         // the last turns' analyses
+    std::string label;
+    std::vector<std::string> labels;
+    std::vector<double> probs;
+  };
+  std::vector<Turn> recent;                             // the last two turns, oldest first
+
+  // Adds the next turn (its seq becomes next_seq - 1).
+  void add(const TurnRecord& turn);
+  std::string to_json() const;  // for inspection and tests
+};
+
 struct HistoryOptions {
   bool store_text = false;  // keep turn texts (default: only their salted hash)
   bool read_only = false;   // open for reading only (appends and erases fail with StorageError)
@@ -71,11 +105,23 @@ class History {
   // returns, the turn is committed (WAL; synced to disk with sync_every_commit). Throws InvalidArgument for bad
   // ids/speaker/text/probabilities and StorageError when the database refuses the write, in which
   // case nothing of the turn is stored.
-  TurnRecord append(TurnRecord turn);
+  // With `totals`, the conversation's running totals including this turn are stored there.
+  TurnRecord append(TurnRecord turn, ConversationTotals* totals = nullptr);
+  // The same without waiting: `done` is called exactly once, with the turn as stored and the
+  // conversation's totals once it is committed (synced as append's), or with the error (nothing
+  // stored): at once on the caller's thread when validation fails, else on the writer's thread
+  // (keep it short; it must not call History). Turns queued together by several callers share a
+  // commit. The History must outlive every pending call.
+  using AppendDone = std::function<void(const TurnRecord* stored, const ConversationTotals* totals,
+                                        std::exception_ptr error)>;
+  void append_async(TurnRecord turn, AppendDone done);
   // Several turns in one transaction (all stored or none; validated first). Returns them as
   // stored, in order.
   std::vector<TurnRecord> append(std::vector<TurnRecord> turns);
 
+  // A conversation's running totals, folded from its stored turns (turns == 0 if unknown): what
+  // the next append starts from.
+  ConversationTotals totals(const std::string& conversation_id) const;
   // The conversation's turns in order (empty if unknown).
   std::vector<TurnRecord> conversation(const std::string& conversation_id) const;
   // A user's turns with since <= ts < until (either unset: unbounded), by time.
@@ -101,6 +147,7 @@ class History {
  private:
   struct Impl;
   explicit History(std::unique_ptr<Impl> impl);
+  std::vector<TurnRecord> append_impl(std::vector<TurnRecord> turns, ConversationTotals* last_totals);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,6 +1,6 @@
 // The emotion-history HTTP routes, independent of any HTTP server: a server hands each request's
 // method, path, query and body to HistoryRoutes::handle and sends back what it returns.
-//   POST   /v1/conversations/{id}/turns  {"text", "speaker"?, "user_id"?, "ts"?}
+//   POST   /v1/conversations/{id}/turns  {"text", "speaker"?, "user_id"?, "ts"?, "model"?}
 //   GET    /v1/conversations/{id}
 //   GET    /v1/conversations/{id}/timeline.svg
 //   GET    /v1/users/{id}/profile?since=&until=&bucket=day|week
@@ -10,12 +10,14 @@
 // conversation or user, unknown route under the prefixes), 405 (wrong method, with Allow), 503
 // (database full, read-only or busy: the turn is not acknowledged). docs/HISTORY.md.
 #pragma once
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "maum/analysis.h"
+#include "maum/error.h"
 #include "maum/history.h"
 
 namespace maum {
@@ -34,24 +36,40 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;  // extra headers (e.g. Allow)
 };
 
-// Runs the model and the analysis policy on one text; may throw InvalidArgument (e.g. invalid
-// UTF-8), which becomes a 400.
-using TurnClassifier = std::function<Analysis(const std::string& text)>;
+// A turn's analysis and the name of the model that made it (stored with the turn).
+struct ClassifiedTurn {
+  Analysis analysis;
+  std::string model;
+};
+// The request named a model that is not there: 400 unknown_model.
+class UnknownModel : public InvalidArgument {
+ public:
+  using InvalidArgument::InvalidArgument;
+};
+// Runs the model named `model` ("": the default one) and its analysis policy on one text; may
+// throw UnknownModel, or InvalidArgument (e.g. invalid UTF-8), which become 400s.
+using TurnClassifier =
+    std::function<ClassifiedTurn(const std::string& text, const std::string& model)>;
+// The same without waiting: calls `done` exactly once, with the turn or the error, on any thread
+// (a server's inference thread: the turn then goes to History::append_async from there, so the
+// turns of one batch share a commit and the request's thread waits once). It may also throw at
+// once; errors other than maum::Error (a server's own) propagate out of handle().
+using TurnClassifierAsync = std::function<void(
+    const std::string& text, const std::string& model,
+    std::function<void(const ClassifiedTurn* turn, std::exception_ptr error)> done)>;
 
 class HistoryRoutes {
  public:
-  // `history` must outlive this object. `model` is the name stored with each turn; `valence` the
-  // policy's valence map used in summaries.
-  HistoryRoutes(History& history, TurnClassifier classify, std::string model,
-                std::map<std::string, double> valence);
+  // `history` must outlive this object. `valence`: the label -> valence map used in summaries.
+  HistoryRoutes(History& history, TurnClassifierAsync classify, std::map<std::string, double> valence);
+  HistoryRoutes(History& history, TurnClassifier classify, std::map<std::string, double> valence);
   // True for paths this handler owns: /v1/conversations/... and /v1/users/...
   static bool owns(const std::string& path);
   HttpResponse handle(const HttpRequest& request) const;
 
  private:
   History& history_;
-  TurnClassifier classify_;
-  std::string model_;
+  TurnClassifierAsync classify_;
   std::map<std::string, double> valence_;
 };
 
