@@ -19,7 +19,8 @@
 //   hsum, hmax                     horizontal sum / max of the lanes
 //   store_u8(q, v), store_u8(q, m, v)   v (already clamped to [-127, 127]) rounded half to even,
 //                                  + 128, narrowed to bytes: width bytes, or the lanes of m
-//   kHasTranspose, transpose(r[width])  optional width x width transpose in registers
+//   kHasTranspose, transpose(r[width])  width x width transpose in registers (or kHasTranspose
+//                                  false: transpose_keys copies element by element)
 #pragma once
 #include <cstddef>
 #include <type_traits>

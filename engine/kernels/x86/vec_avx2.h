@@ -23,7 +23,7 @@ struct Vec<float, Avx2> {
   static constexpr size_t width = 8;
   // 2^n is built in the exponent field (n + 127 <= 254): e^88.0 still fits, e^88.7 would not.
   static constexpr float kExpMax = 88.0f;
-  static constexpr bool kHasTranspose = false;
+  static constexpr bool kHasTranspose = true;
 
   static reg zero() { return _mm256_setzero_ps(); }
   static reg set1(float v) { return _mm256_set1_ps(v); }
@@ -72,6 +72,25 @@ struct Vec<float, Avx2> {
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+  }
+
+  // r[i][j] <- r[j][i] for 8 rows of 8 lanes: pairs, 4-lane groups, then 128-bit halves.
+  static void transpose(reg r[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int g = 0; g < 8; g += 4) {
+      u[g] = _mm256_shuffle_ps(t[g], t[g + 2], 0x44);
+      u[g + 1] = _mm256_shuffle_ps(t[g], t[g + 2], 0xee);
+      u[g + 2] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+      u[g + 3] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0xee);
+    }
+    for (int c = 0; c < 4; ++c) {
+      r[c] = _mm256_permute2f128_ps(u[c], u[c + 4], 0x20);
+      r[c + 4] = _mm256_permute2f128_ps(u[c], u[c + 4], 0x31);
+    }
   }
 
   // 8 int32 in 0..255 packed into the low 8 bytes of an xmm register.
