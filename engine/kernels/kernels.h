@@ -1,7 +1,9 @@
 // Internal: the kernel table. The model composes these ops and never contains intrinsics; each ISA
-// provides its own implementation in its own source file (ref/ = portable scalar reference,
-// x86/avx2_*.cpp, x86/avx512_*.cpp, x86/vnni_*.cpp compiled with their own flags; portable/ = Eigen,
-// vectorised with whatever the baseline target has: SSE2 on x86-64, NEON on ARM), and the table is
+// provides its own implementation in its own source files, named <isa>_<op>.cpp (ref/ref_*.cpp =
+// portable scalar reference; x86/avx2_*, avx512_*, vnni_*, bf16_*.cpp compiled with their own
+// flags, the element-wise math written once for both vector widths in x86/vec_kernels.h;
+// portable/portable_ops.cpp = Eigen, vectorised with whatever the baseline target has: SSE2 on
+// x86-64, NEON on ARM), and the table is
 // chosen once at run time from cpuid (MAUM_ISA=scalar|portable|avx2|avx512|avx512vnni forces one).
 // Built with MAUM_SIMD=OFF there are no x86 tables and no cpuid: portable is the best.
 // All kernels are single-threaded: the engine splits work across its thread pool and calls them

@@ -64,10 +64,54 @@ void attention_one_query_using(const float* q, const float* k, const float* v, s
   ref::attention_one_query_with(Softmax, q, k, v, ld, seq, head_dim, scale, out, scores);
 }
 
+// A table's gemm_f32 through its own linear_f32 (all columns, no epilogue).
+template <void (*Linear)(const float* x, size_t ldx, const LinearF32& w, float* y, size_t ldy,
+                         size_t m, size_t n_begin, size_t n_end, Epilogue epilogue)>
+void gemm_f32_using(const float* x, size_t ldx, const float* w, const float* bias, float* y,
+                    size_t ldy, size_t m, size_t n, size_t k) {
+  LinearF32 lw;
+  lw.w = w;
+  lw.bias = bias;
+  lw.n = n;
+  lw.k = k;
+  Linear(x, ldx, lw, y, ldy, m, 0, n, Epilogue::kNone);
+}
+
+// An int8 linear_u8s8 on the shared u8s8 panel layout: sets linear_u8s8, gemm_u8s8 (all columns,
+// no epilogue) and the packing.
+template <void (*Linear)(const uint8_t* q, size_t ldq, const float* x_scale,
+                         const QuantizedWeights& w, const float* bias, float* y, size_t ldy,
+                         size_t m, size_t n_begin, size_t n_end, Epilogue epilogue)>
+void gemm_u8s8_using(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
+                     const float* bias, float* y, size_t ldy, size_t m) {
+  Linear(q, ldq, x_scale, w, bias, y, ldy, m, 0, w.n, Epilogue::kNone);
+}
+template <void (*Linear)(const uint8_t* q, size_t ldq, const float* x_scale,
+                         const QuantizedWeights& w, const float* bias, float* y, size_t ldy,
+                         size_t m, size_t n_begin, size_t n_end, Epilogue epilogue)>
+void set_linear_u8s8_panels(Ops& ops) {
+  ops.linear_u8s8 = Linear;
+  ops.gemm_u8s8 = gemm_u8s8_using<Linear>;
+  ops.packed_u8s8_size = ref::packed_u8s8_panels_size;
+  ops.pack_u8s8 = ref::pack_u8s8_panels;
+}
+
+// Every fill_*: fill_<isa>_ops(ops) assembles a whole table (in <isa>_ops.cpp, from the scalar
+// reference make_ops() starts with); fill_<isa>_<op>(ops) sets one file's entries (in
+// <isa>_<op>.cpp, compiled with that ISA's flags). Kernel files are named <isa>_<op>.cpp
+// throughout: ref/ref_*, portable/portable_*, x86/{avx2,avx512,vnni,bf16}_*.
 void fill_portable_ops(Ops& ops);  // portable/ (Eigen), every build
-void fill_avx2_ops(Ops& ops);
-void fill_avx512_ops(Ops& ops);
-void fill_vnni_ops(Ops& ops);
-void fill_bf16_attention(Ops& ops);  // only where the CPU has AVX512_BF16
+void fill_avx2_ops(Ops& ops);      // x86/avx2_ops.cpp, from:
+void fill_avx2_gemm(Ops& ops);
+void fill_avx2_elementwise(Ops& ops);
+void fill_avx2_int8(Ops& ops);
+void fill_avx2_attention(Ops& ops);
+void fill_avx512_ops(Ops& ops);    // x86/avx512_ops.cpp: the avx2 table, then:
+void fill_avx512_gemm(Ops& ops);
+void fill_avx512_elementwise(Ops& ops);
+void fill_avx512_attention(Ops& ops);
+void fill_vnni_ops(Ops& ops);      // x86/vnni_ops.cpp: the avx512 table, then:
+void fill_vnni_gemm(Ops& ops);
+void fill_bf16_attention(Ops& ops);  // x86/bf16_attention.cpp, only where the CPU has AVX512_BF16
 
 }  // namespace maum::kernels

@@ -1,7 +1,16 @@
 // Edge cases of the tokenizer whose expected results follow from HF tokenizers' rules (not from
 // our own output): specials, invalid UTF-8, truncation, padding, long words, added tokens typed in
 // the text, decoding, loading errors.
+//
+// The vocabularies are small fixtures this file writes itself (vocab.txt + tokenizer_config.json,
+// the files of a Hugging Face BERT checkpoint, in a temporary folder): a token's id is its line
+// number, so every expected id below follows from the lists here. The conformance tests
+// (tokenizer_conformance_test.cpp) compare against the real vocabularies in ../shared.
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -11,7 +20,6 @@
 
 #include "maum/error.h"
 #include "maum/tokenizer.h"
-#include "tests/common/shared_dir.h"
 
 namespace {
 
@@ -20,13 +28,69 @@ using maum::InvalidUtf8;
 using maum::Tokenizer;
 using Offsets = std::vector<std::pair<uint32_t, uint32_t>>;
 
+// Writes vocab.txt (one token a line) and tokenizer_config.json into a fresh temporary folder,
+// loads it with Tokenizer::from_dir and removes the folder again.
+Tokenizer load_fixture(const std::vector<std::string>& vocab, const nlohmann::json& config) {
+  std::string dir = (std::filesystem::temp_directory_path() / "maum-tok-XXXXXX").string();
+  if (mkdtemp(dir.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  {
+    std::ofstream v(dir + "/vocab.txt");
+    for (const auto& t : vocab) v << t << "\n";
+    std::ofstream(dir + "/tokenizer_config.json") << config.dump(2);
+  }
+  try {
+    Tokenizer t = Tokenizer::from_dir(dir);
+    std::filesystem::remove_all(dir);
+    return t;
+  } catch (...) {
+    std::filesystem::remove_all(dir);
+    throw;
+  }
+}
+
+const std::vector<std::string> kLetters = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m",
+                                           "n", "o", "p", "q", "r", "s", "t", "u", "v", "w", "x", "y", "z"};
+
+// Uncased, laid out like bert-base-uncased: [PAD] 0, [unused0..98] 1..99, [UNK] 100, [CLS] 101,
+// [SEP] 102, [MASK] 103, then the words the tests use.
+std::vector<std::string> english_vocab() {
+  std::vector<std::string> v = {"[PAD]"};
+  for (int i = 0; i < 99; ++i) v.push_back("[unused" + std::to_string(i) + "]");
+  for (const char* t : {"[UNK]", "[CLS]", "[SEP]", "[MASK]", "!", ",", ".", "[", "]"}) v.push_back(t);
+  v.insert(v.end(), kLetters.begin(), kLetters.end());
+  for (const char* t : {"hello", "world", "say", "now", "sep", "un", "##believ", "##able", "token",
+                        "##ization"})
+    v.push_back(t);
+  return v;
+}
+
+// Cased, laid out like klue/bert-base: [PAD] 0, [UNK] 1, [CLS] 2, [SEP] 3, [MASK] 4.
+std::vector<std::string> korean_vocab() {
+  std::vector<std::string> v = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "##a", "b", "x", "y",
+                                "text", "number", "\xEA\xB0\x80" /* 가 */, "##\xEA\xB0\x80",
+                                "\xEC\x95\x88" /* 안 */, "##\xEB\x85\x95" /* ##녕 */};
+  for (char d = '0'; d <= '9'; ++d) {
+    v.push_back(std::string(1, d));
+    v.push_back("##" + std::string(1, d));
+  }
+  return v;
+}
+
 const Tokenizer& klue() {
-  static const Tokenizer t = Tokenizer::from_dir(maum::testing::shared_path("vocab/klue-bert-base"));
+  static const Tokenizer t = load_fixture(korean_vocab(), {{"do_lower_case", false}});
   return t;
 }
 const Tokenizer& english() {
-  static const Tokenizer t = Tokenizer::from_dir(maum::testing::shared_path("vocab/en-uncased"));
+  static const Tokenizer t = load_fixture(english_vocab(), {{"do_lower_case", true}});
   return t;
+}
+
+TEST(Tokenizer, FixtureIdsAreLineNumbers) {
+  EXPECT_EQ(english().vocab_size(), english_vocab().size());
+  EXPECT_EQ(english().cls_id(), 101);
+  EXPECT_EQ(english().token_to_id("hello"), 135);  // [MASK] 103, then 5 punctuation marks, 26 letters
+  EXPECT_EQ(klue().cls_id(), 2);
+  EXPECT_EQ(klue().unk_id(), 1);
 }
 
 TEST(Tokenizer, SpecialIdsComeFromTheVocabulary) {
@@ -178,14 +242,21 @@ TEST(Tokenizer, AddedTokensTypedInTheTextAreMatchedRaw) {
   // Case matters (raw text): "[sep]" is not the token even for an uncased vocabulary.
   auto lower = english().encode("[sep]");
   EXPECT_EQ(lower.ids.size(), 5u);  // [ sep ]
-  // koelectra-v3 lists [NAME] as an additional special token.
-  const Tokenizer ko = Tokenizer::from_dir(maum::testing::shared_path("vocab/koelectra-v3"));
+  // A vocabulary whose tokenizer_config.json lists [NAME] as an additional special token (as
+  // koelectra-v3's does): one token; "[", "NAME", "]" are in the vocabulary too, so without the
+  // rule it would be three.
+  const Tokenizer ko = load_fixture(
+      {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[NAME]", "[RELIGION]", "[", "]", "NAME"},
+      {{"do_lower_case", false}, {"additional_special_tokens", {"[NAME]", "[RELIGION]"}}});
   auto n = ko.encode("[NAME]");
   ASSERT_EQ(n.ids.size(), 3u);
-  EXPECT_EQ(n.ids[1], ko.token_to_id("[NAME]"));
+  EXPECT_EQ(n.ids[1], 5);
+  EXPECT_EQ(ko.token_to_id("[NAME]"), 5);
+  EXPECT_EQ(ko.encode("[ NAME ]").ids.size(), 5u);
 }
 
-// en-uncased with extra added tokens, built from its serialized tokenizer.json.
+// The English fixture with extra added tokens, built from its serialized tokenizer.json. An added
+// token takes the next id (the vocabulary's size) and grows the size by one.
 Tokenizer english_with(const nlohmann::json& extra_tokens) {
   nlohmann::json j = nlohmann::json::parse(english().serialize());
   for (const auto& t : extra_tokens) j["added_tokens"].push_back(t);
@@ -201,32 +272,34 @@ nlohmann::json added_token(const std::string& content, int id, bool normalized, 
 TEST(Tokenizer, NormalizedAddedTokensMatchTheNormalizedText) {
   // normalized=true: the pattern is the normalized content ("helloworld"), found in the
   // normalized text, so "HELLOWORLD" matches; its offsets are those of the original characters.
-  const Tokenizer t = english_with(nlohmann::json::array({added_token("HelloWorld", 30522, true)}));
+  const int next = static_cast<int>(english().vocab_size());
+  const Tokenizer t = english_with(nlohmann::json::array({added_token("HelloWorld", next, true)}));
   auto e = t.encode("Say HELLOWORLD now");
   auto id = [&](const char* s) { return t.token_to_id(s); };
-  EXPECT_EQ(e.ids, (std::vector<int32_t>{t.cls_id(), id("say"), 30522, id("now"), t.sep_id()}));
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{t.cls_id(), id("say"), next, id("now"), t.sep_id()}));
   EXPECT_EQ(e.offsets[2], (std::pair<uint32_t, uint32_t>{4, 14}));
-  EXPECT_EQ(t.vocab_size(), 30523u);
+  EXPECT_EQ(t.vocab_size(), english().vocab_size() + 1);
   // normalized=false: only the exact raw bytes match.
-  const Tokenizer raw = english_with(nlohmann::json::array({added_token("HelloWorld", 30522, false)}));
-  EXPECT_EQ(raw.encode("HelloWorld").ids[1], 30522);
-  EXPECT_NE(raw.encode("helloworld").ids[1], 30522);
+  const Tokenizer raw = english_with(nlohmann::json::array({added_token("HelloWorld", next, false)}));
+  EXPECT_EQ(raw.encode("HelloWorld").ids[1], next);
+  EXPECT_NE(raw.encode("helloworld").ids[1], next);
 }
 
 TEST(Tokenizer, AddedTokenStripAndSingleWord) {
   // lstrip/rstrip: the spaces around the token become part of it (offsets [1, 6) of "a <x> b").
-  const Tokenizer t = english_with({added_token("<x>", 30522, false, true, true),
-                                    added_token("<w>", 30523, false, false, false, true)});
+  const int next = static_cast<int>(english().vocab_size());
+  const Tokenizer t = english_with({added_token("<x>", next, false, true, true),
+                                    added_token("<w>", next + 1, false, false, false, true)});
   auto e = t.encode("a <x> b");
   ASSERT_EQ(e.ids.size(), 5u);
-  EXPECT_EQ(e.ids[2], 30522);
+  EXPECT_EQ(e.ids[2], next);
   EXPECT_EQ(e.offsets[2], (std::pair<uint32_t, uint32_t>{1, 6}));
   EXPECT_EQ(e.offsets[3], (std::pair<uint32_t, uint32_t>{6, 7}));
   // single_word: only when not glued to word characters.
   auto glued = t.encode("a<w>b");
-  EXPECT_EQ(std::count(glued.ids.begin(), glued.ids.end(), 30523), 0);
+  EXPECT_EQ(std::count(glued.ids.begin(), glued.ids.end(), next + 1), 0);
   auto alone = t.encode("a <w> b");
-  EXPECT_EQ(std::count(alone.ids.begin(), alone.ids.end(), 30523), 1);
+  EXPECT_EQ(std::count(alone.ids.begin(), alone.ids.end(), next + 1), 1);
 }
 
 TEST(Tokenizer, Decode) {

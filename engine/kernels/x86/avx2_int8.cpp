@@ -9,10 +9,13 @@
 #include <cstring>
 
 #include "engine/kernels/table.h"
-#include "engine/kernels/x86/avx2_math.h"
+#include "engine/kernels/x86/vec_avx2.h"
+#include "engine/kernels/x86/vec_kernels.h"
 
 namespace maum::kernels {
 namespace {
+
+using V = x86::Vec<float, x86::Avx2>;
 
 inline int32_t group_at(const uint8_t* row, size_t kg, size_t k) {
   if (kg + 4 <= k) {
@@ -86,8 +89,8 @@ void panel_tile(const uint8_t* q, size_t ldq, const int8_t* panel, size_t k, con
       const __m256 s = _mm256_mul_ps(_mm256_set1_ps(x_scale[i]), _mm256_loadu_ps(ws + c0));
       __m256 out = _mm256_mul_ps(s, real);
       if (bias) out = _mm256_add_ps(out, _mm256_loadu_ps(bs + c0));
-      out = avx2::epilogue_ps(out, epilogue);
-      _mm256_maskstore_ps(y + i * ldy + c0, avx2::tail_mask(cols - c0), out);
+      out = x86::epilogue<V>(out, epilogue);
+      _mm256_maskstore_ps(y + i * ldy + c0, V::tail_mask(cols - c0), out);
     }
   }
 }
@@ -116,18 +119,8 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
   }
 }
 
-void gemm_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
-               const float* bias, float* y, size_t ldy, size_t m) {
-  linear_u8s8(q, ldq, x_scale, w, bias, y, ldy, m, 0, w.n, Epilogue::kNone);
-}
-
 }  // namespace
 
-void fill_avx2_int8(Ops& ops) {
-  ops.gemm_u8s8 = gemm_u8s8;
-  ops.linear_u8s8 = linear_u8s8;
-  ops.packed_u8s8_size = ref::packed_u8s8_panels_size;
-  ops.pack_u8s8 = ref::pack_u8s8_panels;
-}
+void fill_avx2_int8(Ops& ops) { set_linear_u8s8_panels<linear_u8s8>(ops); }
 
 }  // namespace maum::kernels

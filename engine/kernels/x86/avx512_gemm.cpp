@@ -2,17 +2,16 @@
 // 64-column register tile (24 zmm accumulators), K blocked at 768 so a 6-row block of x stays in
 // L1 and the 64-column weight slab (192 KiB) in L2 while every row block streams past it, and the
 // bias + GELU epilogue applied to the tile while it is still in registers. Unpacked weights go to OpenBLAS.
-#include <cblas.h>
 #include <immintrin.h>
 
 #include "engine/kernels/table.h"
-#include "engine/kernels/x86/avx512_math.h"
+#include "engine/kernels/x86/vec_avx512.h"
+#include "engine/kernels/x86/vec_kernels.h"
 
 namespace maum::kernels {
 namespace {
 
-using avx512::epilogue_ps;
-using avx512::tail_mask;
+using V = x86::Vec<float, x86::Avx512>;
 
 constexpr size_t kRowsPerTile = 6;
 constexpr size_t kPanelsPerTile = 4;
@@ -60,7 +59,7 @@ void tile(const TileArgs& t) {
       const __mmask16 mask = j == NP - 1 ? t.last_mask : static_cast<__mmask16>(0xffff);
       const __m512 bias = t.bias ? _mm512_maskz_loadu_ps(mask, t.bias + j * 16) : _mm512_setzero_ps();
       for (int i = 0; i < MR; ++i) {
-        acc[i][j] = epilogue_ps(_mm512_add_ps(acc[i][j], bias), t.epilogue);
+        acc[i][j] = x86::epilogue<V>(_mm512_add_ps(acc[i][j], bias), t.epilogue);
       }
     }
   }
@@ -71,38 +70,10 @@ void tile(const TileArgs& t) {
     }
 }
 
-template <int MR>
-void tile_rows(const TileArgs& t, size_t panels) {
-  switch (panels) {
-    case 1: tile<MR, 1>(t); break;
-    case 2: tile<MR, 2>(t); break;
-    case 3: tile<MR, 3>(t); break;
-    default: tile<MR, 4>(t); break;
-  }
-}
-
 void run_tile(const TileArgs& t, size_t rows, size_t panels) {
-  switch (rows) {
-    case 1: tile_rows<1>(t, panels); break;
-    case 2: tile_rows<2>(t, panels); break;
-    case 3: tile_rows<3>(t, panels); break;
-    case 4: tile_rows<4>(t, panels); break;
-    case 5: tile_rows<5>(t, panels); break;
-    default: tile_rows<6>(t, panels); break;
-  }
-}
-
-void apply_epilogue_rows(float* y, size_t ldy, size_t m, size_t n_begin, size_t n_end,
-                         const float* bias, Epilogue epilogue) {
-  for (size_t r = 0; r < m; ++r) {
-    float* row = y + r * ldy;
-    for (size_t c = n_begin; c < n_end; c += 16) {
-      const __mmask16 mask = tail_mask(n_end - c);
-      __m512 v = _mm512_maskz_loadu_ps(mask, row + c);
-      if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, bias + c));
-      _mm512_mask_storeu_ps(row + c, mask, epilogue_ps(v, epilogue));
-    }
-  }
+  x86::with_count<int(kRowsPerTile)>(rows, [&](auto mr) {
+    x86::with_count<int(kPanelsPerTile)>(panels, [&](auto np) { tile<mr(), np()>(t); });
+  });
 }
 
 void linear_f32(const float* x, size_t ldx, const LinearF32& w, float* y, size_t ldy, size_t m,
@@ -110,16 +81,7 @@ void linear_f32(const float* x, size_t ldx, const LinearF32& w, float* y, size_t
   if (n_end <= n_begin || m == 0) return;
   const size_t k = w.k;
   if (w.packed == nullptr || k == 0) {
-    if (k == 0) {
-      for (size_t r = 0; r < m; ++r)
-        for (size_t c = n_begin; c < n_end; ++c) y[r * ldy + c] = 0.0f;
-    } else {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m),
-                  static_cast<int>(n_end - n_begin), static_cast<int>(k), 1.0f, x,
-                  static_cast<int>(ldx), w.w + n_begin * k, static_cast<int>(k), 0.0f, y + n_begin,
-                  static_cast<int>(ldy));
-    }
-    apply_epilogue_rows(y, ldy, m, n_begin, n_end, w.bias, epilogue);
+    x86::linear_f32_blas<V>(x, ldx, w, y, ldy, m, n_begin, n_end, epilogue);
     return;
   }
   const size_t panel_stride = k * 16;
@@ -138,7 +100,7 @@ void linear_f32(const float* x, size_t ldx, const LinearF32& w, float* y, size_t
       t.finish = k0 + kc == k;
       t.bias = w.bias ? w.bias + c0 : nullptr;
       t.epilogue = epilogue;
-      t.last_mask = tail_mask(cols - (panels - 1) * 16);
+      t.last_mask = V::tail_mask(cols - (panels - 1) * 16);
       for (size_t r0 = 0; r0 < m; r0 += kRowsPerTile) {
         const size_t rows = m - r0 < kRowsPerTile ? m - r0 : kRowsPerTile;
         t.a = x + r0 * ldx + k0;
@@ -149,20 +111,10 @@ void linear_f32(const float* x, size_t ldx, const LinearF32& w, float* y, size_t
   }
 }
 
-void gemm_f32(const float* x, size_t ldx, const float* w, const float* bias, float* y, size_t ldy,
-              size_t m, size_t n, size_t k) {
-  LinearF32 lw;
-  lw.w = w;
-  lw.bias = bias;
-  lw.n = n;
-  lw.k = k;
-  linear_f32(x, ldx, lw, y, ldy, m, 0, n, Epilogue::kNone);
-}
-
 }  // namespace
 
 void fill_avx512_gemm(Ops& ops) {
-  ops.gemm_f32 = gemm_f32;
+  ops.gemm_f32 = gemm_f32_using<linear_f32>;
   ops.linear_f32 = linear_f32;
   ops.packed_f32_size = ref::packed_f32_panels_size;
   ops.pack_f32 = ref::pack_f32_panels;

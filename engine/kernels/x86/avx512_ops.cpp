@@ -1,12 +1,9 @@
-// The avx512 table: AVX-512 fp32 GEMM with fused epilogues, element-wise kernels and attention;
-// int8 runs the AVX2 vpmaddwd kernel (no VNNI on such CPUs).
+// The avx512 table: AVX-512 fp32 GEMM with fused epilogues (avx512_gemm.cpp), element-wise
+// kernels (avx512_elementwise.cpp) and attention (avx512_attention.cpp); int8 runs the AVX2
+// vpmaddwd kernel (no VNNI on such CPUs).
 #include "engine/kernels/table.h"
 
 namespace maum::kernels {
-
-void fill_avx512_gemm(Ops& ops);
-void fill_avx512_elementwise(Ops& ops);
-void fill_avx512_attention(Ops& ops);
 
 void fill_avx512_ops(Ops& ops) {
   fill_avx2_ops(ops);

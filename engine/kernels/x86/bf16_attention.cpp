@@ -16,12 +16,13 @@
 #include <cstdint>
 
 #include "engine/kernels/table.h"
-#include "engine/kernels/x86/avx512_math.h"
+#include "engine/kernels/x86/vec_avx512.h"
+#include "engine/kernels/x86/vec_kernels.h"
 
 namespace maum::kernels {
 namespace {
 
-using avx512::tail_mask;
+using V = x86::Vec<float, x86::Avx512>;
 
 constexpr size_t kQueryBlock = 16;
 
@@ -31,8 +32,8 @@ inline __m512i as_si(__m512bh x) { return (__m512i)x; }
 
 // 32 floats from x[0, count) (zeros past count) as 16 bf16 pairs in order.
 inline __m512i pairs_of(const float* x, size_t count) {
-  const __m512 lo = _mm512_maskz_loadu_ps(tail_mask(count), x);
-  const __m512 hi = count > 16 ? _mm512_maskz_loadu_ps(tail_mask(count - 16), x + 16)
+  const __m512 lo = _mm512_maskz_loadu_ps(V::tail_mask(count), x);
+  const __m512 hi = count > 16 ? _mm512_maskz_loadu_ps(V::tail_mask(count - 16), x + 16)
                                : _mm512_setzero_ps();
   return as_si(_mm512_cvtne2ps_pbh(hi, lo));
 }
@@ -49,7 +50,7 @@ void pack_keys(const float* k, size_t ld, size_t seq, size_t head_dim, uint32_t*
       for (size_t i = 0; i < 16; ++i)
         r[i] = j0 + i < seq ? _mm512_castsi512_ps(pairs_of(k + (j0 + i) * ld + d0, head_dim - d0))
                             : _mm512_setzero_ps();
-      avx512::transpose16x16(r);
+      V::transpose(r);
       const size_t rows = pairs - p0 < 16 ? pairs - p0 : 16;
       for (size_t i = 0; i < rows; ++i)
         _mm512_storeu_ps(reinterpret_cast<float*>(kp + (p0 + i) * seq_pad + j0), r[i]);
@@ -68,7 +69,7 @@ void pack_values(const float* v, size_t ld, size_t seq, size_t head_dim, uint32_
     const float* a = v + 2 * t * ld;
     const bool has_b = 2 * t + 1 < seq;
     for (size_t d0 = 0; d0 < dim_pad; d0 += 16) {
-      const __mmask16 mask = d0 < head_dim ? tail_mask(head_dim - d0) : 0;
+      const __mmask16 mask = d0 < head_dim ? V::tail_mask(head_dim - d0) : 0;
       const __m512 va = _mm512_maskz_loadu_ps(mask, a + d0);
       const __m512 vb = has_b ? _mm512_maskz_loadu_ps(mask, a + ld + d0) : _mm512_setzero_ps();
       const __m512i both = as_si(_mm512_cvtne2ps_pbh(vb, va));
@@ -102,7 +103,7 @@ template <int R>
 void scores_rows(const uint32_t* qp, size_t ldq, const uint32_t* kp, size_t seq_pad, size_t pairs,
                  float scale, float* s) {
   for (size_t jc = 0; jc < seq_pad; jc += 64) {
-    avx512::with_chunks((seq_pad - jc) / 16, [&](auto chunks) {
+    x86::with_count<4>((seq_pad - jc) / 16, [&](auto chunks) {
       scores_tile<R, chunks()>(qp, ldq, kp, seq_pad, pairs, scale, s, jc);
     });
   }
@@ -136,8 +137,8 @@ void pv_rows(const uint32_t* pp, size_t ldp, const uint32_t* vp, size_t dim_pad,
   for (size_t dc = 0; dc < head_dim; dc += 64) {
     const size_t width = head_dim - dc < 64 ? head_dim - dc : 64;
     const size_t chunks = (width + 15) / 16;
-    const __mmask16 mask = tail_mask(width - (chunks - 1) * 16);
-    avx512::with_chunks(chunks, [&](auto tile_chunks) {
+    const __mmask16 mask = V::tail_mask(width - (chunks - 1) * 16);
+    x86::with_count<4>(chunks, [&](auto tile_chunks) {
       pv_tile<R, tile_chunks()>(pp, ldp, vp, dim_pad, key_pairs, out, ldo, dc, mask);
     });
   }
@@ -167,23 +168,23 @@ void attention_head_bf16(const float* q, const float* k, const float* v, size_t 
       for (size_t p0 = 0; p0 < pairs; p0 += 16)
         _mm512_storeu_si512(qp + r * pairs_pad + p0,
                             pairs_of(q + (i0 + r) * ld + 2 * p0, head_dim - 2 * p0));
-    avx512::for_row_groups(rows, [&](auto tile_rows, size_t r) {
+    x86::for_row_groups(rows, [&](auto tile_rows, size_t r) {
       scores_rows<tile_rows()>(qp + r * pairs_pad, pairs_pad, kp, seq_pad, pairs, scale,
                                s + r * seq_pad);
     });
     for (size_t r = 0; r < rows; ++r) {
       float* row = s + r * seq_pad;
-      avx512::softmax_row(row, seq);
+      x86::softmax_row<V>(row, seq);
       // Probabilities as pairs; p past seq is zero (those keys' scores were computed on padding).
       for (size_t j = 0; j < seq_pad; j += 32) {
         const size_t have = seq > j ? seq - j : 0;
         const __m512i p = have ? pairs_of(row + j, have) : _mm512_setzero_si512();
         const size_t units = seq_pad - j >= 32 ? 16 : (seq_pad - j) / 2;
-        _mm512_mask_storeu_epi32(pp + r * ldp + j / 2, tail_mask(units), p);
+        _mm512_mask_storeu_epi32(pp + r * ldp + j / 2, V::tail_mask(units), p);
       }
     }
     float* ob = out + i0 * ldo;
-    avx512::for_row_groups(rows, [&](auto tile_rows, size_t r) {
+    x86::for_row_groups(rows, [&](auto tile_rows, size_t r) {
       pv_rows<tile_rows()>(pp + r * ldp, ldp, vp, dim_pad, key_pairs, head_dim, ob + r * ldo, ldo);
     });
   }

@@ -9,13 +9,13 @@
 #include <cstring>
 
 #include "engine/kernels/table.h"
-#include "engine/kernels/x86/avx512_math.h"
+#include "engine/kernels/x86/vec_avx512.h"
+#include "engine/kernels/x86/vec_kernels.h"
 
 namespace maum::kernels {
 namespace {
 
-using avx512::epilogue_ps;
-using avx512::tail_mask;
+using V = x86::Vec<float, x86::Avx512>;
 
 constexpr size_t kRowsPerTile = 6;
 constexpr size_t kPanelsPerTile = 4;
@@ -96,39 +96,21 @@ void tile(const TileArgs& t) {
       const __m512 s = _mm512_mul_ps(_mm512_set1_ps(t.x_scale[i]), w_scale);
       __m512 y = _mm512_mul_ps(s, real);
       if (t.bias) y = _mm512_add_ps(y, bias);
-      _mm512_mask_storeu_ps(t.c + i * t.ldc + j * 16, mask, epilogue_ps(y, t.epilogue));
+      _mm512_mask_storeu_ps(t.c + i * t.ldc + j * 16, mask, x86::epilogue<V>(y, t.epilogue));
     }
   }
 }
 
-template <int MR, bool kPrefetch>
-void tile_panels(const TileArgs& t, size_t panels) {
-  switch (panels) {
-    case 1: tile<MR, 1, kPrefetch>(t); break;
-    case 2: tile<MR, 2, kPrefetch>(t); break;
-    case 3: tile<MR, 3, kPrefetch>(t); break;
-    default: tile<MR, 4, kPrefetch>(t); break;
-  }
-}
-
-template <int MR>
-void tile_rows(const TileArgs& t, size_t panels) {
-  if (t.prefetch) {
-    tile_panels<MR, true>(t, panels);
-  } else {
-    tile_panels<MR, false>(t, panels);
-  }
-}
-
 void run_tile(const TileArgs& t, size_t rows, size_t panels) {
-  switch (rows) {
-    case 1: tile_rows<1>(t, panels); break;
-    case 2: tile_rows<2>(t, panels); break;
-    case 3: tile_rows<3>(t, panels); break;
-    case 4: tile_rows<4>(t, panels); break;
-    case 5: tile_rows<5>(t, panels); break;
-    default: tile_rows<6>(t, panels); break;
-  }
+  x86::with_count<int(kRowsPerTile)>(rows, [&](auto mr) {
+    x86::with_count<int(kPanelsPerTile)>(panels, [&](auto np) {
+      if (t.prefetch) {
+        tile<mr(), np(), true>(t);
+      } else {
+        tile<mr(), np(), false>(t);
+      }
+    });
+  });
 }
 
 void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
@@ -155,7 +137,7 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
     t.bias = bias ? bias + c0 : nullptr;
     t.ldc = ldy;
     t.epilogue = epilogue;
-    t.last_mask = tail_mask(cols - (panels - 1) * 16);
+    t.last_mask = V::tail_mask(cols - (panels - 1) * 16);
     const int8_t* next =
         c0 + kPanelsPerTile * 16 < n_end ? t.b + kPanelsPerTile * panel_stride : nullptr;
     for (size_t r0 = 0; r0 < m; r0 += kRowsPerTile) {
@@ -169,22 +151,8 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
   }
 }
 
-void gemm_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
-               const float* bias, float* y, size_t ldy, size_t m) {
-  linear_u8s8(q, ldq, x_scale, w, bias, y, ldy, m, 0, w.n, Epilogue::kNone);
-}
-
 }  // namespace
 
-void fill_avx512_ops(Ops& ops);
-
-void fill_vnni_ops(Ops& ops) {
-  fill_avx512_ops(ops);
-  ops.name = "avx512vnni: vpdpbusd int8 GEMM, AVX-512 fp32 GEMM + fused epilogues";
-  ops.gemm_u8s8 = gemm_u8s8;
-  ops.linear_u8s8 = linear_u8s8;
-  ops.packed_u8s8_size = ref::packed_u8s8_panels_size;
-  ops.pack_u8s8 = ref::pack_u8s8_panels;
-}
+void fill_vnni_gemm(Ops& ops) { set_linear_u8s8_panels<linear_u8s8>(ops); }
 
 }  // namespace maum::kernels
