@@ -48,6 +48,13 @@ std::string read_bytes(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// n bytes that differ from their neighbours and from zero (so an unread or misplaced byte shows).
+std::string patterned_bytes(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(i * 13 + 1);
+  return s;
+}
+
 // A file with the given header text and `data_bytes` zero bytes of data.
 std::string raw_file(const std::string& header, size_t data_bytes, uint64_t declared_len = ~0ull) {
   uint64_t n = declared_len == ~0ull ? header.size() : declared_len;
@@ -287,8 +294,7 @@ TEST(Safetensors, TrailingBytesAndGapsAreRejected) {
 TEST(MappedFile, FileChangedInPlaceAfterOpenDoesNotAffectTheBytes) {
   TempDir dir;
   const std::string path = dir.file("m.bin");
-  std::string original(3 * 4096 + 17, '\0');
-  for (size_t i = 0; i < original.size(); ++i) original[i] = static_cast<char>(i * 13 + 1);
+  const std::string original = patterned_bytes(3 * 4096 + 17);
   write_bytes(path, original);
   MappedFile m(path);
   ASSERT_EQ(m.size(), original.size());
@@ -303,8 +309,7 @@ TEST(MappedFile, FileChangedInPlaceAfterOpenDoesNotAffectTheBytes) {
 TEST(MappedFile, OnDemandReadsOnlyWhatIsAskedFor) {
   TempDir dir;
   const std::string path = dir.file("m.bin");
-  std::string original(3 * 4096 + 17, '\0');
-  for (size_t i = 0; i < original.size(); ++i) original[i] = static_cast<char>(i * 13 + 1);
+  const std::string original = patterned_bytes(3 * 4096 + 17);
   write_bytes(path, original);
   MappedFile m(path, Reading::kOnDemand);
   ASSERT_EQ(m.size(), original.size());
