@@ -211,9 +211,14 @@ const Ops& ops_for(Isa isa) {
                           " requested but this CPU cannot run them");
   }
   init_openblas_once();
-  static const Ops tables[5] = {make_ops(Isa::kScalar), make_ops(Isa::kAvx2),
-                                make_ops(Isa::kAvx512), make_ops(Isa::kAvx512Vnni),
-                                make_ops(Isa::kPortable)};
+  // Only the tables this CPU can run are built: an ISA's fill_* functions are compiled with its
+  // flags, so the compiler may use that ISA's instructions in them too (AVX2 stores do appear in
+  // fill_avx2_* today), and building them on a CPU without it would be an illegal instruction.
+  auto table_if_supported = [](Isa i) { return isa_supported(i) ? make_ops(i) : Ops{}; };
+  static const Ops tables[5] = {table_if_supported(Isa::kScalar), table_if_supported(Isa::kAvx2),
+                                table_if_supported(Isa::kAvx512),
+                                table_if_supported(Isa::kAvx512Vnni),
+                                table_if_supported(Isa::kPortable)};
   return tables[static_cast<int>(isa)];
 }
 

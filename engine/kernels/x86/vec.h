@@ -17,8 +17,8 @@
 //   round_nearest, scale_pow2(p, n) = p·2^n (n integral), kExpMax (largest x exp() keeps)
 //   abs, unordered(a) (all-ones lanes where a is NaN), any(a) (a lane has its sign bit set)
 //   hsum, hmax                     horizontal sum / max of the lanes
-//   store_u8(q, v), store_u8(q, m, v)   v (already clamped to [-127, 127]) rounded half to even,
-//                                  + 128, narrowed to bytes: width bytes, or the lanes of m
+//   store_u8(q, v), store_u8(q, count, v)   v (already clamped to [-127, 127]) rounded half to
+//                                  even, + 128, narrowed to bytes: width bytes, or the first count
 //   kHasTranspose, transpose(r[width])  width x width transpose in registers (or kHasTranspose
 //                                  false: transpose_keys copies element by element)
 #pragma once
