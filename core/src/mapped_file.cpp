@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <new>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +20,8 @@ struct Fd {
   }
 };
 
+long long nanoseconds(const struct timespec& t) { return t.tv_sec * 1000000000LL + t.tv_nsec; }
+
 }  // namespace
 
 void MappedFile::allocate(size_t size) {
@@ -31,12 +32,6 @@ void MappedFile::allocate(size_t size) {
   if (p == MAP_FAILED) throw IoError(path_ + ": cannot allocate " + std::to_string(size) + " bytes: " + std::strerror(errno));
   data_ = static_cast<uint8_t*>(p);
 }
-
-namespace {
-
-long long nanoseconds(const struct timespec& t) { return t.tv_sec * 1000000000LL + t.tv_nsec; }
-
-}  // namespace
 
 MappedFile::MappedFile(const std::string& path, Reading reading) : path_(path) {
   Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
@@ -66,10 +61,14 @@ MappedFile::MappedFile(const std::string& path, Reading reading) : path_(path) {
   }
 }
 
-void MappedFile::pread_exactly(int fd, size_t offset, size_t bytes, uint8_t* out) const {
+void MappedFile::check_range(size_t offset, size_t bytes) const {
   if (offset > size_ || bytes > size_ - offset)
     throw IoError(path_ + ": read of " + std::to_string(bytes) + " bytes at " + std::to_string(offset) +
                   " is outside the file (" + std::to_string(size_) + " bytes)");
+}
+
+void MappedFile::pread_exactly(int fd, size_t offset, size_t bytes, uint8_t* out) const {
+  check_range(offset, bytes);
   size_t got = 0;
   while (got < bytes) {
     const ssize_t n = ::pread(fd, out + got, bytes - got, static_cast<off_t>(offset + got));
@@ -85,8 +84,7 @@ void MappedFile::pread_exactly(int fd, size_t offset, size_t bytes, uint8_t* out
 
 const uint8_t* MappedFile::load(size_t offset, size_t bytes) const {
   if (fd_ >= 0) pread_exactly(fd_, offset, bytes, data_ + offset);
-  else if (offset > size_ || bytes > size_ - offset)
-    throw IoError(path_ + ": range outside the file");
+  else check_range(offset, bytes);
   return data_ + offset;
 }
 
@@ -95,7 +93,7 @@ void MappedFile::read_into(size_t offset, size_t bytes, void* out) const {
     pread_exactly(fd_, offset, bytes, static_cast<uint8_t*>(out));
     return;
   }
-  if (offset > size_ || bytes > size_ - offset) throw IoError(path_ + ": range outside the file");
+  check_range(offset, bytes);
   if (bytes) std::memcpy(out, data_ + offset, bytes);
 }
 

@@ -55,6 +55,8 @@ class MappedFile {
 
  private:
   void allocate(size_t size);
+  // Throws IoError unless [offset, offset + bytes) lies inside the file.
+  void check_range(size_t offset, size_t bytes) const;
   void pread_exactly(int fd, size_t offset, size_t bytes, uint8_t* out) const;
   std::string path_;
   uint8_t* data_ = nullptr;
