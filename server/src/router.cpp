@@ -162,10 +162,10 @@ void Router::install() {
     add_cors(res);
     return httplib::Server::HandlerResponse::Handled;
   }));
-  http_.set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+  // The request is counted here, before its response is written, rather than in the logger, which
+  // runs after the write: a client that has read its answer must find it in /metrics.
+  http_.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     add_cors(res);
-  });
-  http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     double seconds = 0;
     if (request_timed)
       seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started)
