@@ -87,7 +87,9 @@ struct Ops {
   // every ISA produces bit-identical q and scale.
   void (*quantize_rows_u8)(const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale,
                            size_t m, size_t k) = nullptr;
-  // y[m, n] = x_scale[m] * w.scale[n] * (sum_k q[m,k]*w[n,k] - 128 * w.row_sum[n]) + bias[n]
+  // y[m, n] = x_scale[m] * w.scale[n] * (sum_k q[m,k]*w[n,k] - 128 * w.row_sum[n]) + bias[n].
+  // q must be in [1, 255], as quantize_rows_u8 writes it (the AVX2 kernel multiplies q - 128 by
+  // the weights' signs, exact only for q - 128 >= -127); weights may be any s8.
   void (*gemm_u8s8)(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
                     const float* bias, float* y, size_t ldy, size_t m) = nullptr;
 

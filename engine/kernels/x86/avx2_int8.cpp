@@ -1,12 +1,24 @@
-// AVX2 int8 linear layer for CPUs without VNNI. vpmaddubsw (u8 x s8 -> saturating int16 pair
-// sums) silently clips 255·127·2 = 64770 to 32767 — the wrong-results bug of int8 inference on
-// such CPUs — so both operands are widened to int16 first (vpmovzxbw / vpmovsxbw) and multiplied
-// with vpmaddwd into int32, which cannot overflow here. Reads the same packed layout as the VNNI
-// kernel ([n/16][k/4][16][4]): one 16-byte load is 4 columns x 4 k; the two int32 halves per
-// column are folded with hadd at the end. Tile: 2 rows x 16 columns.
+// AVX2 int8 linear layer for CPUs without VNNI. MLAS-style vpmaddubsw on the u8 activations
+// (q = a + 128, up to 255) and the s8 weights can clip a pair sum (255·127·2 = 64770 > 32767):
+// the wrong-results bug of int8 inference on such CPUs. This kernel multiplies the signed
+// activations a = q - 128 (in [-127, 127]: quantize_rows_u8 never produces q = 0) instead, as
+// |w| · (a · sign(w)): vpabsb gives |w| <= 128 as an unsigned byte, vpsignb gives a·sign(w) in
+// [-127, 127], and a pair of such products sums to at most 2·128·127 = 32512 < 2^15, so
+// vpmaddubsw never saturates and every int32 sum equals the reference's sum_k q·w - 128·row_sum
+// exactly (a·w = |w|·(a·sign(w)) for every s8 w, -128 included). Per 32 multiply-adds that is
+// vpsignb + vpmaddubsw + vpmaddwd(1) + vpaddd. Widening both operands to int16 for vpmaddwd,
+// which this file did before, is bound by vpmaddwd's one per cycle on Zen 3 (16 multiply-adds);
+// this scheme does 32 per vpmaddubsw + vpmaddwd pair: ~1.7x in a loop from L1, ~1.2x on the
+// GEMMs of a whole forward pass (docs/PERF.md).
+// Reads the packed layout the VNNI kernel reads ([n/16][k/4][16][4]): one 32-byte load is 8
+// columns x 4 k, and vpmaddubsw + vpmaddwd(1) leave one int32 per column. Tile: 6 rows x 8
+// columns (more rows make GCC spill accumulators); rows are converted to a (and zero-padded to a
+// multiple of 4 k) a block at a time.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "engine/kernels/table.h"
 #include "engine/kernels/x86/vec_avx2.h"
@@ -17,83 +29,72 @@ namespace {
 
 using V = x86::Vec<float, x86::Avx2>;
 
-inline int32_t group_at(const uint8_t* row, size_t kg, size_t k) {
-  if (kg + 4 <= k) {
-    int32_t v;
-    std::memcpy(&v, row + kg, 4);
-    return v;
+constexpr int kTileRows = 6;
+// Rows of signed activations converted per block: about 128 KiB of them (an L2-resident block
+// that every 16-column panel of the call reuses), at least one tile.
+constexpr size_t kBlockBytes = 128 * 1024;
+
+// a = q - 128 as s8 (q ^ 0x80), rows [0, m) of q to rows of k4 bytes, zeros past k.
+void to_signed(const uint8_t* q, size_t ldq, size_t m, size_t k, size_t k4, int8_t* a) {
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (size_t r = 0; r < m; ++r) {
+    const uint8_t* src = q + r * ldq;
+    int8_t* dst = a + r * k4;
+    size_t i = 0;
+    for (; i + 32 <= k; i += 32) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_xor_si256(v, flip));
+    }
+    for (; i < k; ++i) dst[i] = static_cast<int8_t>(src[i] ^ 0x80u);
+    for (; i < k4; ++i) dst[i] = 0;
   }
-  uint8_t bytes[4] = {0, 0, 0, 0};
-  for (size_t i = kg; i < k; ++i) bytes[i - kg] = row[i];
-  int32_t v;
-  std::memcpy(&v, bytes, 4);
-  return v;
 }
 
-inline __m256i broadcast_group(int32_t group) {
-  const __m128i wide = _mm_cvtepu8_epi16(_mm_cvtsi32_si128(group));
-  return _mm256_broadcastq_epi64(wide);
-}
-
-// acc[0..3] hold, per column c of the panel, (k0k1, k2k3) partial sums in adjacent lanes.
-inline void fold(const __m256i acc[4], __m256i out[2]) {
-  out[0] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[0], acc[1]), 0xD8);
-  out[1] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[2], acc[3]), 0xD8);
-}
-
+// Rows [0, MR) of a, by the 16 columns of one panel: each half of the panel (8 columns, one
+// 32-byte load per 4 k) on its own, so the MR accumulators, the weights, their magnitudes and the
+// broadcast activations stay in the 16 ymm registers.
 template <int MR>
-void panel_tile(const uint8_t* q, size_t ldq, const int8_t* panel, size_t k, const float* x_scale,
-                const float* w_scale, const int32_t* row_sum, const float* bias, float* y,
-                size_t ldy, size_t cols, Epilogue epilogue) {
-  __m256i acc[MR][4];
-  for (int i = 0; i < MR; ++i)
-    for (int c = 0; c < 4; ++c) acc[i][c] = _mm256_setzero_si256();
-  // Full groups read 4 bytes of each row; the tail group (1..3 k, weights zero-padded) is
-  // gathered once up front so the loop body stays branch-free and GCC keeps acc in registers.
-  const size_t k_full = k / 4 * 4;
-  int32_t tail[MR];
-  for (int i = 0; i < MR; ++i) tail[i] = k_full < k ? group_at(q + i * ldq, k_full, k) : 0;
-  for (size_t kg = 0; kg < k; kg += 4) {
-    const int8_t* bp = panel + kg * 16;
-    __m256i w[4];
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; ++c) {
-      w[c] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bp + 16 * c)));
+void panel_tile(const int8_t* a, size_t k4, const int8_t* panel, const float* x_scale,
+                const float* w_scale, const float* bias, float* y, size_t ldy, size_t cols,
+                Epilogue epilogue) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (size_t c0 = 0; c0 < cols; c0 += 8) {
+    __m256i acc[MR];
+    for (int i = 0; i < MR; ++i) acc[i] = _mm256_setzero_si256();
+    const int8_t* bp = panel + 4 * c0;  // column c0's first 4 k (4 bytes per column)
+    for (size_t kg = 0; kg < k4; kg += 4, bp += 64) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp));
+      const __m256i u = _mm256_abs_epi8(w);
+#pragma GCC unroll 8
+      for (int i = 0; i < MR; ++i) {
+        int32_t g;
+        std::memcpy(&g, a + i * k4 + kg, 4);
+        const __m256i x = _mm256_sign_epi8(_mm256_set1_epi32(g), w);
+        acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), ones));
+      }
     }
-    const bool full = kg < k_full;
-#pragma GCC unroll 4
+    // Per-column constants, zero beyond `cols` (scale and bias are not padded).
+    const size_t n = std::min<size_t>(cols - c0, 8);
+    float ws[8] = {0}, bs[8] = {0};
+    for (size_t c = 0; c < n; ++c) {
+      ws[c] = w_scale[c0 + c];
+      bs[c] = bias ? bias[c0 + c] : 0.0f;
+    }
     for (int i = 0; i < MR; ++i) {
-      int32_t g;
-      if (full) std::memcpy(&g, q + i * ldq + kg, 4); else g = tail[i];
-      const __m256i a = broadcast_group(g);
-#pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c) acc[i][c] = _mm256_add_epi32(acc[i][c], _mm256_madd_epi16(a, w[c]));
-    }
-  }
-  // Per-column constants, zero beyond `cols` (row_sum, scale and bias are not padded).
-  int32_t rs[16] = {0};
-  float ws[16] = {0}, bs[16] = {0};
-  for (size_t c = 0; c < cols; ++c) {
-    rs[c] = row_sum[c] * 128;
-    ws[c] = w_scale[c];
-    bs[c] = bias ? bias[c] : 0.0f;
-  }
-  for (int i = 0; i < MR; ++i) {
-    __m256i sums[2];
-    fold(acc[i], sums);
-    for (int h = 0; h < 2; ++h) {
-      const size_t c0 = 8 * h;
-      if (c0 >= cols) break;
-      const __m256i zp = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rs + c0));
-      const __m256 real = _mm256_cvtepi32_ps(_mm256_sub_epi32(sums[h], zp));
-      const __m256 s = _mm256_mul_ps(_mm256_set1_ps(x_scale[i]), _mm256_loadu_ps(ws + c0));
+      const __m256 real = _mm256_cvtepi32_ps(acc[i]);
+      const __m256 s = _mm256_mul_ps(_mm256_set1_ps(x_scale[i]), _mm256_loadu_ps(ws));
       __m256 out = _mm256_mul_ps(s, real);
-      if (bias) out = _mm256_add_ps(out, _mm256_loadu_ps(bs + c0));
+      if (bias) out = _mm256_add_ps(out, _mm256_loadu_ps(bs));
       out = x86::epilogue<V>(out, epilogue);
-      _mm256_maskstore_ps(y + i * ldy + c0, V::tail_mask(cols - c0), out);
+      _mm256_maskstore_ps(y + i * ldy + c0, V::tail_mask(n), out);
     }
   }
 }
+
+// panel_tile by height: whole tiles, then the last rows of a block with a tile of their own.
+constexpr decltype(&panel_tile<kTileRows>) kTiles[kTileRows + 1] = {
+    nullptr, panel_tile<1>, panel_tile<2>, panel_tile<3>, panel_tile<4>, panel_tile<5>,
+    panel_tile<kTileRows>};
 
 void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
                  const float* bias, float* y, size_t ldy, size_t m, size_t n_begin, size_t n_end,
@@ -103,18 +104,25 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
     return;
   }
   const size_t k4 = (w.k + 3) / 4 * 4;
-  for (size_t c0 = n_begin; c0 < n_end; c0 += 16) {
-    const size_t cols = n_end - c0 < 16 ? n_end - c0 : 16;
-    const int8_t* panel = w.packed + (c0 / 16) * k4 * 16;
-    const float* b = bias ? bias + c0 : nullptr;
-    size_t r = 0;
-    for (; r + 2 <= m; r += 2) {
-      panel_tile<2>(q + r * ldq, ldq, panel, w.k, x_scale + r, w.scale + c0, w.row_sum + c0, b,
-                    y + r * ldy + c0, ldy, cols, epilogue);
-    }
-    if (r < m) {
-      panel_tile<1>(q + r * ldq, ldq, panel, w.k, x_scale + r, w.scale + c0, w.row_sum + c0, b,
-                    y + r * ldy + c0, ldy, cols, epilogue);
+  const size_t block_rows =
+      std::max<size_t>(kTileRows, kBlockBytes / k4 / kTileRows * kTileRows);
+  thread_local std::vector<int8_t> signed_rows;
+  for (size_t r0 = 0; r0 < m; r0 += block_rows) {
+    const size_t rows = std::min(block_rows, m - r0);
+    if (signed_rows.size() < rows * k4) signed_rows.resize(rows * k4);
+    int8_t* a = signed_rows.data();
+    to_signed(q + r0 * ldq, ldq, rows, w.k, k4, a);
+    for (size_t c0 = n_begin; c0 < n_end; c0 += 16) {
+      const size_t cols = std::min<size_t>(n_end - c0, 16);
+      const int8_t* panel = w.packed + (c0 / 16) * k4 * 16;
+      const float* b = bias ? bias + c0 : nullptr;
+      float* yc = y + r0 * ldy + c0;
+      const float* xs = x_scale + r0;
+      for (size_t r = 0; r < rows; r += kTileRows) {
+        const size_t height = std::min<size_t>(rows - r, kTileRows);
+        kTiles[height](a + r * k4, k4, panel, xs + r, w.scale + c0, b, yc + r * ldy, ldy, cols,
+                      epilogue);
+      }
     }
   }
 }

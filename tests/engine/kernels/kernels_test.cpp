@@ -352,7 +352,10 @@ struct Int8Problem {
 };
 
 Int8Problem random_int8_problem(size_t m, size_t n, size_t k, size_t ldq, std::mt19937& rng) {
-  std::uniform_int_distribution<int> u8(0, 255), s8(-127, 127);
+  // q as quantize_rows_u8 produces it (never 0: clamped to +-127 around 128, which the AVX2
+  // kernel relies on); weights over all of s8, -128 included (a file's int8 weights need not come
+  // from our symmetric quantizer).
+  std::uniform_int_distribution<int> u8(1, 255), s8(-128, 127);
   Int8Problem p;
   p.q.resize(m * ldq);
   for (auto& v : p.q) v = static_cast<uint8_t>(u8(rng));
