@@ -30,6 +30,9 @@ std::string runtime_info() {
   flag(f.avx512dq, "avx512dq");
   flag(f.avx512vnni, "avx512vnni");
   flag(f.avx512bf16, "avx512bf16");
+  flag(f.amx_tile, "amx_tile");
+  flag(f.amx_int8, "amx_int8");
+  flag(f.amx_bf16, "amx_bf16");
   const auto& ops = kernels::ops();
   out << "; best isa: " << kernels::isa_name(kernels::best_isa())
       << "; selected isa: " << kernels::isa_name(ops.isa) << " (kernels: " << ops.name << ")"

@@ -15,7 +15,7 @@ std::string runtime_info();
 // The kernel table the engine runs (honours MAUM_ISA; throws maum::InvalidArgument for a bad one)
 // and the peak arithmetic rate of one core with it: the denominators of `maum bench`'s "% of peak".
 struct KernelInfo {
-  std::string isa;      // "scalar", "portable", "avx2", "avx512", "avx512vnni"
+  std::string isa;      // "scalar", "portable", "avx2", "avx512", "avx512vnni", "amx"
   std::string kernels;  // the table's description, e.g. "AVX-512 (...)"
   // Peak ops per cycle of one core (a multiply-add counts 2) for fp32 and int8 GEMMs.
   double peak_fp32_ops_per_cycle = 0, peak_int8_ops_per_cycle = 0;
