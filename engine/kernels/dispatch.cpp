@@ -179,7 +179,8 @@ Ops make_ops(Isa isa) {
 #endif
   }
   // bf16 attention is a feature of its own (Cooper Lake, Sapphire Rapids, Zen 4 and later have
-  // it; Ice Lake has VNNI without it), offered by every AVX-512 table where the CPU has it.
+  // it; Ice Lake has VNNI without it), offered by every AVX-512 table where the CPU has it (whether
+  // the engine uses it is a per-CPU choice: choose_bf16_attention).
 #if MAUM_SIMD
   if ((isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni || isa == Isa::kAmx) &&
       cpu_features().avx512bf16)
@@ -292,10 +293,21 @@ const Ops& ops_for(Isa isa) {
 }
 
 const Ops& ops() {
-  // A function-local static: if MAUM_ISA is invalid the exception propagates and the next call
-  // tries again (a static whose initializer throws is not considered initialized).
-  static const Ops& selected = ops_for(selected_isa());
+  // A function-local static: if MAUM_ISA (or MAUM_ATTENTION) is invalid the exception propagates
+  // and the next call tries again (a static whose initializer throws is not considered
+  // initialized).
+  static const Ops selected = [] {
+    Ops o = ops_for(selected_isa());
+    if (!bf16_attention_choice().on) o.attention_head_bf16 = nullptr;
+    return o;
+  }();
   return selected;
+}
+
+const Choice& bf16_attention_choice() {
+  static const Choice choice =
+      choose_bf16_attention(cpu_features(), ops_for(selected_isa()), std::getenv("MAUM_ATTENTION"));
+  return choice;
 }
 
 size_t attention_scratch_floats(size_t seq, size_t head_dim) {

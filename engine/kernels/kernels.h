@@ -29,7 +29,8 @@ struct CpuFeatures {
   bool os_tile_state = false;
   // Vendor and family/model (cpuid leaves 0 and 1, extended family/model folded in as Intel and
   // AMD document it: lscpu's "CPU family" / "Model"). Only used for microarchitecture-dependent
-  // figures such as peak_ops_per_cycle (engine/kernels/peak.h), never to pick kernels.
+  // figures such as peak_ops_per_cycle (engine/kernels/peak.h) and for the choices measured per
+  // CPU (choose_bf16_attention below), never to decide which instructions exist.
   bool amd = false, intel = false;
   unsigned family = 0, model = 0;
 };
@@ -160,8 +161,24 @@ struct Ops {
 // Scratch floats attention_head and attention_head_bf16 need (same for every ISA).
 size_t attention_scratch_floats(size_t seq, size_t head_dim);
 
-// The table for one ISA (must be supported), and the one selected_isa() picks (cached).
+// The table for one ISA (must be supported), with every kernel the CPU can run (what the tests
+// and bench_kernels exercise); and the one the engine runs (cached): selected_isa()'s table with
+// the per-CPU choices below applied (attention_head_bf16 is null where bf16 attention is off).
 const Ops& ops_for(Isa isa);
 const Ops& ops();
+
+// ---- Choices made per CPU (choices.cpp; docs/PERF.md "ISA dispatch") ----
+// A decision and the reason `maum --version --verbose` prints with it.
+struct Choice {
+  bool on = false;
+  std::string reason;
+};
+// Whether int8 models run `table`'s attention_head_bf16 on `cpu`. MAUM_ATTENTION=fp32|bf16
+// (attention_env; null or empty = unset) forces it; otherwise a table of CPUs measured (vendor,
+// family, model) decides. Throws maum::InvalidArgument for another MAUM_ATTENTION value, or bf16
+// where the CPU or the table has no bf16 attention.
+Choice choose_bf16_attention(const CpuFeatures& cpu, const Ops& table, const char* attention_env);
+// That choice for this CPU, the selected table and MAUM_ATTENTION (cached like ops()).
+const Choice& bf16_attention_choice();
 
 }  // namespace maum::kernels

@@ -41,6 +41,18 @@ std::string runtime_info() {
   return out.str();
 }
 
+std::string runtime_choices() {
+  const kernels::Ops& ops = kernels::ops();
+  const kernels::AmxStatus& amx = kernels::amx_status();
+  const kernels::Choice& attention = kernels::bf16_attention_choice();
+  std::ostringstream out;
+  out << "amx: " << (amx.usable ? "usable" : "not usable — " + amx.reason)
+      << "; int8 linear layers run the " << kernels::isa_name(ops.isa) << " table\n";
+  out << "bf16 attention (int8 models): " << (attention.on ? "on" : "off") << " — "
+      << attention.reason << "\n";
+  return out.str();
+}
+
 KernelInfo kernel_info() {
   const kernels::Ops& ops = kernels::ops();
   KernelInfo info;

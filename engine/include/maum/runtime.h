@@ -12,6 +12,12 @@ int num_threads();
 // Human-readable description of the CPU features found and the kernels chosen (honours MAUM_ISA).
 std::string runtime_info();
 
+// The choices made for this CPU, one line each ("\n"-terminated) with the reason: whether AMX is
+// usable (or why not) and which kernel table runs, and whether int8 models use bf16 attention
+// (honours MAUM_ISA and MAUM_ATTENTION). What `maum --version --verbose` prints after
+// runtime_info().
+std::string runtime_choices();
+
 // The kernel table the engine runs (honours MAUM_ISA; throws maum::InvalidArgument for a bad one)
 // and the peak arithmetic rate of one core with it: the denominators of `maum bench`'s "% of peak".
 struct KernelInfo {

@@ -220,6 +220,9 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("best_isa", maum::kernels::isa_name(maum::kernels::best_isa()));
   benchmark::AddCustomContext("peak_assumption", maum::kernels::vector_width_note());
   benchmark::AddCustomContext("amx", maum::kernels::amx_status().reason);
+  benchmark::AddCustomContext("bf16_attention_choice",
+                              (maum::kernels::bf16_attention_choice().on ? "on: " : "off: ") +
+                                  maum::kernels::bf16_attention_choice().reason);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

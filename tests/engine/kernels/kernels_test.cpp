@@ -251,6 +251,92 @@ TEST(Dispatch, AmxUnusableIsAClearError) {
   EXPECT_THROW(ops_for(Isa::kAmx), InvalidArgument);
 }
 
+// The per-CPU choice of attention kernel for int8 models (engine/kernels/choices.cpp), on fixed
+// CPUs: the measured ones, an unlisted one, one without AVX512_BF16, and MAUM_ATTENTION.
+TEST(Choices, Bf16AttentionByCpuAndOverride) {
+  Ops with_bf16;
+  with_bf16.isa = Isa::kAvx512Vnni;
+  with_bf16.attention_head_bf16 = ref::attention_head_bf16;
+  Ops without_bf16;
+  without_bf16.isa = Isa::kAvx2;
+  auto cpu = [](bool amd, unsigned family, unsigned model, bool bf16) {
+    CpuFeatures f;
+    f.amd = amd;
+    f.intel = !amd;
+    f.family = family;
+    f.model = model;
+    f.avx512bf16 = bf16;
+    return f;
+  };
+  struct Case {
+    const char* name;
+    CpuFeatures cpu;
+    bool on;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"Emerald Rapids", cpu(false, 6, 207, true), false, "Intel family 6 model 207 (Emerald Rapids) measured slower"},
+      {"Sapphire Rapids", cpu(false, 6, 143, true), false, "Intel family 6 model 143"},
+      {"Zen 4 EPYC", cpu(true, 25, 17, true), true, "AMD family 25 model 17 (Zen 4) measured faster"},
+      {"Zen 4 Phoenix", cpu(true, 25, 0x74, true), true, "(Zen 4)"},
+      {"Zen 4c Bergamo", cpu(true, 25, 0xa0, true), true, "(Zen 4)"},
+      {"Zen 5", cpu(true, 26, 2, true), true, "(Zen 5)"},
+      {"Granite Rapids (not measured)", cpu(false, 6, 173, true), true, "not measured"},
+      {"Zen 3", cpu(true, 25, 1, false), false, "CPU lacks AVX512_BF16"},
+      {"Emerald Rapids without the flag", cpu(false, 6, 207, false), false, "CPU lacks AVX512_BF16"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    for (const char* unset : {static_cast<const char*>(nullptr), ""}) {
+      const Choice choice = choose_bf16_attention(c.cpu, with_bf16, unset);
+      EXPECT_EQ(choice.on, c.on);
+      EXPECT_NE(choice.reason.find(c.reason), std::string::npos) << choice.reason;
+    }
+  }
+  const CpuFeatures zen4 = cpu(true, 25, 17, true), emr = cpu(false, 6, 207, true),
+                    zen3 = cpu(true, 25, 1, false);
+  // A table without the kernel (MAUM_ISA=avx2 on a bf16 CPU): off, and says which table.
+  Choice c = choose_bf16_attention(zen4, without_bf16, nullptr);
+  EXPECT_FALSE(c.on);
+  EXPECT_NE(c.reason.find("avx2 table has no bf16 attention"), std::string::npos) << c.reason;
+  // MAUM_ATTENTION overrides the table of CPUs, both ways.
+  c = choose_bf16_attention(zen4, with_bf16, "fp32");
+  EXPECT_FALSE(c.on);
+  EXPECT_EQ(c.reason, "MAUM_ATTENTION=fp32");
+  c = choose_bf16_attention(emr, with_bf16, "bf16");
+  EXPECT_TRUE(c.on);
+  EXPECT_EQ(c.reason, "MAUM_ATTENTION=bf16");
+  EXPECT_FALSE(choose_bf16_attention(zen3, without_bf16, "fp32").on);
+  // What cannot be honoured is an error, not a silent fallback.
+  EXPECT_THROW(choose_bf16_attention(zen3, with_bf16, "bf16"), InvalidArgument);
+  EXPECT_THROW(choose_bf16_attention(zen4, without_bf16, "bf16"), InvalidArgument);
+  EXPECT_THROW(choose_bf16_attention(zen4, with_bf16, "fp16"), InvalidArgument);
+}
+
+// The engine's table carries the choice: bf16 attention only where it is on; ops_for keeps the
+// kernel for the tests and bench_kernels. `maum --version --verbose`'s lines name both choices.
+TEST(Choices, EngineTableFollowsTheChoice) {
+  const Choice& choice = bf16_attention_choice();
+  EXPECT_FALSE(choice.reason.empty());
+  EXPECT_EQ(ops().attention_head_bf16 != nullptr, choice.on) << choice.reason;
+  EXPECT_TRUE(cpu_features().avx512bf16 || !choice.on);
+  EXPECT_EQ(ops_for(ops().isa).attention_head_bf16 != nullptr,
+            cpu_features().avx512bf16 && (ops().isa == Isa::kAvx512 ||
+                                          ops().isa == Isa::kAvx512Vnni || ops().isa == Isa::kAmx));
+  const std::string lines = maum::runtime_choices();
+  EXPECT_NE(lines.find("amx: " + std::string(amx_status().usable ? "usable" : "not usable — " +
+                                                                   amx_status().reason)),
+            std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find(std::string("int8 linear layers run the ") + isa_name(ops().isa) + " table"),
+            std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find(std::string("bf16 attention (int8 models): ") + (choice.on ? "on" : "off") +
+                       " — " + choice.reason),
+            std::string::npos)
+      << lines;
+}
+
 // The AMX weight layout is the u8s8 panel layout of the weights zero-padded to a multiple of 64
 // k, and separable by panels like it (the loader packs a slab of rows at a time).
 TEST(ScalarReference, TilePackingIsThePanelLayoutPaddedTo64) {
