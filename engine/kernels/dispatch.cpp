@@ -112,9 +112,10 @@ AmxStatus detect_amx() {
   }
 #if defined(__linux__) && defined(SYS_arch_prctl)
   if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) {
+    const int error = errno;  // before anything else can change it
     s.reason = std::string("the kernel refused the tile data permission: "
                            "arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): ") +
-               std::strerror(errno);
+               std::strerror(error);
     return s;
   }
   s.usable = true;

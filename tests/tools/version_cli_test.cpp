@@ -4,7 +4,6 @@
 // not from the engine. Choices that cannot be honoured (MAUM_ISA=amx without AMX, an unknown
 // MAUM_ATTENTION) are one-line errors.
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -30,12 +29,6 @@ class VersionCli : public testing::CliSandbox {
         return line.substr(line.find(':') + 1) + " ";
     }
     return "";
-  }
-  static std::vector<std::string> lines(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string l; std::getline(in, l);) out.push_back(l);
-    return out;
   }
 };
 
