@@ -62,6 +62,9 @@ Choice choose_bf16_attention(const CpuFeatures& cpu, const Ops& table, const cha
     if (!table.attention_head_bf16) throw InvalidArgument("MAUM_ATTENTION=bf16: " + no_kernel);
     return {true, "MAUM_ATTENTION=bf16"};
   }
+  // The scalar and portable tables never have it (and builds without x86 kernels read no cpuid,
+  // so they cannot speak of the CPU).
+  if (table.isa == Isa::kScalar || table.isa == Isa::kPortable) return {false, no_kernel};
   if (!cpu.avx512bf16) return {false, "CPU lacks AVX512_BF16"};
   if (!table.attention_head_bf16) return {false, no_kernel};
   for (const AttentionRule& rule : kBf16AttentionRules) {

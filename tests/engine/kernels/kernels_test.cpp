@@ -225,7 +225,9 @@ TEST(Dispatch, AmxUnusableIsAClearError) {
   const AmxStatus& amx = amx_status();
   const CpuFeatures& f = cpu_features();
   ASSERT_FALSE(amx.reason.empty());
-  if (!f.amx_tile || !f.amx_int8) {
+  if (!MAUM_SIMD) {
+    EXPECT_EQ(amx.reason, "built without the x86 kernels: MAUM_SIMD=OFF");
+  } else if (!f.amx_tile || !f.amx_int8) {
     EXPECT_FALSE(amx.usable);
     EXPECT_NE(amx.reason.find("no AMX on this CPU"), std::string::npos) << amx.reason;
   } else if (!f.os_tile_state) {
@@ -259,6 +261,8 @@ TEST(Choices, Bf16AttentionByCpuAndOverride) {
   with_bf16.attention_head_bf16 = ref::attention_head_bf16;
   Ops without_bf16;
   without_bf16.isa = Isa::kAvx2;
+  Ops portable;
+  portable.isa = Isa::kPortable;
   auto cpu = [](bool amd, unsigned family, unsigned model, bool bf16) {
     CpuFeatures f;
     f.amd = amd;
@@ -307,6 +311,11 @@ TEST(Choices, Bf16AttentionByCpuAndOverride) {
   EXPECT_TRUE(c.on);
   EXPECT_EQ(c.reason, "MAUM_ATTENTION=bf16");
   EXPECT_FALSE(choose_bf16_attention(zen3, without_bf16, "fp32").on);
+  // The portable and scalar tables (all a MAUM_SIMD=OFF build has, which reads no cpuid) speak of
+  // themselves, not of the CPU.
+  c = choose_bf16_attention(CpuFeatures{}, portable, nullptr);
+  EXPECT_FALSE(c.on);
+  EXPECT_EQ(c.reason, "the portable table has no bf16 attention (AVX-512 tables only)");
   // What cannot be honoured is an error, not a silent fallback.
   EXPECT_THROW(choose_bf16_attention(zen3, with_bf16, "bf16"), InvalidArgument);
   EXPECT_THROW(choose_bf16_attention(zen4, without_bf16, "bf16"), InvalidArgument);
