@@ -46,6 +46,7 @@ struct AmxStatus {
   std::string reason;
 };
 const AmxStatus& amx_status();
+
 const char* isa_name(Isa isa);
 // Best ISA this CPU (and OS, via xgetbv) supports.
 Isa best_isa();
