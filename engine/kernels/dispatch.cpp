@@ -1,10 +1,16 @@
 // Run-time ISA selection: cpuid says what the CPU has, xgetbv says whether the OS saves the
-// vector registers (AVX-512 state can be disabled by the OS even when cpuid reports it). Built with
-// MAUM_SIMD=0 (any CPU) there is neither: the portable and scalar tables are the only ones.
+// vector registers (AVX-512 state can be disabled by the OS even when cpuid reports it), and for
+// AMX Linux must also grant the process the tile data state (amx_status). Built with MAUM_SIMD=0
+// (any CPU) there is none of it: the portable and scalar tables are the only ones.
 #if MAUM_SIMD
 #include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #endif
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -64,6 +70,10 @@ CpuFeatures detect() {
   if (max_leaf < 7) return f;
   __cpuid_count(7, 0, eax, ebx, ecx, edx);
   f.avx2 = ebx & (1u << 5);
+  f.amx_bf16 = edx & (1u << 22);
+  f.amx_tile = edx & (1u << 24);
+  f.amx_int8 = edx & (1u << 25);
+  f.os_tile_state = (xcr0 & (3ull << 17)) == (3ull << 17);  // XTILECFG + XTILEDATA
   if (os_zmm) {
     f.avx512f = ebx & (1u << 16);
     f.avx512dq = ebx & (1u << 17);
@@ -78,6 +88,45 @@ CpuFeatures detect() {
   }
 #endif
   return f;
+}
+
+#if MAUM_SIMD && defined(__linux__) && defined(SYS_arch_prctl)
+// Linux (5.16 and later) starts every process without the 8 KiB tile data state: the first tile
+// instruction would be killed with SIGILL until the process asks for it. The permission is per
+// process (all its threads, inherited by fork), so one request is enough.
+constexpr int kArchReqXcompPerm = 0x1023;  // ARCH_REQ_XCOMP_PERM, <asm/prctl.h>
+constexpr int kXfeatureXtiledata = 18;     // XFEATURE_XTILEDATA
+#endif
+
+AmxStatus detect_amx() {
+  AmxStatus s;
+#if MAUM_SIMD
+  const CpuFeatures& f = cpu_features();
+  if (!f.amx_tile || !f.amx_int8) {
+    s.reason = "no AMX on this CPU: cpuid has no AMX-TILE/AMX-INT8";
+    return s;
+  }
+  if (!f.os_tile_state) {
+    s.reason = "the OS does not enable tile state: XCR0 bits 17-18 (XTILECFG, XTILEDATA) clear";
+    return s;
+  }
+#if defined(__linux__) && defined(SYS_arch_prctl)
+  if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) {
+    const int error = errno;  // before anything else can change it
+    s.reason = std::string("the kernel refused the tile data permission: "
+                           "arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): ") +
+               std::strerror(error);
+    return s;
+  }
+  s.usable = true;
+  s.reason = "usable";
+#else
+  s.reason = "no tile data permission request for this OS: Linux only";
+#endif
+#else
+  s.reason = "built without the x86 kernels: MAUM_SIMD=OFF";
+#endif
+  return s;
 }
 
 Ops make_ref_ops() {
@@ -122,15 +171,20 @@ Ops make_ops(Isa isa) {
     case Isa::kAvx512Vnni:
       fill_vnni_ops(o);
       break;
+    case Isa::kAmx:
+      fill_amx_ops(o);
+      break;
 #else
     default:
       break;  // isa_supported() is false for the x86 tables
 #endif
   }
   // bf16 attention is a feature of its own (Cooper Lake, Sapphire Rapids, Zen 4 and later have
-  // it; Ice Lake has VNNI without it), offered by both AVX-512 tables where the CPU has it.
+  // it; Ice Lake has VNNI without it), offered by every AVX-512 table where the CPU has it (whether
+  // the engine uses it is a per-CPU choice: choose_bf16_attention).
 #if MAUM_SIMD
-  if ((isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni) && cpu_features().avx512bf16)
+  if ((isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni || isa == Isa::kAmx) &&
+      cpu_features().avx512bf16)
     fill_bf16_attention(o);
 #endif
   o.isa = isa;
@@ -143,8 +197,10 @@ Isa parse_isa(const std::string& text) {
   if (text == "avx2") return Isa::kAvx2;
   if (text == "avx512") return Isa::kAvx512;
   if (text == "avx512vnni" || text == "vnni") return Isa::kAvx512Vnni;
-  throw InvalidArgument("MAUM_ISA='" + text +
-                        "' is not a known ISA (expected scalar, portable, avx2, avx512 or avx512vnni)");
+  if (text == "amx") return Isa::kAmx;
+  throw InvalidArgument(
+      "MAUM_ISA='" + text +
+      "' is not a known ISA (expected scalar, portable, avx2, avx512, avx512vnni or amx)");
 }
 
 void init_openblas_once() {
@@ -161,6 +217,11 @@ const CpuFeatures& cpu_features() {
   return features;
 }
 
+const AmxStatus& amx_status() {
+  static const AmxStatus status = detect_amx();  // thread-safe, once: the request is made once
+  return status;
+}
+
 const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::kScalar: return "scalar";
@@ -168,6 +229,7 @@ const char* isa_name(Isa isa) {
     case Isa::kAvx512: return "avx512";
     case Isa::kAvx512Vnni: return "avx512vnni";
     case Isa::kPortable: return "portable";
+    case Isa::kAmx: return "amx";
   }
   return "unknown";
 }
@@ -182,12 +244,14 @@ bool isa_supported(Isa isa) {
     case Isa::kAvx2: return avx2;
     case Isa::kAvx512: return avx512;
     case Isa::kAvx512Vnni: return avx512 && f.avx512vnni;
+    // Asked last: the permission request happens only where the rest holds.
+    case Isa::kAmx: return avx512 && f.avx512vnni && amx_status().usable;
   }
   return false;
 }
 
 Isa best_isa() {
-  for (Isa isa : {Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2}) {
+  for (Isa isa : {Isa::kAmx, Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2}) {
     if (isa_supported(isa)) return isa;
   }
   return Isa::kPortable;
@@ -199,8 +263,15 @@ Isa selected_isa() {
   if (env == nullptr || *env == '\0') return best_isa();
   const Isa isa = parse_isa(env);
   if (!isa_supported(isa)) {
+    std::string why;
+    if (isa == Isa::kAmx) {
+      why = amx_status().usable ? "it needs the avx512vnni table, which this CPU cannot run"
+                                : amx_status().reason;
+      why += "; ";
+    }
     throw InvalidArgument(std::string("MAUM_ISA=") + env + ": this CPU cannot run " +
-                          isa_name(isa) + " (best available: " + isa_name(best_isa()) + ")");
+                          isa_name(isa) + " (" + why + "best available: " + isa_name(best_isa()) +
+                          ")");
   }
   return isa;
 }
@@ -215,18 +286,29 @@ const Ops& ops_for(Isa isa) {
   // flags, so the compiler may use that ISA's instructions in them too (AVX2 stores do appear in
   // fill_avx2_* today), and building them on a CPU without it would be an illegal instruction.
   auto table_if_supported = [](Isa i) { return isa_supported(i) ? make_ops(i) : Ops{}; };
-  static const Ops tables[5] = {table_if_supported(Isa::kScalar), table_if_supported(Isa::kAvx2),
+  static const Ops tables[6] = {table_if_supported(Isa::kScalar), table_if_supported(Isa::kAvx2),
                                 table_if_supported(Isa::kAvx512),
                                 table_if_supported(Isa::kAvx512Vnni),
-                                table_if_supported(Isa::kPortable)};
+                                table_if_supported(Isa::kPortable), table_if_supported(Isa::kAmx)};
   return tables[static_cast<int>(isa)];
 }
 
 const Ops& ops() {
-  // A function-local static: if MAUM_ISA is invalid the exception propagates and the next call
-  // tries again (a static whose initializer throws is not considered initialized).
-  static const Ops& selected = ops_for(selected_isa());
+  // A function-local static: if MAUM_ISA (or MAUM_ATTENTION) is invalid the exception propagates
+  // and the next call tries again (a static whose initializer throws is not considered
+  // initialized).
+  static const Ops selected = [] {
+    Ops o = ops_for(selected_isa());
+    if (!bf16_attention_choice().on) o.attention_head_bf16 = nullptr;
+    return o;
+  }();
   return selected;
+}
+
+const Choice& bf16_attention_choice() {
+  static const Choice choice =
+      choose_bf16_attention(cpu_features(), ops_for(selected_isa()), std::getenv("MAUM_ATTENTION"));
+  return choice;
 }
 
 size_t attention_scratch_floats(size_t seq, size_t head_dim) {

@@ -1,33 +1,52 @@
 // Internal: the kernel table. The model composes these ops and never contains intrinsics; each ISA
 // provides its own implementation in its own source files, named <isa>_<op>.cpp (ref/ref_*.cpp =
-// portable scalar reference; x86/avx2_*, avx512_*, vnni_*, bf16_*.cpp compiled with their own
+// portable scalar reference; x86/avx2_*, avx512_*, vnni_*, bf16_*, amx_*.cpp compiled with their own
 // flags, the element-wise math written once for both vector widths in x86/vec_kernels.h;
 // portable/portable_ops.cpp = Eigen, vectorised with whatever the baseline target has: SSE2 on
 // x86-64, NEON on ARM), and the table is
-// chosen once at run time from cpuid (MAUM_ISA=scalar|portable|avx2|avx512|avx512vnni forces one).
+// chosen once at run time from cpuid (MAUM_ISA=scalar|portable|avx2|avx512|avx512vnni|amx forces one).
 // Built with MAUM_SIMD=OFF there are no x86 tables and no cpuid: portable is the best.
 // All kernels are single-threaded: the engine splits work across its thread pool and calls them
 // on sub-blocks. Matrices are row-major; linear weights are [N out, K in] as in PyTorch.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace maum::kernels {
 
-enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3, kPortable = 4 };
+// kAmx: the avx512vnni table with its int8 linear layer on AMX tiles (tdpbusd).
+enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3, kPortable = 4, kAmx = 5 };
 
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512vnni = false;
   bool avx512bf16 = false;  // vdpbf16ps / vcvtne2ps2bf16 (cpuid leaf 7 subleaf 1, eax bit 5)
+  // AMX, as cpuid reports it (leaf 7 subleaf 0, edx bits 24 / 25 / 22), and whether the OS enables
+  // tile state in XCR0 (bits 17 XTILECFG and 18 XTILEDATA). Usable only once the OS has also
+  // granted this process the tile data state: see amx_status().
+  bool amx_tile = false, amx_int8 = false, amx_bf16 = false;
+  bool os_tile_state = false;
   // Vendor and family/model (cpuid leaves 0 and 1, extended family/model folded in as Intel and
   // AMD document it: lscpu's "CPU family" / "Model"). Only used for microarchitecture-dependent
-  // figures such as peak_ops_per_cycle (engine/kernels/peak.h), never to pick kernels.
+  // figures such as peak_ops_per_cycle (engine/kernels/peak.h) and for the choices measured per
+  // CPU (choose_bf16_attention below), never to decide which instructions exist.
   bool amd = false, intel = false;
   unsigned family = 0, model = 0;
 };
 
 const CpuFeatures& cpu_features();
+
+// Whether this process can run AMX int8 tiles, and if not why: the CPU lacks AMX-TILE/AMX-INT8,
+// the OS does not enable tile state in XCR0, or Linux refused the tile data permission
+// (arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA), requested here once per process, before
+// any tile instruction runs; reason then carries the errno text). reason is "usable" when usable.
+struct AmxStatus {
+  bool usable = false;
+  std::string reason;
+};
+const AmxStatus& amx_status();
+
 const char* isa_name(Isa isa);
 // Best ISA this CPU (and OS, via xgetbv) supports.
 Isa best_isa();
@@ -145,8 +164,24 @@ struct Ops {
 // Scratch floats attention_head and attention_head_bf16 need (same for every ISA).
 size_t attention_scratch_floats(size_t seq, size_t head_dim);
 
-// The table for one ISA (must be supported), and the one selected_isa() picks (cached).
+// The table for one ISA (must be supported), with every kernel the CPU can run (what the tests
+// and bench_kernels exercise); and the one the engine runs (cached): selected_isa()'s table with
+// the per-CPU choices below applied (attention_head_bf16 is null where bf16 attention is off).
 const Ops& ops_for(Isa isa);
 const Ops& ops();
+
+// ---- Choices made per CPU (choices.cpp; docs/PERF.md "ISA dispatch") ----
+// A decision and the reason `maum --version --verbose` prints with it.
+struct Choice {
+  bool on = false;
+  std::string reason;
+};
+// Whether int8 models run `table`'s attention_head_bf16 on `cpu`. MAUM_ATTENTION=fp32|bf16
+// (attention_env; null or empty = unset) forces it; otherwise a table of CPUs measured (vendor,
+// family, model) decides. Throws maum::InvalidArgument for another MAUM_ATTENTION value, or bf16
+// where the CPU or the table has no bf16 attention.
+Choice choose_bf16_attention(const CpuFeatures& cpu, const Ops& table, const char* attention_env);
+// That choice for this CPU, the selected table and MAUM_ATTENTION (cached like ops()).
+const Choice& bf16_attention_choice();
 
 }  // namespace maum::kernels

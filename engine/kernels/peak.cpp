@@ -61,6 +61,9 @@ bool avx512_full_width(const CpuFeatures& cpu) { return !(cpu.amd && cpu.family 
 double peak_ops_per_cycle(Isa isa, bool int8, const CpuFeatures& cpu) {
   const bool full = avx512_full_width(cpu);
   switch (isa) {
+    case Isa::kAmx:  // Intel's figure for AMX-INT8: 2048 int8 ops per cycle per core
+      if (int8) return 2048;
+      return full ? 64 : 32;
     case Isa::kAvx512Vnni:
       if (int8) return full ? 256 : 128;
       return full ? 64 : 32;

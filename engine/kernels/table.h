@@ -53,6 +53,10 @@ void pack_f32_panels(const float* w, size_t n, size_t k, float* packed);
 // in n and k (what vpdpbusd consumes; the AVX2 kernel widens the same bytes).
 size_t packed_u8s8_panels_size(size_t n, size_t k);
 void pack_u8s8_panels(const int8_t* w, size_t n, size_t k, int8_t* packed);
+// u8s8 for AMX tiles: the same layout with k zero-padded to a multiple of 64, so that every 64 k
+// of a panel are one whole B tile (16 rows of 16 columns x 4 k = 64 bytes).
+size_t packed_u8s8_tiles_size(size_t n, size_t k);
+void pack_u8s8_tiles(const int8_t* w, size_t n, size_t k, int8_t* packed);
 }  // namespace ref
 
 // A table's attention_one_query with its own softmax: ops.attention_one_query =
@@ -99,7 +103,7 @@ void set_linear_u8s8_panels(Ops& ops) {
 // Every fill_*: fill_<isa>_ops(ops) assembles a whole table (in <isa>_ops.cpp, from the scalar
 // reference make_ops() starts with); fill_<isa>_<op>(ops) sets one file's entries (in
 // <isa>_<op>.cpp, compiled with that ISA's flags). Kernel files are named <isa>_<op>.cpp
-// throughout: ref/ref_*, portable/portable_*, x86/{avx2,avx512,vnni,bf16}_*.
+// throughout: ref/ref_*, portable/portable_*, x86/{avx2,avx512,vnni,bf16,amx}_*.
 void fill_portable_ops(Ops& ops);  // portable/ (Eigen), every build
 void fill_avx2_ops(Ops& ops);      // x86/avx2_ops.cpp, from:
 void fill_avx2_gemm(Ops& ops);
@@ -113,5 +117,7 @@ void fill_avx512_attention(Ops& ops);
 void fill_vnni_ops(Ops& ops);      // x86/vnni_ops.cpp: the avx512 table, then:
 void fill_vnni_gemm(Ops& ops);
 void fill_bf16_attention(Ops& ops);  // x86/bf16_attention.cpp, only where the CPU has AVX512_BF16
+void fill_amx_ops(Ops& ops);       // x86/amx_ops.cpp: the avx512vnni table, then:
+void fill_amx_int8(Ops& ops);
 
 }  // namespace maum::kernels

@@ -241,7 +241,8 @@ void feed_forward(const Pass& p, const EncoderLayer& layer, const float* in, flo
 void encoder_layer(const Pass& p, const EncoderLayer& layer, float*& x, float*& tmp, float* qkv,
                    float* ctx, float* inter) {
   const size_t H = p.H;
-  // int8 models take bf16 attention where the CPU multiplies bf16 natively (twice the fp32 rate):
+  // int8 models take bf16 attention where the CPU multiplies bf16 natively (twice the fp32 rate)
+  // and it was measured faster (the per-CPU choice: kernels::bf16_attention_choice):
   // their activations are already rounded to 8 bits at every linear layer, and the accuracy test
   // (tests/engine) holds int8 results to fp32's. fp32 models keep fp32 attention everywhere, and
   // the last layer's single [CLS] query (attention_one_query) is fp32 for both.

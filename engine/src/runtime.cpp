@@ -30,11 +30,26 @@ std::string runtime_info() {
   flag(f.avx512dq, "avx512dq");
   flag(f.avx512vnni, "avx512vnni");
   flag(f.avx512bf16, "avx512bf16");
+  flag(f.amx_tile, "amx_tile");
+  flag(f.amx_int8, "amx_int8");
+  flag(f.amx_bf16, "amx_bf16");
   const auto& ops = kernels::ops();
   out << "; best isa: " << kernels::isa_name(kernels::best_isa())
       << "; selected isa: " << kernels::isa_name(ops.isa) << " (kernels: " << ops.name << ")"
       << "; int8 models' attention: " << (ops.attention_head_bf16 ? "bf16 (vdpbf16ps)" : "fp32")
       << "; threads: " << num_threads();
+  return out.str();
+}
+
+std::string runtime_choices() {
+  const kernels::Ops& ops = kernels::ops();
+  const kernels::AmxStatus& amx = kernels::amx_status();
+  const kernels::Choice& attention = kernels::bf16_attention_choice();
+  std::ostringstream out;
+  out << "amx: " << (amx.usable ? "usable" : "not usable — " + amx.reason)
+      << "; int8 linear layers run the " << kernels::isa_name(ops.isa) << " table\n";
+  out << "bf16 attention (int8 models): " << (attention.on ? "on" : "off") << " — "
+      << attention.reason << "\n";
   return out.str();
 }
 

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -67,6 +68,14 @@ class CliSandbox : public ::testing::Test {
     r.out = read_file(out);
     r.err = read_file(err);
     return r;
+  }
+
+  // The lines of a command's output, without their newlines.
+  static std::vector<std::string> lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
   }
 
   // Runs `maum ARGS` (ARGS already shell-quoted where needed).

@@ -29,12 +29,6 @@ class OutputCli : public testing::CliSandbox {
   static testing::RunResult run_to_full(const std::string& args, const std::string& input = "") {
     return run_shell("( " + shell_quote(testing::cli_path()) + " " + args + " > /dev/full )", input);
   }
-  static std::vector<std::string> lines(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string l; std::getline(in, l);) out.push_back(l);
-    return out;
-  }
 };
 
 // 9.3: every command checks its writes and the final flush/close.

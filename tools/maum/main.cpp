@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
     if (version) {
       std::cout << "maum " << MAUM_VERSION << "\n";
-      if (global.verbose) std::cout << maum::runtime_info() << "\n";
+      if (global.verbose) std::cout << maum::runtime_info() << "\n" << maum::runtime_choices();
       close_stdout();
       return 0;
     }

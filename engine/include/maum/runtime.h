@@ -12,10 +12,16 @@ int num_threads();
 // Human-readable description of the CPU features found and the kernels chosen (honours MAUM_ISA).
 std::string runtime_info();
 
+// The choices made for this CPU, one line each ("\n"-terminated) with the reason: whether AMX is
+// usable (or why not) and which kernel table runs, and whether int8 models use bf16 attention
+// (honours MAUM_ISA and MAUM_ATTENTION). What `maum --version --verbose` prints after
+// runtime_info().
+std::string runtime_choices();
+
 // The kernel table the engine runs (honours MAUM_ISA; throws maum::InvalidArgument for a bad one)
 // and the peak arithmetic rate of one core with it: the denominators of `maum bench`'s "% of peak".
 struct KernelInfo {
-  std::string isa;      // "scalar", "portable", "avx2", "avx512", "avx512vnni"
+  std::string isa;      // "scalar", "portable", "avx2", "avx512", "avx512vnni", "amx"
   std::string kernels;  // the table's description, e.g. "AVX-512 (...)"
   // Peak ops per cycle of one core (a multiply-add counts 2) for fp32 and int8 GEMMs.
   double peak_fp32_ops_per_cycle = 0, peak_int8_ops_per_cycle = 0;

@@ -6,14 +6,14 @@
 //                             scalar at the 768x768 shape only, it is slow)
 //   openblas/<N>x<K>/<M>    : cblas_sgemm on the same shapes (whatever core OpenBLAS picked;
 //                             builds with MAUM_SIMD=OFF have no OpenBLAS)
-//   u8s8/<isa>/<N>x<K>/<M>  : Ops::linear_u8s8 (int8 weights, u8 activations)
+//   u8s8/<isa>/<N>x<K>/<M>  : Ops::linear_u8s8 (int8 weights, u8 activations; amx: tdpbusd)
 //   attention/<isa>/<seq>   : Ops::attention_head, head_dim 64
 //   attention_bf16/<isa>/<seq> : Ops::attention_head_bf16 (CPUs with AVX512_BF16; % of peak
 //                             against twice the fp32 peak: vdpbf16ps does 2 multiply-adds a lane)
 // Counters: GFLOPS (2·M·N·K per GEMM) and pct_peak = GFLOPS / (clock x ops/cycle of one core),
 // both from engine/kernels/peak.h: fp32 AVX-512 64 flop/cycle (2 FMA units x 16 lanes x 2), AVX2
 // 32, scalar 2; int8 counts 2 ops per multiply-add: VNNI 256 op/cycle (2 vpdpbusd units x 64
-// MACs x 2), AVX2 vpmaddwd 64 (2 units x 16 MACs x 2). On AMD Zen 4 (family 0x19), which runs
+// MACs x 2), AVX2 vpmaddwd 64 (2 units x 16 MACs x 2), AMX 2048. On AMD Zen 4 (family 0x19), which runs
 // 512-bit ops as two 256-bit halves, AVX-512 fp32 is 32 and VNNI 128; the context line
 // peak_assumption says which applies. openblas/ is measured against the fp32 peak of the best
 // ISA. The clock is measured at start-up with a chain of dependent adds (one per cycle), so
@@ -169,7 +169,8 @@ void apply_seq(benchmark::internal::Benchmark* b) {
 
 int register_all() {
   std::vector<Isa> isas;
-  for (Isa isa : {Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2, Isa::kPortable, Isa::kScalar}) {
+  for (Isa isa : {Isa::kAmx, Isa::kAvx512Vnni, Isa::kAvx512, Isa::kAvx2, Isa::kPortable,
+                  Isa::kScalar}) {
     if (maum::kernels::isa_supported(isa)) isas.push_back(isa);
   }
   for (const Shape& s : kShapes) {
@@ -180,7 +181,7 @@ int register_all() {
     for (Isa isa : isas) {
       // The scalar reference is too slow to be worth timing at every shape.
       if (isa == Isa::kScalar && s.n != s.k) continue;
-      if (isa == Isa::kAvx512Vnni) continue;  // vnni == avx512 for fp32
+      if (isa == Isa::kAvx512Vnni || isa == Isa::kAmx) continue;  // both == avx512 for fp32
       benchmark::RegisterBenchmark(
           (std::string("f32/") + maum::kernels::isa_name(isa) + "/" + s.name).c_str(), bench_f32,
           isa, s.n, s.k)->Apply(apply_seq);
@@ -194,6 +195,7 @@ int register_all() {
     }
   }
   for (Isa isa : isas) {
+    if (isa == Isa::kAmx) continue;  // the avx512vnni table's attention
     benchmark::RegisterBenchmark(
         (std::string("attention/") + maum::kernels::isa_name(isa)).c_str(), bench_attention, isa,
         false)->Apply(apply_seq);
@@ -217,6 +219,10 @@ int main(int argc, char** argv) {
 #endif
   benchmark::AddCustomContext("best_isa", maum::kernels::isa_name(maum::kernels::best_isa()));
   benchmark::AddCustomContext("peak_assumption", maum::kernels::vector_width_note());
+  benchmark::AddCustomContext("amx", maum::kernels::amx_status().reason);
+  benchmark::AddCustomContext("bf16_attention_choice",
+                              (maum::kernels::bf16_attention_choice().on ? "on: " : "off: ") +
+                                  maum::kernels::bf16_attention_choice().reason);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

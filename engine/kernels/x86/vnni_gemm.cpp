@@ -3,12 +3,14 @@
 // 64-byte load feeds 16 output columns and one broadcast 4-byte group of a row of q feeds them
 // all. Tile: 6 rows x 64 columns = 24 int32 accumulators. The zero point of the u8 activations
 // (+128) is removed exactly in int32 with the precomputed 128·row_sum[n], then the result is
-// scaled, biased and run through the epilogue in registers.
+// scaled, biased and run through the epilogue in registers (x86/u8s8_avx512.h, shared with the
+// AMX kernel).
 #include <immintrin.h>
 
 #include <cstring>
 
 #include "engine/kernels/table.h"
+#include "engine/kernels/x86/u8s8_avx512.h"
 #include "engine/kernels/x86/vec_avx512.h"
 #include "engine/kernels/x86/vec_kernels.h"
 
@@ -86,18 +88,10 @@ void tile(const TileArgs& t) {
   }
   for (int j = 0; j < NP; ++j) {
     const __mmask16 mask = j == NP - 1 ? t.last_mask : static_cast<__mmask16>(0xffff);
-    const __m512i zero_point =
-        _mm512_slli_epi32(_mm512_maskz_loadu_epi32(mask, t.row_sum + j * 16), 7);  // 128·row_sum
-    const __m512 w_scale = _mm512_maskz_loadu_ps(mask, t.w_scale + j * 16);
-    const __m512 bias = t.bias ? _mm512_maskz_loadu_ps(mask, t.bias + j * 16) : _mm512_setzero_ps();
-    for (int i = 0; i < MR; ++i) {
-      const __m512 real = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][j], zero_point));
-      // (x_scale · w_scale) · acc + bias, in the reference's order.
-      const __m512 s = _mm512_mul_ps(_mm512_set1_ps(t.x_scale[i]), w_scale);
-      __m512 y = _mm512_mul_ps(s, real);
-      if (t.bias) y = _mm512_add_ps(y, bias);
-      _mm512_mask_storeu_ps(t.c + i * t.ldc + j * 16, mask, x86::epilogue<V>(y, t.epilogue));
-    }
+    const auto columns = x86::U8s8Columns::load(mask, t.row_sum + j * 16, t.w_scale + j * 16,
+                                                t.bias ? t.bias + j * 16 : nullptr);
+    for (int i = 0; i < MR; ++i)
+      columns.store(t.c + i * t.ldc + j * 16, acc[i][j], t.x_scale[i], t.epilogue);
   }
 }
 

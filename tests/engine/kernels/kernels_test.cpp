@@ -20,6 +20,7 @@
 //    against the fp32 reference, the first-order rounding bound |Δ| <= m_d·(2·δs + 3u) + 1e-6 with
 //    δs = max_j 2u·scale·Σ_d |q_d·k_jd| the largest score error of the row (a score error δ moves
 //    every p_j by at most 2δ relatively; rounding p and v adds 2u).
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -55,9 +56,30 @@ struct Aligned {
   T* ptr;
 };
 
+// Sets (or, with null, unsets) an environment variable for a scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    const char* old = std::getenv(name);
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    if (value) setenv(name, value, 1); else unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (had_) setenv(name_, old_.c_str(), 1); else unsetenv(name_);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  bool had_ = false;
+  std::string old_;
+};
+
 std::vector<Isa> simd_isas() {
   std::vector<Isa> out;
-  for (Isa isa : {Isa::kPortable, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
+  for (Isa isa : {Isa::kPortable, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAmx}) {
     if (isa_supported(isa)) out.push_back(isa);
   }
   return out;
@@ -161,7 +183,7 @@ TEST(Dispatch, BogusIsaThrowsInvalidArgument) {
   std::string saved_value = saved ? saved : "";
   setenv("MAUM_ISA", "bogus", 1);
   EXPECT_THROW(selected_isa(), InvalidArgument);
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAmx}) {
     if (!isa_supported(isa)) {
       setenv("MAUM_ISA", isa_name(isa), 1);
       EXPECT_THROW(selected_isa(), InvalidArgument) << isa_name(isa);
@@ -180,7 +202,8 @@ TEST(Dispatch, BogusIsaThrowsInvalidArgument) {
 
 TEST(Dispatch, TablesAreFullyPopulatedAndRuntimeInfoNamesTheIsa) {
   EXPECT_TRUE(isa_supported(Isa::kPortable));
-  for (Isa isa : {Isa::kScalar, Isa::kPortable, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni}) {
+  for (Isa isa : {Isa::kScalar, Isa::kPortable, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni,
+                  Isa::kAmx}) {
     if (!isa_supported(isa)) continue;
     const Ops& o = ops_for(isa);
     EXPECT_EQ(o.isa, isa);
@@ -193,6 +216,161 @@ TEST(Dispatch, TablesAreFullyPopulatedAndRuntimeInfoNamesTheIsa) {
   const std::string info = maum::runtime_info();
   EXPECT_NE(info.find(isa_name(ops().isa)), std::string::npos) << info;
   EXPECT_NE(info.find(isa_name(best_isa())), std::string::npos) << info;
+}
+
+// MAUM_ISA=amx where AMX cannot run is an InvalidArgument that says why (no AMX on this CPU, the
+// OS does not enable tile state, or the kernel refused the tile data permission), and nothing
+// picks the amx table by itself.
+TEST(Dispatch, AmxUnusableIsAClearError) {
+  const AmxStatus& amx = amx_status();
+  const CpuFeatures& f = cpu_features();
+  ASSERT_FALSE(amx.reason.empty());
+  if (!MAUM_SIMD) {
+    EXPECT_EQ(amx.reason, "built without the x86 kernels: MAUM_SIMD=OFF");
+  } else if (!f.amx_tile || !f.amx_int8) {
+    EXPECT_FALSE(amx.usable);
+    EXPECT_NE(amx.reason.find("no AMX on this CPU"), std::string::npos) << amx.reason;
+  } else if (!f.os_tile_state) {
+    EXPECT_FALSE(amx.usable);
+    EXPECT_NE(amx.reason.find("OS does not enable tile state"), std::string::npos) << amx.reason;
+  }
+  EXPECT_EQ(amx.usable, amx.reason == "usable") << amx.reason;
+  if (isa_supported(Isa::kAmx)) {
+    EXPECT_EQ(best_isa(), Isa::kAmx);
+    GTEST_SKIP() << "AMX is usable on this machine: there is no refusal to check";
+  }
+  EXPECT_NE(best_isa(), Isa::kAmx);
+  ScopedEnv isa("MAUM_ISA", "amx");
+  try {
+    selected_isa();
+    ADD_FAILURE() << "MAUM_ISA=amx accepted on a machine that cannot run it";
+  } catch (const InvalidArgument& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("MAUM_ISA=amx: this CPU cannot run amx"), std::string::npos) << message;
+    EXPECT_NE(message.find(amx.usable ? std::string("avx512vnni") : amx.reason), std::string::npos)
+        << message;
+  }
+  EXPECT_THROW(ops_for(Isa::kAmx), InvalidArgument);
+}
+
+// The per-CPU choice of attention kernel for int8 models (engine/kernels/choices.cpp), on fixed
+// CPUs: the measured ones, an unlisted one, one without AVX512_BF16, and MAUM_ATTENTION.
+TEST(Choices, Bf16AttentionByCpuAndOverride) {
+  Ops with_bf16;
+  with_bf16.isa = Isa::kAvx512Vnni;
+  with_bf16.attention_head_bf16 = ref::attention_head_bf16;
+  Ops without_bf16;
+  without_bf16.isa = Isa::kAvx2;
+  Ops portable;
+  portable.isa = Isa::kPortable;
+  auto cpu = [](bool amd, unsigned family, unsigned model, bool bf16) {
+    CpuFeatures f;
+    f.amd = amd;
+    f.intel = !amd;
+    f.family = family;
+    f.model = model;
+    f.avx512bf16 = bf16;
+    return f;
+  };
+  struct Case {
+    const char* name;
+    CpuFeatures cpu;
+    bool on;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"Emerald Rapids", cpu(false, 6, 207, true), false, "Intel family 6 model 207 (Emerald Rapids) measured slower"},
+      {"Sapphire Rapids", cpu(false, 6, 143, true), false, "Intel family 6 model 143"},
+      {"Zen 4 EPYC", cpu(true, 25, 17, true), true, "AMD family 25 model 17 (Zen 4) measured faster"},
+      {"Zen 4 Phoenix", cpu(true, 25, 0x74, true), true, "(Zen 4)"},
+      {"Zen 4c Bergamo", cpu(true, 25, 0xa0, true), true, "(Zen 4)"},
+      {"Zen 5", cpu(true, 26, 2, true), true, "(Zen 5)"},
+      {"Granite Rapids (not measured)", cpu(false, 6, 173, true), true, "not measured"},
+      {"Zen 3", cpu(true, 25, 1, false), false, "CPU lacks AVX512_BF16"},
+      {"Emerald Rapids without the flag", cpu(false, 6, 207, false), false, "CPU lacks AVX512_BF16"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    for (const char* unset : {static_cast<const char*>(nullptr), ""}) {
+      const Choice choice = choose_bf16_attention(c.cpu, with_bf16, unset);
+      EXPECT_EQ(choice.on, c.on);
+      EXPECT_NE(choice.reason.find(c.reason), std::string::npos) << choice.reason;
+    }
+  }
+  const CpuFeatures zen4 = cpu(true, 25, 17, true), emr = cpu(false, 6, 207, true),
+                    zen3 = cpu(true, 25, 1, false);
+  // A table without the kernel (MAUM_ISA=avx2 on a bf16 CPU): off, and says which table.
+  Choice c = choose_bf16_attention(zen4, without_bf16, nullptr);
+  EXPECT_FALSE(c.on);
+  EXPECT_NE(c.reason.find("avx2 table has no bf16 attention"), std::string::npos) << c.reason;
+  // MAUM_ATTENTION overrides the table of CPUs, both ways.
+  c = choose_bf16_attention(zen4, with_bf16, "fp32");
+  EXPECT_FALSE(c.on);
+  EXPECT_EQ(c.reason, "MAUM_ATTENTION=fp32");
+  c = choose_bf16_attention(emr, with_bf16, "bf16");
+  EXPECT_TRUE(c.on);
+  EXPECT_EQ(c.reason, "MAUM_ATTENTION=bf16");
+  EXPECT_FALSE(choose_bf16_attention(zen3, without_bf16, "fp32").on);
+  // The portable and scalar tables (all a MAUM_SIMD=OFF build has, which reads no cpuid) speak of
+  // themselves, not of the CPU.
+  c = choose_bf16_attention(CpuFeatures{}, portable, nullptr);
+  EXPECT_FALSE(c.on);
+  EXPECT_EQ(c.reason, "the portable table has no bf16 attention (AVX-512 tables only)");
+  // What cannot be honoured is an error, not a silent fallback.
+  EXPECT_THROW(choose_bf16_attention(zen3, with_bf16, "bf16"), InvalidArgument);
+  EXPECT_THROW(choose_bf16_attention(zen4, without_bf16, "bf16"), InvalidArgument);
+  EXPECT_THROW(choose_bf16_attention(zen4, with_bf16, "fp16"), InvalidArgument);
+}
+
+// The engine's table carries the choice: bf16 attention only where it is on; ops_for keeps the
+// kernel for the tests and bench_kernels. `maum --version --verbose`'s lines name both choices.
+TEST(Choices, EngineTableFollowsTheChoice) {
+  const Choice& choice = bf16_attention_choice();
+  EXPECT_FALSE(choice.reason.empty());
+  EXPECT_EQ(ops().attention_head_bf16 != nullptr, choice.on) << choice.reason;
+  EXPECT_TRUE(cpu_features().avx512bf16 || !choice.on);
+  EXPECT_EQ(ops_for(ops().isa).attention_head_bf16 != nullptr,
+            cpu_features().avx512bf16 && (ops().isa == Isa::kAvx512 ||
+                                          ops().isa == Isa::kAvx512Vnni || ops().isa == Isa::kAmx));
+  const std::string lines = maum::runtime_choices();
+  EXPECT_NE(lines.find("amx: " + std::string(amx_status().usable ? "usable" : "not usable — " +
+                                                                   amx_status().reason)),
+            std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find(std::string("int8 linear layers run the ") + isa_name(ops().isa) + " table"),
+            std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find(std::string("bf16 attention (int8 models): ") + (choice.on ? "on" : "off") +
+                       " — " + choice.reason),
+            std::string::npos)
+      << lines;
+}
+
+// The AMX weight layout is the u8s8 panel layout of the weights zero-padded to a multiple of 64
+// k, and separable by panels like it (the loader packs a slab of rows at a time).
+TEST(ScalarReference, TilePackingIsThePanelLayoutPaddedTo64) {
+  std::mt19937 rng(53);
+  std::uniform_int_distribution<int> s8(-127, 127);
+  for (size_t n : {size_t(1), size_t(17), size_t(40)})
+    for (size_t k : {size_t(1), size_t(3), size_t(63), size_t(64), size_t(65)}) {
+      const size_t k64 = (k + 63) / 64 * 64;
+      std::vector<int8_t> w(n * k), padded(n * k64, 0);
+      for (size_t r = 0; r < n; ++r)
+        for (size_t i = 0; i < k; ++i) padded[r * k64 + i] = w[r * k + i] = static_cast<int8_t>(s8(rng));
+      const size_t size = ref::packed_u8s8_tiles_size(n, k);
+      ASSERT_EQ(size, ref::packed_u8s8_panels_size(n, k64));
+      ASSERT_EQ(size, (n + 15) / 16 * 16 * k64);
+      std::vector<int8_t> tiles(size, 9), panels(size, 7);
+      ref::pack_u8s8_tiles(w.data(), n, k, tiles.data());
+      ref::pack_u8s8_panels(padded.data(), n, k64, panels.data());
+      EXPECT_EQ(tiles, panels) << "n=" << n << " k=" << k;
+      if (n > kPackPanel) {
+        std::vector<int8_t> slab(ref::packed_u8s8_tiles_size(n - kPackPanel, k), 5);
+        ref::pack_u8s8_tiles(w.data() + kPackPanel * k, n - kPackPanel, k, slab.data());
+        const size_t at = ref::packed_u8s8_tiles_size(kPackPanel, k);
+        EXPECT_TRUE(std::equal(slab.begin(), slab.end(), tiles.begin() + at)) << "n=" << n << " k=" << k;
+      }
+    }
 }
 
 TEST(ScalarReference, Bf16RoundingIsNearestEven) {
@@ -505,6 +683,54 @@ TEST_P(SimdVsRef, LinearU8S8RowsIndependentOfBatchMates) {
         }
       }
     }
+}
+
+// Runs o's linear_u8s8 on p (packed by o) over two column ranges split at a panel boundary.
+std::vector<float> run_linear_u8s8(const Ops& o, const Int8Problem& p, size_t m, size_t n, size_t k,
+                                   size_t ldq, size_t ldy, Epilogue epi) {
+  QuantizedWeights qw;
+  qw.data = p.w.data(); qw.scale = p.ws.data(); qw.row_sum = p.row_sum.data(); qw.n = n; qw.k = k;
+  Aligned<int8_t> packed(o.packed_u8s8_size(n, k) + 1);
+  if (o.packed_u8s8_size(n, k) > 0) {
+    o.pack_u8s8(p.w.data(), n, k, packed.ptr);
+    qw.packed = packed.ptr;
+  }
+  std::vector<float> y(m * ldy, 7.0f);
+  const size_t split = n > kPackPanel ? kPackPanel : n;
+  o.linear_u8s8(p.q.data(), ldq, p.xs.data(), qw, p.bias.data(), y.data(), ldy, m, 0, split, epi);
+  o.linear_u8s8(p.q.data(), ldq, p.xs.data(), qw, p.bias.data(), y.data(), ldy, m, split, n, epi);
+  return y;
+}
+
+// The amx table's int8 linear layer (tdpbusd) around its tile edges: rows 1, 15, 17, 33 (a
+// partial row tile; one whole and one of 1 row; a whole 32-row block and 1 row under a second
+// tile configuration), columns 1, 15, 17, 40 (partial panels, 2.5 panels), k 1, 3, 63, 65, 768
+// (tails of 1, 3, 63 bytes read from the zero-padded copy, 64 + 1, BERT's 12 whole tiles). Its
+// int32 sums are exact, so with unit scales it equals the scalar reference bit for bit; with real
+// scales, bias and GELU it keeps the VNNI budget against the reference and is bit-identical to
+// the avx512vnni table (the same sums through the same epilogue code).
+TEST(AmxInt8, MatchesReferenceAndVnniBitForBit) {
+  if (!isa_supported(Isa::kAmx)) {
+    GTEST_SKIP() << "the amx table cannot run here: "
+                 << (amx_status().usable ? "no avx512vnni table" : amx_status().reason);
+  }
+  const Ops& amx = ops_for(Isa::kAmx);
+  const Ops& vnni = ops_for(Isa::kAvx512Vnni);
+  std::mt19937 rng(54);
+  for (size_t m : {size_t(1), size_t(15), size_t(17), size_t(33)})
+    for (size_t n : {size_t(1), size_t(15), size_t(17), size_t(40)})
+      for (size_t k : {size_t(1), size_t(3), size_t(63), size_t(65), size_t(768)}) {
+        expect_linear_u8s8_matches(amx, m, n, k, true, Epilogue::kNone, rng);
+        expect_linear_u8s8_matches(amx, m, n, k, false, Epilogue::kGeluErf, rng);
+        const size_t ldq = k + 3, ldy = n + 2;
+        const Int8Problem p = random_int8_problem(m, n, k, ldq, rng);
+        for (Epilogue epi : {Epilogue::kNone, Epilogue::kGeluErf, Epilogue::kGeluTanh}) {
+          const std::vector<float> a = run_linear_u8s8(amx, p, m, n, k, ldq, ldy, epi);
+          const std::vector<float> v = run_linear_u8s8(vnni, p, m, n, k, ldq, ldy, epi);
+          ASSERT_EQ(0, std::memcmp(a.data(), v.data(), a.size() * sizeof(float)))
+              << "amx differs from avx512vnni: m=" << m << " n=" << n << " k=" << k;
+        }
+      }
 }
 
 TEST_P(SimdVsRef, AttentionHead) {

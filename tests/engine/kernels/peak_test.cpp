@@ -13,7 +13,7 @@
 namespace maum::kernels {
 namespace {
 
-const Isa kAllIsas[] = {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni};
+const Isa kAllIsas[] = {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAmx};
 
 CpuFeatures avx512_cpu(bool amd, unsigned family, unsigned model) {
   CpuFeatures f;
@@ -77,6 +77,12 @@ TEST(PeakTest, OrderingHolds) {
     EXPECT_GE(peak_ops_per_cycle(Isa::kAvx512Vnni, true, cpu),
               2 * peak_ops_per_cycle(Isa::kAvx2, true, cpu))
         << "VNNI must at least double the vpmaddwd kernel it replaces";
+    EXPECT_GE(peak_ops_per_cycle(Isa::kAmx, true, cpu),
+              4 * peak_ops_per_cycle(Isa::kAvx512Vnni, true, cpu))
+        << "a tdpbusd does 16 rows x 16 columns x 64 k, many zmm vpdpbusd";
+    EXPECT_EQ(peak_ops_per_cycle(Isa::kAmx, false, cpu),
+              peak_ops_per_cycle(Isa::kAvx512Vnni, false, cpu))
+        << "fp32 runs the same AVX-512 kernels in both tables";
     EXPECT_GE(peak_ops_per_cycle(Isa::kAvx512, false, cpu),
               peak_ops_per_cycle(Isa::kAvx2, false, cpu));
     EXPECT_STRNE(vector_width_note(cpu), "");
@@ -92,7 +98,7 @@ TEST(PeakTest, FamilyAndModelMatchProcCpuinfo) {
 #endif
   std::ifstream in("/proc/cpuinfo");
   if (!in) GTEST_SKIP() << "no /proc/cpuinfo";
-  std::string line, vendor;
+  std::string line, vendor, flags;
   long family = -1, model = -1;
   while (std::getline(in, line) && !line.empty()) {
     const auto colon = line.find(':');
@@ -103,6 +109,7 @@ TEST(PeakTest, FamilyAndModelMatchProcCpuinfo) {
     if (key == "vendor_id") vendor = value.substr(value.find_first_not_of(' '));
     if (key == "cpu family") family = std::stol(value);
     if (key == "model") model = std::stol(value);
+    if (key == "flags") flags = value + " ";
   }
   if (family < 0 || model < 0) GTEST_SKIP() << "/proc/cpuinfo has no family/model";
   const CpuFeatures& f = cpu_features();
@@ -110,6 +117,17 @@ TEST(PeakTest, FamilyAndModelMatchProcCpuinfo) {
   EXPECT_EQ(static_cast<long>(f.model), model);
   EXPECT_EQ(f.amd, vendor == "AuthenticAMD");
   EXPECT_EQ(f.intel, vendor == "GenuineIntel");
+  // The AMX bits (cpuid leaf 7 edx 24 / 25 / 22): what the kernel lists, cpuid has (the kernel
+  // may hide a bit it does not support, never invent one), and AMX usable means listed.
+  if (!flags.empty()) {
+    const auto listed = [&](const char* flag) {
+      return flags.find(std::string(" ") + flag + " ") != std::string::npos;
+    };
+    EXPECT_TRUE(!listed("amx_tile") || f.amx_tile);
+    EXPECT_TRUE(!listed("amx_int8") || f.amx_int8);
+    EXPECT_TRUE(!listed("amx_bf16") || f.amx_bf16);
+    EXPECT_TRUE(!amx_status().usable || (listed("amx_tile") && listed("amx_int8"))) << flags;
+  }
 }
 
 TEST(PeakTest, ClockIsPlausibleAndOverridable) {
