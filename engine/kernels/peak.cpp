@@ -68,7 +68,7 @@ double peak_ops_per_cycle(Isa isa, bool int8, const CpuFeatures& cpu) {
       if (int8) return full ? 256 : 128;
       return full ? 64 : 32;
     case Isa::kAvx512:
-      if (int8) return 64;  // no VNNI: the AVX2 vpmaddwd kernel
+      if (int8) return 64;  // no VNNI: the AVX2 kernel
       return full ? 64 : 32;
     case Isa::kAvx2:
       return int8 ? 64 : 32;
@@ -85,7 +85,7 @@ double peak_ops_per_cycle(Isa isa, bool int8) {
 }
 
 const char* vector_width_note(const CpuFeatures& cpu) {
-  if (!cpu.avx512f) return "no AVX-512: 2 x 256-bit FMA / vpmaddwd per cycle";
+  if (!cpu.avx512f) return "no AVX-512: 2 x 256-bit FMA per cycle, or a vpmaddubsw + vpmaddwd pair (32 int8 multiply-adds)";
   if (!avx512_full_width(cpu)) {
     return "AMD Zen 4 (family 0x19): 512-bit ops run as two 256-bit halves, 2 x 256-bit FMA and "
            "1 x 512-bit vpdpbusd per cycle";

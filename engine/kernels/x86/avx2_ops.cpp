@@ -1,12 +1,12 @@
 // The avx2 table (AVX2 + FMA, no AVX-512): OpenBLAS fp32 GEMM with vector epilogues
-// (avx2_gemm.cpp), element-wise kernels (avx2_elementwise.cpp), the vpmaddwd int8 GEMM
+// (avx2_gemm.cpp), element-wise kernels (avx2_elementwise.cpp), the exact vpmaddubsw int8 GEMM
 // (avx2_int8.cpp) and attention (avx2_attention.cpp).
 #include "engine/kernels/table.h"
 
 namespace maum::kernels {
 
 void fill_avx2_ops(Ops& ops) {
-  ops.name = "avx2: OpenBLAS fp32 GEMM + AVX2 epilogues, vpmaddwd int8 GEMM (no vpmaddubsw)";
+  ops.name = "avx2: OpenBLAS fp32 GEMM + AVX2 epilogues, int8 GEMM on |w| x a·sign(w) (vpmaddubsw, never saturating)";
   fill_avx2_gemm(ops);
   fill_avx2_elementwise(ops);
   fill_avx2_int8(ops);
