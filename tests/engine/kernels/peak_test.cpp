@@ -76,7 +76,7 @@ TEST(PeakTest, OrderingHolds) {
     }
     EXPECT_GE(peak_ops_per_cycle(Isa::kAvx512Vnni, true, cpu),
               2 * peak_ops_per_cycle(Isa::kAvx2, true, cpu))
-        << "VNNI must at least double the vpmaddwd kernel it replaces";
+        << "VNNI must at least double the AVX2 int8 kernel it replaces";
     EXPECT_GE(peak_ops_per_cycle(Isa::kAmx, true, cpu),
               4 * peak_ops_per_cycle(Isa::kAvx512Vnni, true, cpu))
         << "a tdpbusd does 16 rows x 16 columns x 64 k, many zmm vpdpbusd";
