@@ -54,27 +54,38 @@ void pack_bf16_panels(const float* w, size_t n, size_t k, uint16_t* packed) {
 void linear_bf16(const float* x, size_t ldx, const LinearBf16& w, float* y, size_t ldy, size_t m,
                  size_t n_begin, size_t n_end, Epilogue epilogue) {
   if (n_end <= n_begin) return;
+  // Rows in chunks: each chunk's rows rounded once, each weight pair widened once per chunk.
+  constexpr size_t kRows = 32;
   const size_t k = w.k, pairs = (k + 1) / 2;
-  std::vector<float> xr(2 * pairs), wide(2 * kPackPanel);
-  for (size_t r = 0; r < m; ++r) {
-    const float* xrow = x + r * ldx;
-    for (size_t i = 0; i < k; ++i) xr[i] = from_bf16(to_bf16(xrow[i]));
-    if (k % 2) xr[k] = 0.0f;
-    float* yr = y + r * ldy;
+  std::vector<float> xr(kRows * 2 * pairs), acc(kRows * kPackPanel), wide(2 * kPackPanel);
+  for (size_t r0 = 0; r0 < m; r0 += kRows) {
+    const size_t rows = std::min(kRows, m - r0);
+    for (size_t r = 0; r < rows; ++r) {
+      float* dst = xr.data() + r * 2 * pairs;
+      for (size_t i = 0; i < k; ++i) dst[i] = from_bf16(to_bf16(x[(r0 + r) * ldx + i]));
+      if (k % 2) dst[k] = 0.0f;
+    }
     for (size_t c0 = n_begin; c0 < n_end; c0 += kPackPanel) {
       const uint16_t* panel = w.packed + c0 * 2 * pairs;
-      float acc[kPackPanel] = {};
+      std::fill(acc.begin(), acc.end(), 0.0f);
       for (size_t p = 0; p < pairs; ++p) {
         const uint16_t* wp = panel + p * 2 * kPackPanel;
         for (size_t i = 0; i < 2 * kPackPanel; ++i) wide[i] = from_bf16(wp[i]);
-        const float odd = xr[2 * p + 1], even = xr[2 * p];
-        for (size_t c = 0; c < kPackPanel; ++c) acc[c] += odd * wide[2 * c + 1];
-        for (size_t c = 0; c < kPackPanel; ++c) acc[c] += even * wide[2 * c];
+        for (size_t r = 0; r < rows; ++r) {
+          float* a = acc.data() + r * kPackPanel;
+          const float odd = xr[r * 2 * pairs + 2 * p + 1], even = xr[r * 2 * pairs + 2 * p];
+          for (size_t c = 0; c < kPackPanel; ++c) a[c] += odd * wide[2 * c + 1];
+          for (size_t c = 0; c < kPackPanel; ++c) a[c] += even * wide[2 * c];
+        }
       }
       const size_t cols = std::min(kPackPanel, n_end - c0);
-      for (size_t c = 0; c < cols; ++c) yr[c0 + c] = acc[c] + (w.bias ? w.bias[c0 + c] : 0.0f);
+      for (size_t r = 0; r < rows; ++r)
+        for (size_t c = 0; c < cols; ++c)
+          y[(r0 + r) * ldy + c0 + c] =
+              acc[r * kPackPanel + c] + (w.bias ? w.bias[c0 + c] : 0.0f);
     }
-    apply_epilogue(yr + n_begin, n_end - n_begin, epilogue);
+    for (size_t r = 0; r < rows; ++r)
+      apply_epilogue(y + (r0 + r) * ldy + n_begin, n_end - n_begin, epilogue);
   }
 }
 
