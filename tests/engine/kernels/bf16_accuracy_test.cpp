@@ -25,6 +25,7 @@
 #include "maum/error.h"
 #include "maum/model.h"
 #include "maum/runtime.h"
+#include "tests/common/golden.h"
 #include "tests/common/shared_dir.h"
 #include "tests/engine/kernels/accuracy_data.h"
 #include "tests/engine/test_models.h"
@@ -32,24 +33,8 @@
 namespace maum {
 namespace {
 
-struct Golden {
-  std::vector<std::string> texts;
-  std::vector<std::vector<int32_t>> ids;
-  std::vector<std::vector<float>> logits;
-};
-
-Golden read_golden(const std::string& model, const std::string& file) {
-  std::ifstream in(testing::shared_path("golden/model/" + model + "/" + file));
-  Golden g;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto j = nlohmann::json::parse(line);
-    g.texts.push_back(j.at("text").get<std::string>());
-    g.ids.push_back(j.at("ids").get<std::vector<int32_t>>());
-    g.logits.push_back(j.at("logits").get<std::vector<float>>());
-  }
-  return g;
-}
+using Golden = testing::GoldenModelLines;
+using testing::read_golden_model;
 
 int argmax(const std::vector<float>& v) {
   return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
@@ -106,7 +91,7 @@ void expect_bf16_rounding_visible(const Golden& golden, const std::vector<std::v
 TEST(Bf16Accuracy, KoEmotion7OnKoSingle7Test) {
   const Model model = load_bf16("ko-emotion7-small");
   auto data = load_ko_test(model.info().labels);
-  Golden golden = read_golden("ko-emotion7-small", "corpus_ko7_test.jsonl");
+  Golden golden = read_golden_model("ko-emotion7-small", "corpus_ko7_test.jsonl");
   ASSERT_EQ(data.size(), 3908u);
   ASSERT_EQ(golden.ids.size(), data.size());
   size_t card_correct = 0;
@@ -146,7 +131,7 @@ TEST(Bf16Accuracy, GoEmotionsElectraOnGoEmotionsTest) {
   const Model model = load_bf16("en-goemotions-electra-small");
   ASSERT_TRUE(model.info().multi_label());
   auto data = load_goemotions_test();
-  Golden golden = read_golden("en-goemotions-electra-small", "corpus_goemotions_test.jsonl");
+  Golden golden = read_golden_model("en-goemotions-electra-small", "corpus_goemotions_test.jsonl");
   ASSERT_EQ(data.size(), 5427u);
   ASSERT_EQ(golden.ids.size(), data.size());
   const size_t labels = model.info().labels.size();
