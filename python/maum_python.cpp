@@ -59,13 +59,15 @@ py::array_t<float> matrix(const std::vector<maum::Classification>& results, size
 
 class PyModel {
  public:
-  PyModel(const std::string& path, std::optional<int> threads) {
+  PyModel(const std::string& path, std::optional<int> threads, const std::string& precision) {
     if (threads) {
       if (*threads < 0) throw maum::InvalidArgument("threads must be >= 0 (0: number of cores)");
       maum::set_num_threads(*threads);
     }
+    maum::LoadOptions options;
+    options.precision = maum::parse_precision(precision);
     py::gil_scoped_release release;
-    model_.emplace(maum::Model::load(path));
+    model_.emplace(maum::Model::load(path, options));
     const maum::ModelInfo& info = model_->info();
     pipeline_.emplace(info.labels, info.multi_label(), info.temperature,
                       maum::read_model_policy(path).value_or(maum::Policy{}));
@@ -172,8 +174,8 @@ PYBIND11_MODULE(_maum, m) {
   m.def("runtime_info", &maum::runtime_info);
 
   py::class_<PyModel>(m, "_Model")
-      .def(py::init<const std::string&, std::optional<int>>(), py::arg("path"),
-           py::arg("threads") = py::none())
+      .def(py::init<const std::string&, std::optional<int>, const std::string&>(), py::arg("path"),
+           py::arg("threads") = py::none(), py::arg("precision") = "fp32")
       .def("classify", &PyModel::classify, py::arg("texts"))
       .def("_raw_scores", &PyModel::raw_scores, py::arg("texts"))
       .def("analyze", &PyModel::analyze, py::arg("text"))
@@ -191,6 +193,7 @@ PYBIND11_MODULE(_maum, m) {
         d["intermediate_size"] = i.intermediate_size;
         d["max_position_embeddings"] = i.max_position_embeddings;
         d["weight_type"] = i.weight_type;
+        d["precision"] = i.precision;
         return d;
       })
       .def_property_readonly("multi_label", [](const PyModel& m) { return m.model().info().multi_label(); })

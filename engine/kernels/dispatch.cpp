@@ -150,6 +150,10 @@ Ops make_ref_ops() {
   o.attention_one_query = ref::attention_one_query;
   o.relu = ref::relu;
   o.tanh = ref::tanh;
+  o.packed_bf16_size = ref::packed_bf16_panels_size;
+  o.pack_bf16 = ref::pack_bf16_panels;
+  o.linear_bf16 = ref::linear_bf16;
+  o.bf16_name = "scalar reference (fp32 sums)";
   return o;
 }
 
@@ -184,8 +188,10 @@ Ops make_ops(Isa isa) {
   // the engine uses it is a per-CPU choice: choose_bf16_attention).
 #if MAUM_SIMD
   if ((isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni || isa == Isa::kAmx) &&
-      cpu_features().avx512bf16)
+      cpu_features().avx512bf16) {
     fill_bf16_attention(o);
+    fill_bf16_gemm(o);
+  }
 #endif
   o.isa = isa;
   return o;

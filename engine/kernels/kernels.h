@@ -79,6 +79,15 @@ struct LinearF32 {
   size_t n = 0, k = 0;
 };
 
+// bf16 linear-layer weights for Ops::linear_bf16 (fp32 models loaded with precision bf16): the
+// fp32 weights rounded to bf16 once at load, in the table's packed layout (Ops::pack_bf16; there
+// is no fp32 copy), and the fp32 bias.
+struct LinearBf16 {
+  const uint16_t* packed = nullptr;  // packed_bf16_size(n, k) values; always required
+  const float* bias = nullptr;       // [n] or null
+  size_t n = 0, k = 0;
+};
+
 // Columns per panel of the packed layouts: linear_f32 / linear_u8s8 callers that split the output
 // columns across threads must split at multiples of this.
 constexpr size_t kPackPanel = 16;
@@ -159,6 +168,26 @@ struct Ops {
   // In place: x = max(x, 0) (the FFN of "relu" models) and x = tanh(x) (BERT's pooler).
   void (*relu)(float* x, size_t n) = nullptr;
   void (*tanh)(float* x, size_t n) = nullptr;
+
+  // bf16 path (fp32 models loaded with precision bf16; docs/PERF.md "bf16 linear layers").
+  // Rounding, identical on every ISA (VCVTNEPS2BF16's rule, Intel SDM): a float's upper 16 bits
+  // after adding 0x7fff + bit 16 as an integer (round to nearest, ties to even; finite values past
+  // the largest bf16 become ±Inf); zero and subnormal floats become ±0 (sign kept); ±Inf stay;
+  // NaN keeps its upper 16 bits with the quiet bit (bit 6) set. Weights are rounded once at load,
+  // the activation rows once per linear_bf16 call. A product of two bf16 values is exact in fp32
+  // (8 + 8 significant bits), so tables differ only in how they sum: every x86 table and the
+  // reference sum each output in fp32 in one order, per k pair p = 0, 1, ...: acc += x[2p+1]·w[2p+1],
+  // then acc += x[2p]·w[2p] (vdpbf16ps's order; a missing x[k], w[k] is 0), then + bias; the
+  // vdpbf16ps table also flushes subnormal partial sums to zero (the instruction's FTZ).
+  // Packing as packed_f32_size / pack_f32 (separable by panels, 64-byte aligned), in uint16
+  // values; every table packs (there is no fp32 copy to fall back on).
+  size_t (*packed_bf16_size)(size_t n, size_t k) = nullptr;
+  void (*pack_bf16)(const float* w, size_t n, size_t k, uint16_t* packed) = nullptr;
+  // y[m, n_begin:n_end] = epilogue(bf16(x)[m, k] . w^T + bias): linear_f32's contract (column
+  // range, n_begin a multiple of kPackPanel, y at column 0), x fp32 and rounded inside.
+  void (*linear_bf16)(const float* x, size_t ldx, const LinearBf16& w, float* y, size_t ldy,
+                      size_t m, size_t n_begin, size_t n_end, Epilogue epilogue) = nullptr;
+  const char* bf16_name = "";  // how this table computes linear_bf16 (runtime_info)
 };
 
 // Scratch floats attention_head and attention_head_bf16 need (same for every ISA).

@@ -32,7 +32,7 @@ void attention_head(const float* q, const float* k, const float* v, size_t ld, s
 // multiplies), sums in double: the reference for Ops::attention_head_bf16. Not in any table.
 void attention_head_bf16(const float* q, const float* k, const float* v, size_t ld, size_t seq,
                          size_t head_dim, float scale, float* out, size_t ldo, float* scratch);
-float round_to_bf16(float x);  // round to nearest even, NaN kept
+float round_to_bf16(float x);  // from_bf16(to_bf16(x)): the rounding rule of kernels.h
 void attention_one_query(const float* q, const float* k, const float* v, size_t ld, size_t seq,
                          size_t head_dim, float scale, float* out, float* scores);
 // attention_one_query with another table's softmax (what each ISA's entry calls: the dot
@@ -57,6 +57,18 @@ void pack_u8s8_panels(const int8_t* w, size_t n, size_t k, int8_t* packed);
 // of a panel are one whole B tile (16 rows of 16 columns x 4 k = 64 bytes).
 size_t packed_u8s8_tiles_size(size_t n, size_t k);
 void pack_u8s8_tiles(const int8_t* w, size_t n, size_t k, int8_t* packed);
+// bf16 (the rounding rule is stated in kernels.h above Ops::packed_bf16_size): to_bf16 rounds,
+// from_bf16 widens exactly (the 16 bits become a float's upper half).
+uint16_t to_bf16(float x);
+float from_bf16(uint16_t b);
+// The bf16 weight layout of every table: panels of kPackPanel columns, k in pairs,
+// [n/16][(k+1)/2][16][2] uint16 zero-padded in n and k: each 32-bit unit is one column's
+// (w[2p], w[2p+1]), what vdpbf16ps multiplies (and AMX-BF16's B tiles hold). The reference
+// linear_bf16 reads it too.
+size_t packed_bf16_panels_size(size_t n, size_t k);
+void pack_bf16_panels(const float* w, size_t n, size_t k, uint16_t* packed);
+void linear_bf16(const float* x, size_t ldx, const LinearBf16& w, float* y, size_t ldy, size_t m,
+                 size_t n_begin, size_t n_end, Epilogue epilogue);
 }  // namespace ref
 
 // A table's attention_one_query with its own softmax: ops.attention_one_query =
@@ -119,5 +131,10 @@ void fill_vnni_gemm(Ops& ops);
 void fill_bf16_attention(Ops& ops);  // x86/bf16_attention.cpp, only where the CPU has AVX512_BF16
 void fill_amx_ops(Ops& ops);       // x86/amx_ops.cpp: the avx512vnni table, then:
 void fill_amx_int8(Ops& ops);
+// linear_bf16: x86/avx2_bf16.cpp, x86/avx512_bf16.cpp (fp32 FMAs on widened bf16), and
+// x86/bf16_gemm.cpp (vdpbf16ps, only where the CPU has AVX512_BF16).
+void fill_avx2_bf16(Ops& ops);
+void fill_avx512_bf16(Ops& ops);
+void fill_bf16_gemm(Ops& ops);
 
 }  // namespace maum::kernels

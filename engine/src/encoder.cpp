@@ -86,17 +86,23 @@ void apply_linear(const kernels::Ops& ops, const Linear& l, const float* x, size
       std::max<size_t>(1, std::min((m + 15) / 16, (target_tiles + col_tiles - 1) / col_tiles));
   const size_t row_block = (m + row_tiles - 1) / row_tiles;
   row_tiles = (m + row_block - 1) / row_block;
-  auto tile = [&](size_t t, size_t& r0, size_t& rows, size_t& c0, size_t& c1) {
-    r0 = (t / col_tiles) * row_block;
-    rows = std::min(row_block, m - r0);
-    c0 = first_column + (t % col_tiles) * col_block;
-    c1 = std::min(first_column + n, c0 + col_block);
+  // Runs kernel(r0, rows, c0, c1) for every tile on the pool.
+  auto for_each_tile = [&](auto&& kernel) {
+    parallel_for(row_tiles * col_tiles, [&](size_t t) {
+      const size_t r0 = (t / col_tiles) * row_block;
+      const size_t c0 = first_column + (t % col_tiles) * col_block;
+      kernel(r0, std::min(row_block, m - r0), c0, std::min(first_column + n, c0 + col_block));
+    });
   };
 
+  if (l.is_bf16()) {  // the kernel rounds its rows of x to bf16
+    for_each_tile([&](size_t r0, size_t rows, size_t c0, size_t c1) {
+      ops.linear_bf16(x + r0 * ldx, ldx, l.bf16, y + r0 * ldy, ldy, rows, c0, c1, epilogue);
+    });
+    return;
+  }
   if (!l.is_quantized()) {
-    parallel_for(row_tiles * col_tiles, [&](size_t t) {
-      size_t r0, rows, c0, c1;
-      tile(t, r0, rows, c0, c1);
+    for_each_tile([&](size_t r0, size_t rows, size_t c0, size_t c1) {
       ops.linear_f32(x + r0 * ldx, ldx, l.f32, y + r0 * ldy, ldy, rows, c0, c1, epilogue);
     });
     return;
@@ -109,11 +115,9 @@ void apply_linear(const kernels::Ops& ops, const Linear& l, const float* x, size
   parallel_ranges(m, 16, [&](size_t r0, size_t r1) {
     ops.quantize_rows_u8(x + r0 * ldx, ldx, q + r0 * k, k, scales + r0, r1 - r0, k);
   });
-  parallel_for(row_tiles * col_tiles, [&](size_t t) {
-    size_t r0, rows, c0, c1;
-    tile(t, r0, rows, c0, c1);
-    ops.linear_u8s8(q + r0 * k, k, scales + r0, l.quantized, l.bias, y + r0 * ldy, ldy,
-                    rows, c0, c1, epilogue);
+  for_each_tile([&](size_t r0, size_t rows, size_t c0, size_t c1) {
+    ops.linear_u8s8(q + r0 * k, k, scales + r0, l.quantized, l.bias, y + r0 * ldy, ldy, rows, c0,
+                    c1, epilogue);
   });
 }
 
@@ -244,8 +248,9 @@ void encoder_layer(const Pass& p, const EncoderLayer& layer, float*& x, float*& 
   // int8 models take bf16 attention where the CPU multiplies bf16 natively (twice the fp32 rate)
   // and it was measured faster (the per-CPU choice: kernels::bf16_attention_choice):
   // their activations are already rounded to 8 bits at every linear layer, and the accuracy test
-  // (tests/engine) holds int8 results to fp32's. fp32 models keep fp32 attention everywhere, and
-  // the last layer's single [CLS] query (attention_one_query) is fp32 for both.
+  // (tests/engine) holds int8 results to fp32's. fp32 models keep fp32 attention everywhere (at
+  // precision bf16 too: only their linear layers are bf16), and the last layer's single [CLS]
+  // query (attention_one_query) is fp32 for all.
   const auto attention_head = layer.qkv.is_quantized() && p.ops.attention_head_bf16
                                   ? p.ops.attention_head_bf16
                                   : p.ops.attention_head;

@@ -92,6 +92,24 @@ Classification make_classification(const ModelInfo& info, std::vector<float> log
 
 }  // namespace
 
+const char* precision_name(Precision precision) {
+  return precision == Precision::kBf16 ? "bf16" : "fp32";
+}
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32" || name == "f32") return Precision::kFp32;
+  if (name == "bf16") return Precision::kBf16;
+  throw InvalidArgument("precision '" + name + "' is not one of fp32, bf16");
+}
+
+std::string describe(const ModelInfo& info) {
+  std::string out = info.model_type + ", " + std::to_string(info.num_layers) + " layers, hidden " +
+                    std::to_string(info.hidden_size) + ", " + std::to_string(info.labels.size()) +
+                    " labels, " + info.weight_type + " weights";
+  if (info.precision != info.weight_type) out += ", " + info.precision + " linear layers";
+  return out;
+}
+
 Model::Model(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
@@ -103,8 +121,10 @@ Model Model::load(const std::string& path, const LoadOptions& options) {
   impl->config = format::read_config(*file);
   // From the file already read (Tokenizer::from_model_file would read it a second time).
   impl->tokenizer = std::make_unique<Tokenizer>(format::parse_tokenizer(*file, Tokenizer::from_serialized));
+  const bool bf16 = options.precision == Precision::kBf16;
   impl->weights = engine::bind_weights(file, impl->config,
-                                       options.pack_weights ? &kernels::ops() : nullptr);
+                                       options.pack_weights ? &kernels::ops() : nullptr,
+                                       bf16 ? &kernels::ops() : nullptr);
 
   const auto& c = impl->config;
   ModelInfo& info = impl->info;
@@ -118,12 +138,11 @@ Model Model::load(const std::string& path, const LoadOptions& options) {
   info.intermediate_size = c.intermediate_size;
   info.max_position_embeddings = c.max_tokens();
   info.weight_type = impl->weights->quantized ? "int8" : "f32";
+  info.precision = bf16 ? "bf16" : info.weight_type;
   if (options.verbose) {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    std::cerr << "maum: loaded " << path << " in " << ms << " ms (" << c.model_type << ", "
-              << c.num_layers << " layers, hidden " << c.hidden_size << ", " << c.labels.size()
-              << " labels, " << info.weight_type << " weights)\n"
+    std::cerr << "maum: loaded " << path << " in " << ms << " ms (" << describe(info) << ")\n"
               << "maum: " << runtime_info() << "\n";
   }
   return Model(std::move(impl));

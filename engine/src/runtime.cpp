@@ -37,6 +37,7 @@ std::string runtime_info() {
   out << "; best isa: " << kernels::isa_name(kernels::best_isa())
       << "; selected isa: " << kernels::isa_name(ops.isa) << " (kernels: " << ops.name << ")"
       << "; int8 models' attention: " << (ops.attention_head_bf16 ? "bf16 (vdpbf16ps)" : "fp32")
+      << "; precision bf16 linear layers: " << ops.bf16_name
       << "; threads: " << num_threads();
   return out.str();
 }

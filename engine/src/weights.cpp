@@ -27,8 +27,9 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 
 class Binder {
  public:
-  Binder(Weights& w, const std::set<std::string>& quantized, const kernels::Ops* pack_for)
-      : w_(w), quantized_(quantized), pack_for_(pack_for) {}
+  Binder(Weights& w, const std::set<std::string>& quantized, const kernels::Ops* pack_for,
+         const kernels::Ops* bf16_for)
+      : w_(w), quantized_(quantized), pack_for_(pack_for), bf16_for_(bf16_for) {}
 
   // Work that reads whole weight matrices (packing, int8 row sums), run on the pool after binding.
   std::vector<std::function<void()>> pack_jobs;
@@ -91,6 +92,17 @@ class Binder {
       l.quantized = {reinterpret_cast<const int8_t*>(t.data), scale, row_sum.get(), n, k};
       l.quantized.packed = packed;
       w_.owned_row_sums.push_back(std::move(row_sum));
+    } else if (bf16_for_) {
+      // Rounded to bf16 slab by slab as it is read: the fp32 weights are never all in memory.
+      const core::TensorView& t = get(wname, core::DType::F32, wshape);
+      const kernels::Ops* ops = bf16_for_;
+      auto* packed = static_cast<uint16_t*>(aligned(ops->packed_bf16_size(n, k) * sizeof(uint16_t)));
+      pack_jobs.push_back([this, &t, n, k, ops, packed] {
+        for_each_slab<float>(t, n, k, [&](const float* rows, size_t first, size_t count) {
+          ops->pack_bf16(rows, count, k, packed + ops->packed_bf16_size(first, k));
+        });
+      });
+      l.bf16 = {packed, nullptr, n, k};
     } else {
       const size_t floats = pack_for_ ? pack_for_->packed_f32_size(n, k) : 0;
       if (floats) {
@@ -112,6 +124,7 @@ class Binder {
     }
     l.bias = f32(format::tensor::bias(prefix), {static_cast<int64_t>(n)});
     l.f32.bias = l.bias;
+    l.bf16.bias = l.bias;
     return l;
   }
 
@@ -174,6 +187,7 @@ class Binder {
   Weights& w_;
   const std::set<std::string>& quantized_;
   const kernels::Ops* pack_for_;
+  const kernels::Ops* bf16_for_;
 };
 
 }  // namespace
@@ -181,12 +195,17 @@ class Binder {
 void Weights::FreeDeleter::operator()(void* p) const { std::free(p); }
 
 std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFile> file,
-                                      const ModelConfig& c, const kernels::Ops* pack_for) {
+                                      const ModelConfig& c, const kernels::Ops* pack_for,
+                                      const kernels::Ops* bf16_for) {
   auto w = std::make_unique<Weights>();
   w->file = std::move(file);
   const std::set<std::string> quantized = format::quantized_tensors(*w->file);
   w->quantized = !quantized.empty();
-  Binder b(*w, quantized, pack_for);
+  if (w->quantized && bf16_for)
+    throw InvalidArgument(w->file->path() +
+                          ": precision bf16 applies to fp32 models only; this one is int8 "
+                          "(quantized) and runs in int8");
+  Binder b(*w, quantized, pack_for, bf16_for);
   const auto V = static_cast<int64_t>(c.vocab_size), E = static_cast<int64_t>(c.embedding_size),
              P = static_cast<int64_t>(c.max_position_embeddings),
              T = static_cast<int64_t>(c.type_vocab_size);

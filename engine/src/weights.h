@@ -23,8 +23,10 @@ struct Linear {
   size_t n = 0, k = 0;
   kernels::LinearF32 f32;               // w (into the file's bytes) + bias (+ packed copy), when F32
   kernels::QuantizedWeights quantized;  // when int8 (quantized.data != null)
+  kernels::LinearBf16 bf16;             // when loaded at precision bf16 (bf16.packed != null)
   const float* bias = nullptr;          // [n]
   bool is_quantized() const { return quantized.data != nullptr; }
+  bool is_bf16() const { return bf16.packed != nullptr; }
 };
 
 struct LayerNormWeights {
@@ -65,9 +67,12 @@ struct Weights {
 // Binds every tensor the config calls for, checking dtype and shape. Throws FormatError naming the
 // tensor and the expected shape.
 // With pack_for set, also writes each linear layer's weights in that kernel table's SIMD layout
-// (when the table uses one).
+// (when the table uses one). With bf16_for set (an fp32 file), the linear layers' weights are
+// instead rounded to bf16 in that table's bf16 layout, read from the file slab by slab (no fp32
+// copy is kept).
 std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFile> file,
                                       const ModelConfig& config,
-                                      const kernels::Ops* pack_for = nullptr);
+                                      const kernels::Ops* pack_for = nullptr,
+                                      const kernels::Ops* bf16_for = nullptr);
 
 }  // namespace maum::engine

@@ -68,10 +68,12 @@ class Tokenizer:
 
 class Model:
     """A converted maum model file. threads: the engine's thread count (process-wide; None keeps
-    the current setting, which defaults to the number of cores)."""
+    the current setting, which defaults to the number of cores). precision: "fp32" (the file's
+    weights as they are) or "bf16" (fp32 models: linear layers in bfloat16, as `maum classify
+    --precision bf16`; an int8 model raises InvalidArgument)."""
 
-    def __init__(self, path, threads=None):
-        self._m = _maum._Model(str(path), threads)
+    def __init__(self, path, threads=None, precision="fp32"):
+        self._m = _maum._Model(str(path), threads, precision)
 
     @property
     def labels(self):

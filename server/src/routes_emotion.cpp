@@ -188,7 +188,7 @@ void models(Service& service, const httplib::Request&, httplib::Response& res) {
     j["labels"] = m->pipeline.output_labels();
     j["problem_type"] = info.problem_type;
     j["model_type"] = info.model_type;
-    j["precision"] = info.weight_type;
+    j["precision"] = info.precision;
     j["isa"] = maum::runtime_info();
     j["max_length"] = info.max_position_embeddings;
     j["temperature"] = m->pipeline.temperature();

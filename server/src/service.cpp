@@ -14,9 +14,11 @@
 namespace maum::server {
 namespace {
 
-std::unique_ptr<LoadedModel> load_model(const ServedModel& spec) {
+std::unique_ptr<LoadedModel> load_model(const ServedModel& spec, Precision precision) {
   const auto started = std::chrono::steady_clock::now();
-  Model model = Model::load(spec.path);
+  LoadOptions options;
+  options.precision = precision;
+  Model model = Model::load(spec.path, options);
   const ModelInfo& info = model.info();
   std::optional<Policy> policy = read_model_policy(spec.path);
   std::optional<AnalysisPipeline> pipeline;
@@ -39,7 +41,7 @@ Service::Service(const ServerOptions& options, Metrics& metrics)
   if (options.models.empty()) throw InvalidArgument("no model to serve (use --model)");
   for (const auto& spec : options.models) {
     if (find(spec.name)) throw InvalidArgument("two models named \"" + spec.name + "\"");
-    models_.push_back(load_model(spec));
+    models_.push_back(load_model(spec, options.precision));
     metrics.model_loaded(spec.name, models_.back()->load_seconds);
   }
   if (options.cache > 0) cache_ = std::make_unique<LruCache>(options.cache);

@@ -15,28 +15,14 @@
 #include "core/src/safetensors.h"
 #include "maum/error.h"
 #include "maum/model.h"
+#include "tests/common/golden.h"
 #include "tests/engine/test_models.h"
 
 namespace maum {
 namespace {
 
-struct Golden {
-  std::vector<std::vector<int32_t>> ids;
-  std::vector<std::vector<float>> logits;
-};
-
-Golden read_golden(const std::string& model, const std::string& file, size_t limit = SIZE_MAX) {
-  Golden g;
-  std::ifstream in(testing::shared_path("golden/model/" + model + "/" + file));
-  std::string line;
-  while (g.ids.size() < limit && std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line);
-    g.ids.push_back(j.at("ids").get<std::vector<int32_t>>());
-    g.logits.push_back(j.at("logits").get<std::vector<float>>());
-  }
-  EXPECT_FALSE(g.ids.empty()) << model << "/" << file;
-  return g;
-}
+using Golden = testing::GoldenModelLines;
+using testing::read_golden_model;
 
 double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   EXPECT_EQ(a.size(), b.size());
@@ -55,7 +41,7 @@ TEST(Families, TfH5CheckpointGivesTheSafetensorsModelsLogits) {
   const Model st = Model::load(testing::converted_model("ko-emotion7-small"));
   EXPECT_EQ(tf.info().model_type, "bert");
   for (const char* file : {"adversarial.jsonl", "corpus_ko7_test.jsonl"}) {
-    const Golden g = read_golden("ko-emotion7-small-tf", file);
+    const Golden g = read_golden_model("ko-emotion7-small-tf", file);
     const auto a = tf.logits(g.ids), b = st.logits(g.ids);
     double worst = 0;
     for (size_t i = 0; i < g.ids.size(); ++i) worst = std::max(worst, max_abs_diff(a[i], b[i]));
@@ -148,7 +134,7 @@ TEST(Families, RobertaPositionsStartAfterThePaddingId) {
 TEST(Families, DistilbertIgnoresTokenTypes) {
   // DistilBERT has no token type embeddings; HF's model takes no token_type_ids.
   const Model model = Model::load(testing::converted_model("distilbert-en-random"));
-  const Golden g = read_golden("distilbert-en-random", "adversarial.jsonl", 20);
+  const Golden g = read_golden_model("distilbert-en-random", "adversarial.jsonl", 20);
   std::vector<std::vector<int32_t>> ones;
   for (const auto& ids : g.ids) ones.emplace_back(ids.size(), 1);
   const auto a = model.logits(g.ids), b = model.logits(g.ids, ones);
@@ -173,7 +159,7 @@ TEST_P(FamilyInt8, StaysWithinTheInt8Budgets) {
   EXPECT_EQ(int8.info().weight_type, "int8");
   Golden g;
   for (const auto& entry : std::filesystem::directory_iterator(testing::shared_path("golden/model/" + name))) {
-    Golden part = read_golden(name, entry.path().filename().string(), 1000);
+    Golden part = read_golden_model(name, entry.path().filename().string(), 1000);
     g.ids.insert(g.ids.end(), part.ids.begin(), part.ids.end());
   }
   const auto a = f32.logits(g.ids, {}, 32), q = int8.logits(g.ids, {}, 32), q1 = int8.logits(g.ids, {}, 1);

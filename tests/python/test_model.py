@@ -83,3 +83,19 @@ def test_errors_are_maum_exceptions(model_path, tmp_path):
         maum.Model(model_path, threads=-1)
     with pytest.raises(maum.Error):
         maum.Tokenizer(str(tmp_path))
+
+
+def test_bf16_precision_matches_the_cli(model_path, cli, golden):
+    bf16 = maum.Model(model_path, threads=2, precision="bf16")
+    assert bf16.info["precision"] == "bf16" and bf16.info["weight_type"] == "f32"
+    texts = [line["text"] for line in golden]
+    _, logits = bf16.classify(texts)
+    out = subprocess.run([cli, "classify", "--precision", "bf16", "--model", model_path],
+                         input="\n".join(texts) + "\n", capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    np.testing.assert_allclose(logits, [json.loads(line)["logits"] for line in out], rtol=0, atol=1e-6)
+    # bf16 rounding moves the logits a little, never far (tests/engine/kernels/bf16_accuracy_test)
+    difference = np.abs(logits - np.array([line["logits"] for line in golden]))
+    assert 1e-4 < difference.max() < 0.05
+    with pytest.raises(maum.InvalidArgument):
+        maum.Model(model_path, precision="fp16")

@@ -560,6 +560,39 @@ TEST_F(Serve, UsageErrors) {
   EXPECT_EQ(r.status, 2) << r.err;
 }
 
+// `serve --precision bf16` loads every model at bf16: /analyze_emotion equals `classify --precision
+// bf16` (a row's result does not depend on its batch-mates), /v1/models says bf16, the start-up
+// line names it; an int8 model at bf16 is a usage error naming the file.
+TEST_F(Serve, PrecisionBf16) {
+  ServeProcess bf16("--model ko=" + quote(ko_) + " --precision bf16 --threads 2", dir_, "bf16");
+  ASSERT_GT(bf16.port(), 0);
+  EXPECT_NE(bf16.err().find("precision bf16"), std::string::npos) << bf16.err();
+  Reply m = request(bf16.port(), "GET", "/v1/models");
+  ASSERT_EQ(m.status, 200) << m.raw;
+  EXPECT_EQ(m.body["models"][0]["precision"], "bf16");
+  const std::vector<std::string> texts = korean_sentences(4);
+  const auto expected = classify(ko_, texts, "--precision bf16");
+  const auto fp32 = classify(ko_, texts);
+  double largest_change = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    Reply r = post(bf16.port(), "/analyze_emotion", {{"text", texts[i]}});
+    ASSERT_EQ(r.status, 200) << r.raw;
+    for (const auto& [label, p] : expected[i]["labels"].items()) {
+      EXPECT_NEAR(r.body["emotions"][label].get<double>(), p.get<double>(), 1e-6) << label;
+      largest_change = std::max(largest_change, std::fabs(p.get<double>() -
+                                                          fp32[i]["labels"][label].get<double>()));
+    }
+  }
+  EXPECT_GT(largest_change, 0.0) << "bf16 answered exactly what fp32 does";
+  EXPECT_LT(largest_change, 0.01);
+  EXPECT_EQ(bf16.stop(), 0);
+  RunResult r = run("serve --model " + quote(model("ko-emotion7-small", "--quantize int8")) +
+                    " --precision bf16 --port 0");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(r.err.rfind("maum: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("int8"), std::string::npos) << r.err;
+}
+
 // The web page in a real browser: headless Debian chromium types a Korean sentence (the page's
 // #type= hook sends one input event per character and presses Analyze) and the test reads the
 // bars, the dominant emotion and the sentence rows back from the DOM.

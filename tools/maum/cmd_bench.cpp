@@ -33,6 +33,7 @@ namespace maum::cli {
 namespace {
 
 struct BenchArgs {
+  std::string precision = "fp32";  // --precision
   std::string model_path;
   size_t seq = 128;
   size_t batch = 1;
@@ -53,7 +54,7 @@ double peak_rss_mb() {
 void run_bench(const GlobalOptions& global, const BenchArgs& args) {
   apply_global_options(global);
   if (args.seq < 2) throw InvalidArgument("--seq must be at least 2 ([CLS] and [SEP])");
-  const Model model = Model::load(args.model_path);
+  const Model model = load_model(args.model_path, args.precision);
   const ModelInfo& info = model.info();
   if (args.seq > info.max_position_embeddings) {
     throw InvalidArgument("--seq " + std::to_string(args.seq) + " exceeds the model's " +
@@ -113,6 +114,7 @@ void run_bench(const GlobalOptions& global, const BenchArgs& args) {
     nlohmann::ordered_json out;
     out["model"] = args.model_path;
     out["weight_type"] = info.weight_type;
+    out["precision"] = info.precision;
     out["isa"] = kernels.isa;
     out["threads"] = num_threads();
     out["seq"] = args.seq;
@@ -131,7 +133,7 @@ void run_bench(const GlobalOptions& global, const BenchArgs& args) {
     std::cout << out.dump() << "\n";
   } else {
     std::printf("model %s (%s, %zu layers, hidden %zu), isa %s, threads %d, seq %zu, batch %zu\n",
-                args.model_path.c_str(), info.weight_type.c_str(), info.num_layers,
+                args.model_path.c_str(), info.precision.c_str(), info.num_layers,
                 info.hidden_size, kernels.isa.c_str(), num_threads(), args.seq, args.batch);
     std::printf("latency: median %.3f ms, min %.3f ms, mean %.3f ms over %zu iterations\n", median,
                 min, mean, args.iters);
@@ -150,6 +152,7 @@ void add_bench_command(CLI::App& app, GlobalOptions& global) {
   auto args = std::make_shared<BenchArgs>();
   auto* cmd = app.add_subcommand("bench", "Time forward passes on synthetic inputs");
   cmd->add_option("--model", args->model_path, "Converted model file (.safetensors)")->required();
+  add_precision_option(cmd, args->precision);
   cmd->add_option("--seq", args->seq, "Tokens per sequence, [CLS] and [SEP] included")
       ->check(CLI::Range(2, 1 << 16))
       ->capture_default_str();

@@ -91,6 +91,7 @@ class LineReader {
 };
 
 struct ClassifyArgs {
+  std::string precision = "fp32";  // --precision
   std::string model_path;
   std::vector<std::string> texts;
   size_t batch = 32;
@@ -265,15 +266,13 @@ void run_classify(const GlobalOptions& global, const ClassifyArgs& args) {
   // apply_global_options already printed the ISA line, so time the load here rather than asking
   // Model::load to log (which would repeat it).
   const auto load_started = std::chrono::steady_clock::now();
-  const Model model = Model::load(args.model_path);
+  const Model model = load_model(args.model_path, args.precision);
   if (global.verbose) {
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                                 load_started)
                           .count();
-    const ModelInfo& info = model.info();
-    std::cerr << "maum: loaded " << args.model_path << " in " << ms << " ms (" << info.model_type
-              << ", " << info.num_layers << " layers, hidden " << info.hidden_size << ", "
-              << info.labels.size() << " labels, " << info.weight_type << " weights)\n";
+    std::cerr << "maum: loaded " << args.model_path << " in " << ms << " ms ("
+              << describe(model.info()) << ")\n";
   }
   ClassifyOptions options;
   options.batch_size = args.batch;
@@ -349,6 +348,7 @@ void add_classify_command(CLI::App& app, GlobalOptions& global) {
       "classify", "Classify texts (arguments, or one per line on stdin); one JSON object per line");
   cmd->add_option("--model", args->model_path, "Converted model file (.safetensors)")
       ->required();
+  add_precision_option(cmd, args->precision);
   cmd->add_option("--batch", args->batch,
                   "Texts per forward pass (on a pipe or terminal also the most lines answered "
                   "together; a partial batch waits at most 5 ms for more)")

@@ -31,6 +31,7 @@ namespace maum::cli {
 namespace {
 
 struct EvalArgs {
+  std::string precision = "fp32";  // --precision
   std::string model_path, reliability_path;
   DecisionOptions decision;
   bool json = false;
@@ -159,7 +160,7 @@ using DataLoader =
 
 void run_eval(const GlobalOptions& global, const DataLoader& load, const EvalArgs& args) {
   apply_global_options(global);
-  const Model model = Model::load(args.model_path);
+  const Model model = load_model(args.model_path, args.precision);
   const ModelInfo& info = model.info();
   const bool multi = info.multi_label();
   // The same decision as `maum classify` makes for each text (tools/maum/decision.h).
@@ -230,6 +231,7 @@ void run_eval(const GlobalOptions& global, const DataLoader& load, const EvalArg
   if (args.json) {
     nlohmann::ordered_json j;
     j["model"] = args.model_path;
+    j["precision"] = model.info().precision;
     j["data"] = data.source;
     j["samples"] = report.samples;
     j["temperature"] = temperature;
@@ -246,7 +248,7 @@ void run_eval(const GlobalOptions& global, const DataLoader& load, const EvalArg
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     std::cout << "model: " << args.model_path << " (" << (multi ? "multi-label" : "single-label")
-              << ", temperature " << temperature;
+              << ", " << model.info().precision << ", temperature " << temperature;
     if (multi) std::cout << ", threshold " << policy.threshold;
     std::cout << ")\ndata:  " << data.source << " (" << report.samples << " rows"
               << (data.selection.empty() ? "" : " where " + data.selection) << ")\n\n"
@@ -266,6 +268,7 @@ void add_eval_command(CLI::App& app, GlobalOptions& global) {
   auto* cmd = app.add_subcommand(
       "eval", "Evaluate a model on labelled data: classification report, confusion, ECE");
   cmd->add_option("--model", args->model_path, "Converted model file (.safetensors)")->required();
+  add_precision_option(cmd, args->precision);
   const DataLoader load = add_labelled_data_options(cmd);
   add_decision_options(cmd, args->decision);
   cmd->add_option("--reliability", args->reliability_path, "Write a reliability diagram (SVG)");

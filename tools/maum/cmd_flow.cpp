@@ -23,6 +23,7 @@ namespace maum::cli {
 namespace {
 
 struct FlowArgs {
+  std::string precision = "fp32";  // --precision
   std::string model_path, db_path, svg_path, policy_path;
   bool store_text = false;
   size_t batch = 32;
@@ -46,7 +47,7 @@ struct TempDb {
 
 void run_flow(const GlobalOptions& global, const FlowArgs& args) {
   apply_global_options(global);
-  const Model model = Model::load(args.model_path);
+  const Model model = load_model(args.model_path, args.precision);
   const ModelInfo& info = model.info();
   std::optional<Policy> policy = args.policy_path.empty() ? read_model_policy(args.model_path)
                                                           : Policy::load(args.policy_path);
@@ -139,6 +140,7 @@ void add_flow_command(CLI::App& app, GlobalOptions& global) {
       "\"user_id\"?, \"text\", \"ts\"?} on stdin -> one line per turn, then one summary per "
       "conversation");
   cmd->add_option("--model", args->model_path, "Converted model file (.safetensors)")->required();
+  add_precision_option(cmd, args->precision);
   cmd->add_option("--db", args->db_path,
                   "History database (SQLite; created if absent). Default: a temporary one");
   cmd->add_option("--svg", args->svg_path,

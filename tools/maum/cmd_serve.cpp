@@ -23,6 +23,7 @@ int stop_pipe[2] = {-1, -1};
 
 struct ServeArgs {
   std::vector<std::string> models;
+  std::string precision = "fp32";
   ServerOptions options;
 };
 
@@ -37,6 +38,7 @@ ServedModel parse_model(const std::string& arg) {
 void run_serve(const GlobalOptions& global, ServeArgs args) {
   apply_global_options(global);
   for (const auto& m : args.models) args.options.models.push_back(parse_model(m));
+  args.options.precision = parse_precision(args.precision);
   // SIGTERM/SIGINT (whichever thread the kernel picks, OpenBLAS's included) write their number to
   // a pipe; one thread reads it and stops the server: no new connections, requests in flight are
   // answered, then exit 0.
@@ -51,12 +53,15 @@ void run_serve(const GlobalOptions& global, ServeArgs args) {
   sigaction(SIGINT, &action, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  Server server(args.options);
+  const auto server = loading_at(args.options.precision,
+                                [&] { return std::make_unique<Server>(args.options); });
   std::string names;
   for (const auto& m : args.options.models) names += (names.empty() ? "" : ", ") + m.name;
-  const std::string url = "http://" + args.options.host + ":" + std::to_string(server.port());
+  const std::string url = "http://" + args.options.host + ":" + std::to_string(server->port());
+  const std::string precision =
+      args.options.precision == Precision::kFp32 ? "" : std::string(", precision ") + args.precision;
   std::cerr << "maum: serving " << names << " on " << url << " (" << args.options.max_batch
-            << " texts per batch, SIGTERM or Ctrl-C stops)" << std::endl;
+            << " texts per batch" << precision << ", SIGTERM or Ctrl-C stops)" << std::endl;
   std::cout << url << std::endl;  // the bound address, for scripts (with --port 0)
 
   std::thread([&server] {
@@ -65,9 +70,9 @@ void run_serve(const GlobalOptions& global, ServeArgs args) {
     }
     std::cerr << "maum: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
               << ": finishing requests in flight" << std::endl;
-    server.stop();
+    server->stop();
   }).detach();
-  server.run();
+  server->run();
   std::cerr << "maum: stopped" << std::endl;
 }
 
@@ -80,6 +85,7 @@ void add_serve_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--model", args->models,
                   "Converted model file, or NAME=PATH; repeat for several (the first is the default)")
       ->required();
+  add_precision_option(cmd, args->precision);
   cmd->add_option("--host", o.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o.port, "Port (0: any free port; the URL is printed on stdout)")
       ->check(CLI::Range(0, 65535))

@@ -5,6 +5,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "maum/error.h"
+#include "maum/model.h"
+
 namespace maum::cli {
 
 struct GlobalOptions {
@@ -29,6 +32,26 @@ void check_output_path(const std::string& path);
 // Adds --threads and -v/--verbose to a subcommand (they also work before the subcommand), so its
 // --help lists them.
 void add_global_options(CLI::App* cmd, GlobalOptions& global);
+
+// --precision fp32|bf16 for the commands that load a model (default fp32: the file's weights as
+// they are); `value` is then parsed with maum::parse_precision.
+void add_precision_option(CLI::App* cmd, std::string& value);
+
+// Runs load() (a Model::load, or a Server that loads its models) at `precision`: a precision a
+// model cannot run at (bf16 for an int8 model) is a usage error (exit status 2) like a bad option
+// value, not a failure of the model file.
+template <class Load>
+auto loading_at(Precision precision, Load&& load) -> decltype(load()) {
+  try {
+    return load();
+  } catch (const InvalidArgument& e) {
+    if (precision == Precision::kFp32) throw;
+    throw CLI::ValidationError("--precision", e.what());
+  }
+}
+
+// Model::load(path) at the --precision value.
+Model load_model(const std::string& path, const std::string& precision);
 
 void add_convert_command(CLI::App& app, GlobalOptions& global);
 void add_classify_command(CLI::App& app, GlobalOptions& global);

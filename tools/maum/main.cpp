@@ -40,6 +40,21 @@ void check_output_path(const std::string& path) {
   if (!existed) unlink(path.c_str());
 }
 
+void add_precision_option(CLI::App* cmd, std::string& value) {
+  cmd->add_option("--precision", value,
+                  "What the linear layers compute in: fp32 (the model's own weights, int8 for an "
+                  "int8 model) or bf16 (fp32 models: weights rounded to bfloat16 at load, half "
+                  "the memory; docs/PERF.md)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
+}
+
+Model load_model(const std::string& path, const std::string& precision) {
+  LoadOptions options;
+  options.precision = parse_precision(precision);
+  return loading_at(options.precision, [&] { return Model::load(path, options); });
+}
+
 void add_global_options(CLI::App* cmd, GlobalOptions& global) {
   cmd->add_option("--threads", global.threads,
                   "Threads for inference and tokenization (0: one per core)")

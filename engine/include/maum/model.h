@@ -10,12 +10,25 @@
 
 namespace maum {
 
+// What the linear layers of an fp32 model compute in (a run-time choice; the file is unchanged).
+//  kFp32: the weights as the file stores them (fp32, or int8 for a quantized file).
+//  kBf16: fp32 files only: each linear layer's weights are rounded to bfloat16 once at load and
+//         kept only as bf16 (half the memory), and its input rows are rounded to bf16 at every
+//         call; products are exact and summed in fp32. Embeddings, biases, GELU, LayerNorm,
+//         softmax and attention stay fp32. docs/PERF.md has the accuracy and speed figures.
+enum class Precision { kFp32 = 0, kBf16 = 1 };
+const char* precision_name(Precision precision);  // "fp32" | "bf16"
+// "fp32" or "bf16"; throws maum::InvalidArgument naming the accepted values otherwise.
+Precision parse_precision(const std::string& name);
+
 struct LoadOptions {
   bool verbose = false;  // log load time, ISA and kernels to stderr
   // Copy the linear layers' weights once into the selected kernels' SIMD layout (faster GEMMs, at
   // the cost of that copy's load time; the file's bytes of those weights are given back). Off:
-  // every F32 weight is read in place from the file's bytes.
+  // every F32 weight is read in place from the file's bytes. (bf16 always converts.)
   bool pack_weights = true;
+  // kBf16 on an int8 file throws maum::InvalidArgument.
+  Precision precision = Precision::kFp32;
 };
 
 struct ClassifyOptions {
@@ -43,9 +56,13 @@ struct ModelInfo {
   // The longest input in tokens: config.json's max_position_embeddings, less RoBERTa's
   // pad_token_id + 1 (whose positions start there: 514 -> 512 for roberta-base).
   size_t max_position_embeddings = 0;
-  std::string weight_type;        // "f32" | "int8"
+  std::string weight_type;        // "f32" | "int8": as the file stores them
+  std::string precision;          // "f32" | "int8" | "bf16": what the linear layers compute in
   bool multi_label() const { return problem_type == "multi_label_classification"; }
 };
+
+// One line for logs: "bert, 4 layers, hidden 256, 7 labels, f32 weights[, bf16 linear layers]".
+std::string describe(const ModelInfo& info);
 
 class Model {
  public:

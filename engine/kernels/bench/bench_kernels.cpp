@@ -7,6 +7,9 @@
 //   openblas/<N>x<K>/<M>    : cblas_sgemm on the same shapes (whatever core OpenBLAS picked;
 //                             builds with MAUM_SIMD=OFF have no OpenBLAS)
 //   u8s8/<isa>/<N>x<K>/<M>  : Ops::linear_u8s8 (int8 weights, u8 activations; amx: tdpbusd)
+//   bf16/<isa>/<N>x<K>/<M>  : Ops::linear_bf16 (bf16 weights, activations rounded per call; % of
+//                             the fp32 peak: the FMA kernels do one multiply-add a lane, vdpbf16ps
+//                             two)
 //   attention/<isa>/<seq>   : Ops::attention_head, head_dim 64
 //   attention_bf16/<isa>/<seq> : Ops::attention_head_bf16 (CPUs with AVX512_BF16; % of peak
 //                             against twice the fp32 peak: vdpbf16ps does 2 multiply-adds a lane)
@@ -83,6 +86,23 @@ void bench_f32(benchmark::State& state, Isa isa, size_t n, size_t k) {
   }
   for (auto _ : state) {
     ops.linear_f32(x.data(), k, lw, y.data(), n, m, 0, n, maum::kernels::Epilogue::kNone);
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_counters(state, 2.0 * m * n * k, maum::kernels::peak_ops_per_cycle(isa, false));
+  std::free(packed);
+}
+
+void bench_bf16(benchmark::State& state, Isa isa, size_t n, size_t k) {
+  const Ops& ops = maum::kernels::ops_for(isa);
+  const size_t m = static_cast<size_t>(state.range(0));
+  auto x = random_floats(m * k, 1), w = random_floats(n * k, 2), bias = random_floats(n, 3);
+  std::vector<float> y(m * n);
+  auto* packed = aligned<uint16_t>(ops.packed_bf16_size(n, k));
+  ops.pack_bf16(w.data(), n, k, packed);
+  maum::kernels::LinearBf16 lw;
+  lw.packed = packed; lw.bias = bias.data(); lw.n = n; lw.k = k;
+  for (auto _ : state) {
+    ops.linear_bf16(x.data(), k, lw, y.data(), n, m, 0, n, maum::kernels::Epilogue::kNone);
     benchmark::DoNotOptimize(y.data());
   }
   set_counters(state, 2.0 * m * n * k, maum::kernels::peak_ops_per_cycle(isa, false));
@@ -184,6 +204,13 @@ int register_all() {
       if (isa == Isa::kAvx512Vnni || isa == Isa::kAmx) continue;  // both == avx512 for fp32
       benchmark::RegisterBenchmark(
           (std::string("f32/") + maum::kernels::isa_name(isa) + "/" + s.name).c_str(), bench_f32,
+          isa, s.n, s.k)->Apply(apply_seq);
+    }
+    for (Isa isa : isas) {
+      if (isa == Isa::kScalar || isa == Isa::kPortable) continue;  // both the reference
+      if (isa == Isa::kAvx512Vnni) continue;                        // == avx512
+      benchmark::RegisterBenchmark(
+          (std::string("bf16/") + maum::kernels::isa_name(isa) + "/" + s.name).c_str(), bench_bf16,
           isa, s.n, s.k)->Apply(apply_seq);
     }
     for (Isa isa : isas) {

@@ -2,8 +2,6 @@
 // row of `seq` scores), softmax, weighted sum of V. The bf16 variant is the reference for the
 // AVX512_BF16 kernel: the same, with q, k, p and v rounded to bf16 first.
 #include <cmath>
-#include <cstdint>
-#include <cstring>
 
 #include "engine/kernels/table.h"
 
@@ -36,16 +34,7 @@ void attention_rounded(const float* q, const float* k, const float* v, size_t ld
 
 }  // namespace
 
-float round_to_bf16(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, 4);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return x;  // NaN stays NaN
-  bits += 0x7fffu + ((bits >> 16) & 1u);               // round to nearest, ties to even
-  bits &= 0xffff0000u;
-  float y;
-  std::memcpy(&y, &bits, 4);
-  return y;
-}
+float round_to_bf16(float x) { return from_bf16(to_bf16(x)); }
 
 void attention_head_bf16(const float* q, const float* k, const float* v, size_t ld, size_t seq,
                          size_t head_dim, float scale, float* out, size_t ldo, float* scratch) {

@@ -1,6 +1,6 @@
 // The avx2 table (AVX2 + FMA, no AVX-512): OpenBLAS fp32 GEMM with vector epilogues
 // (avx2_gemm.cpp), element-wise kernels (avx2_elementwise.cpp), the exact vpmaddubsw int8 GEMM
-// (avx2_int8.cpp) and attention (avx2_attention.cpp).
+// (avx2_int8.cpp), attention (avx2_attention.cpp) and the bf16 linear layer (avx2_bf16.cpp).
 #include "engine/kernels/table.h"
 
 namespace maum::kernels {
@@ -11,6 +11,7 @@ void fill_avx2_ops(Ops& ops) {
   fill_avx2_elementwise(ops);
   fill_avx2_int8(ops);
   fill_avx2_attention(ops);
+  fill_avx2_bf16(ops);
 }
 
 }  // namespace maum::kernels

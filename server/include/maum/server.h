@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "maum/model.h"
+
 namespace maum {
 
 struct ServedModel {
@@ -18,6 +20,7 @@ struct ServedModel {
 
 struct ServerOptions {
   std::vector<ServedModel> models;
+  Precision precision = Precision::kFp32;  // every model's (bf16: fp32 models only)
   std::string host = "127.0.0.1";
   int port = 8515;                    // 0: any free port (see Server::port())
   size_t max_batch = 32;              // texts per forward pass

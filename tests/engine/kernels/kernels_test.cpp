@@ -34,27 +34,10 @@
 #include "engine/kernels/table.h"
 #include "maum/error.h"
 #include "maum/runtime.h"
+#include "tests/engine/kernels/kernel_test_util.h"
 
 namespace maum::kernels {
 namespace {
-
-std::vector<float> random_floats(size_t n, std::mt19937& rng, float lo = -1.0f, float hi = 1.0f) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
-// Aligned buffer for packed weights.
-template <typename T>
-struct Aligned {
-  explicit Aligned(size_t count)
-      : ptr(static_cast<T*>(std::aligned_alloc(64, (count * sizeof(T) + 63) / 64 * 64 + 64))) {}
-  ~Aligned() { std::free(ptr); }
-  Aligned(const Aligned&) = delete;
-  Aligned& operator=(const Aligned&) = delete;
-  T* ptr;
-};
 
 // Sets (or, with null, unsets) an environment variable for a scope.
 class ScopedEnv {
@@ -76,16 +59,6 @@ class ScopedEnv {
   bool had_ = false;
   std::string old_;
 };
-
-std::vector<Isa> simd_isas() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::kPortable, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAmx}) {
-    if (isa_supported(isa)) out.push_back(isa);
-  }
-  return out;
-}
-
-const Ops& ref() { return ops_for(Isa::kScalar); }
 
 const size_t kRows[] = {1, 3, 17, 128};
 const size_t kDims[] = {1, 7, 16, 33, 773};

@@ -1,0 +1,15 @@
+// The avx2 table's bf16 linear layer (x86/vec_bf16.h): bf16 weights widened to fp32 by shifts,
+// fp32 FMAs, 4 rows x 16 columns (one panel) per register tile: 8 accumulators, 2 + 2 widened
+// weight vectors and a broadcast in the 16 ymm registers.
+#include "engine/kernels/x86/vec_avx2.h"
+#include "engine/kernels/x86/vec_bf16.h"
+
+namespace maum::kernels {
+
+void fill_avx2_bf16(Ops& ops) {
+  using V = x86::Vec<float, x86::Avx2>;
+  ops.linear_bf16 = x86::linear_bf16_fma<V, 6, 2>;
+  ops.bf16_name = "avx2: bf16 widened to fp32 (shifts), FMA";
+}
+
+}  // namespace maum::kernels
