@@ -5,8 +5,8 @@
 // Peak per cycle of one core, a multiply-add counting 2 ops:
 //   fp32  scalar 2; AVX2 32 (2 FMA pipes x 8 lanes x 2); AVX-512 64 (2 x 16 x 2) where 512-bit
 //         ops run at full width, 32 where they run as two 256-bit halves (AMD Zen 4).
-//   int8  scalar 2; AVX2 and AVX-512 without VNNI 64 (their int8 kernel is the AVX2 vpmaddwd one:
-//         2 pipes x 16 MACs x 2); VNNI 256 (2 vpdpbusd zmm per cycle x 64 MACs x 2) at full width,
+//   int8  scalar 2; AVX2 and AVX-512 without VNNI 64 (their int8 kernel is the AVX2 one: a
+//         vpmaddubsw + vpmaddwd pair, 32 MACs x 2, per cycle); VNNI 256 (2 vpdpbusd zmm per cycle x 64 MACs x 2) at full width,
 //         128 (1 vpdpbusd zmm per cycle) on AMD Zen 4; AMX 2048 (tdpbusd: 16x16x64 = 16,384
 //         multiply-adds per 16 cycles), fp32 as AVX-512.
 // Which CPUs run 512-bit ops at full width is decided from cpuid vendor/family
