@@ -102,8 +102,8 @@ AmxStatus detect_amx() {
   AmxStatus s;
 #if MAUM_SIMD
   const CpuFeatures& f = cpu_features();
-  if (!f.amx_tile || !f.amx_int8) {
-    s.reason = "no AMX on this CPU: cpuid has no AMX-TILE/AMX-INT8";
+  if (!f.amx_tile || (!f.amx_int8 && !f.amx_bf16)) {
+    s.reason = "no AMX on this CPU: cpuid has no AMX-TILE with AMX-INT8 or AMX-BF16";
     return s;
   }
   if (!f.os_tile_state) {
@@ -119,6 +119,8 @@ AmxStatus detect_amx() {
     return s;
   }
   s.usable = true;
+  s.int8 = f.amx_int8;
+  s.bf16 = f.amx_bf16;
   s.reason = "usable";
 #else
   s.reason = "no tile data permission request for this OS: Linux only";
@@ -192,6 +194,9 @@ Ops make_ops(Isa isa) {
     fill_bf16_attention(o);
     fill_bf16_gemm(o);
   }
+  // AMX-BF16 has a cpuid bit of its own: the amx table's linear_bf16 is tdpbf16ps only where it
+  // is set (otherwise the avx512vnni table's, vdpbf16ps or FMA).
+  if (isa == Isa::kAmx && amx_status().bf16) fill_amx_bf16(o);
 #endif
   o.isa = isa;
   return o;

@@ -15,7 +15,8 @@
 
 namespace maum::kernels {
 
-// kAmx: the avx512vnni table with its int8 linear layer on AMX tiles (tdpbusd).
+// kAmx: the avx512vnni table with its int8 (tdpbusd) and bf16 (tdpbf16ps) linear layers on AMX
+// tiles, each where the CPU has it.
 enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3, kPortable = 4, kAmx = 5 };
 
 struct CpuFeatures {
@@ -37,12 +38,16 @@ struct CpuFeatures {
 
 const CpuFeatures& cpu_features();
 
-// Whether this process can run AMX int8 tiles, and if not why: the CPU lacks AMX-TILE/AMX-INT8,
-// the OS does not enable tile state in XCR0, or Linux refused the tile data permission
-// (arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA), requested here once per process, before
-// any tile instruction runs; reason then carries the errno text). reason is "usable" when usable.
+// Whether this process can run AMX tiles, and if not why: the CPU lacks AMX-TILE or has neither
+// AMX-INT8 nor AMX-BF16, the OS does not enable tile state in XCR0, or Linux refused the tile
+// data permission (arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA), requested here once per
+// process, before any tile instruction runs; reason then carries the errno text). reason is
+// "usable" when usable. int8 / bf16: usable and the CPU has AMX-INT8 / AMX-BF16 (separate cpuid
+// bits: the amx table runs each kernel only where its bit is set, the avx512vnni table's
+// otherwise).
 struct AmxStatus {
   bool usable = false;
+  bool int8 = false, bf16 = false;
   std::string reason;
 };
 const AmxStatus& amx_status();

@@ -67,6 +67,10 @@ float from_bf16(uint16_t b);
 // linear_bf16 reads it too.
 size_t packed_bf16_panels_size(size_t n, size_t k);
 void pack_bf16_panels(const float* w, size_t n, size_t k, uint16_t* packed);
+// bf16 for AMX tiles: the same layout with k zero-padded to a multiple of 32, so that every 16
+// pairs of a panel are one whole B tile (16 rows of 16 columns x 2 bf16 = 64 bytes).
+size_t packed_bf16_tiles_size(size_t n, size_t k);
+void pack_bf16_tiles(const float* w, size_t n, size_t k, uint16_t* packed);
 void linear_bf16(const float* x, size_t ldx, const LinearBf16& w, float* y, size_t ldy, size_t m,
                  size_t n_begin, size_t n_end, Epilogue epilogue);
 }  // namespace ref
@@ -130,7 +134,9 @@ void fill_vnni_ops(Ops& ops);      // x86/vnni_ops.cpp: the avx512 table, then:
 void fill_vnni_gemm(Ops& ops);
 void fill_bf16_attention(Ops& ops);  // x86/bf16_attention.cpp, only where the CPU has AVX512_BF16
 void fill_amx_ops(Ops& ops);       // x86/amx_ops.cpp: the avx512vnni table, then:
-void fill_amx_int8(Ops& ops);
+void fill_amx_int8(Ops& ops);       // only where amx_status().int8
+void fill_amx_bf16(Ops& ops);       // x86/amx_bf16.cpp, only where amx_status().bf16 (after
+                                    // fill_bf16_gemm, which it replaces)
 // linear_bf16: x86/avx2_bf16.cpp, x86/avx512_bf16.cpp (fp32 FMAs on widened bf16), and
 // x86/bf16_gemm.cpp (vdpbf16ps, only where the CPU has AVX512_BF16).
 void fill_avx2_bf16(Ops& ops);

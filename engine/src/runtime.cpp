@@ -47,8 +47,13 @@ std::string runtime_choices() {
   const kernels::AmxStatus& amx = kernels::amx_status();
   const kernels::Choice& attention = kernels::bf16_attention_choice();
   std::ostringstream out;
+  // AMX-BF16 runs where the CPU has it and the amx table is selected (not MAUM_ISA=avx512vnni).
+  const char* bf16 = !amx.bf16                   ? "no AMX-BF16, "
+                     : ops.isa == kernels::Isa::kAmx ? "AMX-BF16, "
+                                                     : "AMX-BF16 not in the selected table, ";
   out << "amx: " << (amx.usable ? "usable" : "not usable — " + amx.reason)
-      << "; int8 linear layers run the " << kernels::isa_name(ops.isa) << " table\n";
+      << "; int8 linear layers run the " << kernels::isa_name(ops.isa) << " table"
+      << "; bf16 linear layers (precision bf16): " << bf16 << ops.bf16_name << "\n";
   out << "bf16 attention (int8 models): " << (attention.on ? "on" : "off") << " — "
       << attention.reason << "\n";
   return out.str();

@@ -41,18 +41,24 @@ TEST_F(VersionCli, VerboseNamesAmxAndEachChoiceWithItsReason) {
   EXPECT_EQ(out[1].rfind("cpu:", 0), 0u) << out[1];
   EXPECT_EQ(out[2].rfind("amx: ", 0), 0u) << out[2];
   EXPECT_NE(out[2].find("; int8 linear layers run the "), std::string::npos) << out[2];
+  EXPECT_NE(out[2].find("; bf16 linear layers (precision bf16): "), std::string::npos) << out[2];
   EXPECT_EQ(out[3].rfind("bf16 attention (int8 models): ", 0), 0u) << out[3];
   if (!MAUM_SIMD) {  // no x86 kernels, no cpuid: the portable table, and lines that say so
     EXPECT_EQ(out[2], "amx: not usable — built without the x86 kernels: MAUM_SIMD=OFF; int8 linear "
-                      "layers run the portable table");
+                      "layers run the portable table; bf16 linear layers (precision bf16): no "
+                      "AMX-BF16, scalar reference (fp32 sums)");
     EXPECT_EQ(out[3], "bf16 attention (int8 models): off — the portable table has no bf16 "
                       "attention (AVX-512 tables only)");
   }
   const std::string flags = cpu_flags();
   if (flags.empty()) GTEST_SKIP() << "no /proc/cpuinfo flags to hold the lines to";
-  if (MAUM_SIMD && flags.find(" amx_int8 ") == std::string::npos) {
+  const bool no_amx = flags.find(" amx_int8 ") == std::string::npos &&
+                      flags.find(" amx_bf16 ") == std::string::npos;
+  if (MAUM_SIMD && no_amx) {
     EXPECT_EQ(out[2].rfind("amx: not usable — no AMX on this CPU", 0), 0u) << out[2];
     EXPECT_EQ(out[2].find("run the amx table"), std::string::npos) << out[2];
+    EXPECT_NE(out[2].find("; bf16 linear layers (precision bf16): no AMX-BF16, "), std::string::npos)
+        << out[2];
   }
   if (MAUM_SIMD && flags.find(" avx512_bf16 ") == std::string::npos) {
     EXPECT_EQ(out[3], "bf16 attention (int8 models): off — CPU lacks AVX512_BF16");
@@ -66,7 +72,8 @@ TEST_F(VersionCli, VerboseNamesAmxAndEachChoiceWithItsReason) {
 
 TEST_F(VersionCli, ChoicesThatCannotBeHonouredAreOneLineErrors) {
   testing::RunResult r = run_with("env -u MAUM_ATTENTION MAUM_ISA=amx", "--version --verbose");
-  if (!MAUM_SIMD || cpu_flags().find(" amx_int8 ") == std::string::npos) {
+  if (!MAUM_SIMD || (cpu_flags().find(" amx_int8 ") == std::string::npos &&
+                     cpu_flags().find(" amx_bf16 ") == std::string::npos)) {
     EXPECT_EQ(r.status, 1);
     EXPECT_EQ(r.err.rfind(std::string("maum: error: MAUM_ISA=amx: this CPU cannot run amx (") +
                               (MAUM_SIMD ? "no AMX on this CPU" : "built without the x86 kernels"),

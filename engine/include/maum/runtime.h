@@ -13,7 +13,8 @@ int num_threads();
 std::string runtime_info();
 
 // The choices made for this CPU, one line each ("\n"-terminated) with the reason: whether AMX is
-// usable (or why not) and which kernel table runs, and whether int8 models use bf16 attention
+// usable (or why not), which kernel table runs and whether bf16 linear layers run on AMX-BF16
+// (and with which kernel), and whether int8 models use bf16 attention
 // (honours MAUM_ISA and MAUM_ATTENTION). What `maum --version --verbose` prints after
 // runtime_info().
 std::string runtime_choices();

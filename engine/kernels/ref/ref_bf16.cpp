@@ -29,12 +29,10 @@ float from_bf16(uint16_t b) {
   return x;
 }
 
-size_t packed_bf16_panels_size(size_t n, size_t k) {
-  return (n + kPackPanel - 1) / kPackPanel * kPackPanel * ((k + 1) / 2 * 2);
-}
+namespace {
 
-void pack_bf16_panels(const float* w, size_t n, size_t k, uint16_t* packed) {
-  const size_t pairs = (k + 1) / 2;
+// The panel layout with `pairs` k pairs per panel (at least (k + 1) / 2; the rest zero).
+void pack_panels(const float* w, size_t n, size_t k, size_t pairs, uint16_t* packed) {
   for (size_t p = 0; p < n; p += kPackPanel) {
     uint16_t* panel = packed + p * 2 * pairs;
     const size_t rows = std::min(kPackPanel, n - p);
@@ -43,12 +41,32 @@ void pack_bf16_panels(const float* w, size_t n, size_t k, uint16_t* packed) {
       const size_t kk = 2 * pair;
       for (size_t c = 0; c < rows; ++c) {
         const float* row = w + (p + c) * k;
-        dst[2 * c] = to_bf16(row[kk]);
+        dst[2 * c] = kk < k ? to_bf16(row[kk]) : 0;
         dst[2 * c + 1] = kk + 1 < k ? to_bf16(row[kk + 1]) : 0;
       }
       for (size_t c = rows; c < kPackPanel; ++c) dst[2 * c] = dst[2 * c + 1] = 0;
     }
   }
+}
+
+size_t tile_pairs(size_t k) { return (k + 31) / 32 * 16; }
+
+}  // namespace
+
+size_t packed_bf16_panels_size(size_t n, size_t k) {
+  return (n + kPackPanel - 1) / kPackPanel * kPackPanel * ((k + 1) / 2 * 2);
+}
+
+void pack_bf16_panels(const float* w, size_t n, size_t k, uint16_t* packed) {
+  pack_panels(w, n, k, (k + 1) / 2, packed);
+}
+
+size_t packed_bf16_tiles_size(size_t n, size_t k) {
+  return (n + kPackPanel - 1) / kPackPanel * kPackPanel * 2 * tile_pairs(k);
+}
+
+void pack_bf16_tiles(const float* w, size_t n, size_t k, uint16_t* packed) {
+  pack_panels(w, n, k, tile_pairs(k), packed);
 }
 
 void linear_bf16(const float* x, size_t ldx, const LinearBf16& w, float* y, size_t ldy, size_t m,

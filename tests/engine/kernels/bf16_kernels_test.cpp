@@ -6,9 +6,13 @@
 // M = Σ_k |x̂·ŵ| + |b| (the output's magnitude):
 //  - against the reference: |Δ| <= 2e-6·sqrt(k)·M + k·2^-126 (fp32 summation order, the fp32
 //    linear layer's budget; k·2^-126 for vdpbf16ps's flush of subnormal partial sums), plus the
-//    GELU budget 2e-6·(1 + |y|) with a fused epilogue. Every table today sums in the reference's
-//    order with exact products, so without an epilogue the results are also checked bit for bit
-//    (a table that sums in another order, e.g. AMX tiles, would be held to the budget only).
+//    GELU budget 2e-6·(1 + |y|) with a fused epilogue. Every table but the amx one sums in the
+//    reference's order with exact products, so without an epilogue the results are also checked
+//    bit for bit. The amx table's tdpbf16ps (where the CPU has AMX-BF16) also multiplies exactly
+//    and flushes partial sums below 2^-126, but adds in another order (Intel SDM: per instruction,
+//    the even and the odd products of 16 pairs in two chains, then their sum added to C): held to
+//    the same budget, without bit identity (a row's result still does not depend on the rows
+//    beside it).
 //  - against the exact product of the unrounded x and w (double): |Δ| <= (2u + u²)·Σ|x·w| + the
 //    fp32 summation budget: each operand is rounded to nearest (relative error <= u), never
 //    truncated (which could reach 2u each).
@@ -109,7 +113,38 @@ TEST(Bf16Reference, KnownSumsAndLayout) {
   EXPECT_EQ(run_linear(ref(), x1, 1, w1, nullptr, 1, 1, 1, 1, Epilogue::kNone, false)[0], 3.0f);
 }
 
+// The AMX layout (ref::pack_bf16_tiles): each panel of the shared layout with its k pairs
+// zero-padded to a multiple of 16 (whole 32-k B tiles), packable panel by panel.
+TEST(Bf16Reference, TileLayoutIsThePanelLayoutPadded) {
+  std::mt19937 rng(64);
+  for (size_t k : {size_t(1), size_t(31), size_t(32), size_t(33), size_t(768)}) {
+    const size_t n = 40, pairs = (k + 1) / 2, tile_pairs = (k + 31) / 32 * 16;
+    const auto w = random_floats(n * k, rng);
+    ASSERT_EQ(ref::packed_bf16_tiles_size(n, k), 3 * 16 * 2 * tile_pairs) << k;
+    std::vector<uint16_t> panels(ref::packed_bf16_panels_size(n, k)),
+        tiles(ref::packed_bf16_tiles_size(n, k), 0xffff), second(tiles.size(), 0xffff);
+    ref::pack_bf16_panels(w.data(), n, k, panels.data());
+    ref::pack_bf16_tiles(w.data(), n, k, tiles.data());
+    // Panel by panel (how weights are packed at load): the first 16 columns, then the rest.
+    ref::pack_bf16_tiles(w.data(), 16, k, second.data());
+    ref::pack_bf16_tiles(w.data() + 16 * k, n - 16, k, second.data() + ref::packed_bf16_tiles_size(16, k));
+    EXPECT_EQ(tiles, second) << k;
+    for (size_t p = 0; p < 3; ++p)
+      for (size_t pair = 0; pair < tile_pairs; ++pair)
+        for (size_t i = 0; i < 32; ++i) {
+          const uint16_t got = tiles[(p * tile_pairs + pair) * 32 + i];
+          const uint16_t want = pair < pairs ? panels[(p * pairs + pair) * 32 + i] : 0;
+          ASSERT_EQ(got, want) << "k=" << k << " panel " << p << " pair " << pair << " unit " << i;
+        }
+  }
+}
+
 class Bf16Tables : public ::testing::TestWithParam<Isa> {};
+
+// The amx table's tdpbf16ps kernel (the only one that sums in another order than the reference).
+bool sums_in_another_order(const Ops& o) {
+  return std::string(o.bf16_name).find("tdpbf16ps") != std::string::npos;
+}
 
 void expect_matches_reference(const Ops& o, size_t m, size_t n, size_t k, Epilogue epi,
                               std::mt19937& rng) {
@@ -140,7 +175,9 @@ void expect_matches_reference(const Ops& o, size_t m, size_t n, size_t k, Epilog
                                 std::to_string(r) + "," + std::to_string(c);
       ASSERT_NEAR(y[at], yr[at], order + gelu) << where;
       if (epi == Epilogue::kNone) {
-        ASSERT_EQ(bits_of(y[at]), bits_of(yr[at])) << where << ": not the reference's sum";
+        if (!sums_in_another_order(o)) {
+          ASSERT_EQ(bits_of(y[at]), bits_of(yr[at])) << where << ": not the reference's sum";
+        }
         ASSERT_NEAR(y[at], exact, (2 * u + u * u) * plain + order) << where << " vs exact";
       }
     }
@@ -215,10 +252,53 @@ TEST(Bf16Gemm, VdpBf16PsKernelWhereTheCpuHasIt) {
   if (!cpu_features().avx512bf16 || !isa_supported(Isa::kAvx512))
     GTEST_SKIP() << "this CPU has no AVX512_BF16 (cpuid leaf 7 subleaf 1 eax bit 5): the vdpbf16ps "
                     "linear_bf16 (x86/bf16_gemm.cpp) is compiled but cannot be tested here";
-  for (Isa isa : {Isa::kAvx512, Isa::kAvx512Vnni})
-    if (isa_supported(isa))
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx512Vnni}) {
+    if (isa_supported(isa)) {
       EXPECT_NE(std::string(ops_for(isa).bf16_name).find("vdpbf16ps"), std::string::npos)
           << isa_name(isa);
+    }
+  }
+}
+
+// The amx table's linear_bf16 (tdpbf16ps) around its tile edges: rows 1, 15, 17, 33 (a partial
+// row tile; one whole and one of 1 row; a whole 32-row block and 1 row under a second tile
+// configuration), columns 1, 15, 17, 40 (partial panels, 2.5 panels), k 1, 31, 33, 768 (k padded
+// to whole 32-k tiles: 1 and 31 in one, 33 in two, BERT's 24 whole ones), against the reference
+// under the budget above, with and without the fused GELU.
+TEST(AmxBf16, MatchesReferenceAroundTileEdges) {
+  if (!isa_supported(Isa::kAmx))
+    GTEST_SKIP() << "the amx table cannot run here: "
+                 << (amx_status().usable ? "no avx512vnni table" : amx_status().reason);
+  if (!amx_status().bf16)
+    GTEST_SKIP() << "AMX is usable but this CPU has no AMX-BF16 (cpuid leaf 7 edx bit 22): the amx "
+                    "table runs the avx512vnni table's linear_bf16";
+  const Ops& amx = ops_for(Isa::kAmx);
+  ASSERT_TRUE(sums_in_another_order(amx)) << amx.bf16_name;
+  EXPECT_EQ(amx.packed_bf16_size(17, 33), 32u * 64);  // 2 panels x 32 pairs x 16 columns x 2
+  std::mt19937 rng(63);
+  for (size_t m : {size_t(1), size_t(15), size_t(17), size_t(33)})
+    for (size_t n : {size_t(1), size_t(15), size_t(17), size_t(40)})
+      for (size_t k : {size_t(1), size_t(31), size_t(33), size_t(768)}) {
+        expect_matches_reference(amx, m, n, k, Epilogue::kNone, rng);
+        expect_matches_reference(amx, m, n, k, Epilogue::kGeluErf, rng);
+      }
+  // More rows than one rounded chunk (128) and k = 0 (y = bias).
+  expect_matches_reference(amx, 161, 40, 64, Epilogue::kGeluTanh, rng);
+  expect_matches_reference(amx, 3, 17, 0, Epilogue::kNone, rng);
+}
+
+// The amx table takes each AMX kernel only where its own cpuid bit is set.
+TEST(AmxBf16, OnlyWhereTheCpuHasIt) {
+  if (!isa_supported(Isa::kAmx))
+    GTEST_SKIP() << "the amx table cannot run here: "
+                 << (amx_status().usable ? "no avx512vnni table" : amx_status().reason);
+  const Ops& amx = ops_for(Isa::kAmx);
+  EXPECT_EQ(sums_in_another_order(amx), cpu_features().amx_bf16) << amx.bf16_name;
+  EXPECT_EQ(amx_status().bf16, cpu_features().amx_bf16);
+  EXPECT_EQ(amx_status().int8, cpu_features().amx_int8);
+  if (!amx_status().bf16) {
+    EXPECT_STREQ(amx.bf16_name, ops_for(Isa::kAvx512Vnni).bf16_name);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(SupportedIsas, Bf16Tables, ::testing::ValuesIn(simd_isas()),
