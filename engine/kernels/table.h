@@ -97,23 +97,38 @@ void gemm_f32_using(const float* x, size_t ldx, const float* w, const float* bia
   Linear(x, ldx, lw, y, ldy, m, 0, n, Epilogue::kNone);
 }
 
-// An int8 linear_u8s8 on the shared u8s8 panel layout: sets linear_u8s8, gemm_u8s8 (all columns,
-// no epilogue) and the packing.
-template <void (*Linear)(const uint8_t* q, size_t ldq, const float* x_scale,
-                         const QuantizedWeights& w, const float* bias, float* y, size_t ldy,
-                         size_t m, size_t n_begin, size_t n_end, Epilogue epilogue)>
+// An int8 kernel on a packed copy of the weights, as each SIMD table sets it: linear_u8s8
+// (with the reference, which reads data, where the loader packed nothing: QuantizedWeights::
+// packed null), gemm_u8s8 (all columns, no epilogue) and the packing (by default the shared u8s8
+// panel layout).
+using LinearU8S8 = void (*)(const uint8_t* q, size_t ldq, const float* x_scale,
+                            const QuantizedWeights& w, const float* bias, float* y, size_t ldy,
+                            size_t m, size_t n_begin, size_t n_end, Epilogue epilogue);
+template <LinearU8S8 Packed>
+void linear_u8s8_packed_or_reference(const uint8_t* q, size_t ldq, const float* x_scale,
+                                     const QuantizedWeights& w, const float* bias, float* y,
+                                     size_t ldy, size_t m, size_t n_begin, size_t n_end,
+                                     Epilogue epilogue) {
+  if (w.packed == nullptr) {
+    ref::linear_u8s8(q, ldq, x_scale, w, bias, y, ldy, m, n_begin, n_end, epilogue);
+    return;
+  }
+  Packed(q, ldq, x_scale, w, bias, y, ldy, m, n_begin, n_end, epilogue);
+}
+template <LinearU8S8 Linear>
 void gemm_u8s8_using(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
                      const float* bias, float* y, size_t ldy, size_t m) {
   Linear(q, ldq, x_scale, w, bias, y, ldy, m, 0, w.n, Epilogue::kNone);
 }
-template <void (*Linear)(const uint8_t* q, size_t ldq, const float* x_scale,
-                         const QuantizedWeights& w, const float* bias, float* y, size_t ldy,
-                         size_t m, size_t n_begin, size_t n_end, Epilogue epilogue)>
-void set_linear_u8s8_panels(Ops& ops) {
-  ops.linear_u8s8 = Linear;
-  ops.gemm_u8s8 = gemm_u8s8_using<Linear>;
-  ops.packed_u8s8_size = ref::packed_u8s8_panels_size;
-  ops.pack_u8s8 = ref::pack_u8s8_panels;
+template <LinearU8S8 Packed>
+void set_linear_u8s8(Ops& ops,
+                            size_t (*packed_size)(size_t n, size_t k) = ref::packed_u8s8_panels_size,
+                            void (*pack)(const int8_t* w, size_t n, size_t k,
+                                         int8_t* packed) = ref::pack_u8s8_panels) {
+  ops.linear_u8s8 = linear_u8s8_packed_or_reference<Packed>;
+  ops.gemm_u8s8 = gemm_u8s8_using<linear_u8s8_packed_or_reference<Packed>>;
+  ops.packed_u8s8_size = packed_size;
+  ops.pack_u8s8 = pack;
 }
 
 // Every fill_*: fill_<isa>_ops(ops) assembles a whole table (in <isa>_ops.cpp, from the scalar

@@ -55,10 +55,6 @@ struct Tdpbusd {
 void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
                  const float* bias, float* y, size_t ldy, size_t m, size_t n_begin, size_t n_end,
                  Epilogue epilogue) {
-  if (w.packed == nullptr) {
-    ref::linear_u8s8(q, ldq, x_scale, w, bias, y, ldy, m, n_begin, n_end, epilogue);
-    return;
-  }
   if (n_end <= n_begin || m == 0) return;
   const size_t k_pad = (w.k + kTileK - 1) / kTileK * kTileK;
   const size_t k_tail = w.k % kTileK;
@@ -101,10 +97,7 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
 }  // namespace
 
 void fill_amx_int8(Ops& ops) {
-  ops.linear_u8s8 = linear_u8s8;
-  ops.gemm_u8s8 = gemm_u8s8_using<linear_u8s8>;
-  ops.packed_u8s8_size = ref::packed_u8s8_tiles_size;
-  ops.pack_u8s8 = ref::pack_u8s8_tiles;
+  set_linear_u8s8<linear_u8s8>(ops, ref::packed_u8s8_tiles_size, ref::pack_u8s8_tiles);
 }
 
 }  // namespace maum::kernels

@@ -99,10 +99,6 @@ constexpr decltype(&panel_tile<kTileRows>) kTiles[kTileRows + 1] = {
 void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
                  const float* bias, float* y, size_t ldy, size_t m, size_t n_begin, size_t n_end,
                  Epilogue epilogue) {
-  if (w.packed == nullptr) {
-    ref::linear_u8s8(q, ldq, x_scale, w, bias, y, ldy, m, n_begin, n_end, epilogue);
-    return;
-  }
   const size_t k4 = (w.k + 3) / 4 * 4;
   const size_t block_rows =
       std::max<size_t>(kTileRows, kBlockBytes / k4 / kTileRows * kTileRows);
@@ -129,6 +125,6 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
 
 }  // namespace
 
-void fill_avx2_int8(Ops& ops) { set_linear_u8s8_panels<linear_u8s8>(ops); }
+void fill_avx2_int8(Ops& ops) { set_linear_u8s8<linear_u8s8>(ops); }
 
 }  // namespace maum::kernels

@@ -110,10 +110,6 @@ void run_tile(const TileArgs& t, size_t rows, size_t panels) {
 void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
                  const float* bias, float* y, size_t ldy, size_t m, size_t n_begin, size_t n_end,
                  Epilogue epilogue) {
-  if (w.packed == nullptr) {
-    ref::linear_u8s8(q, ldq, x_scale, w, bias, y, ldy, m, n_begin, n_end, epilogue);
-    return;
-  }
   if (n_end <= n_begin || m == 0) return;
   const size_t k4 = (w.k + 3) / 4 * 4;
   const size_t panel_stride = k4 * 16;
@@ -147,6 +143,6 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
 
 }  // namespace
 
-void fill_vnni_gemm(Ops& ops) { set_linear_u8s8_panels<linear_u8s8>(ops); }
+void fill_vnni_gemm(Ops& ops) { set_linear_u8s8<linear_u8s8>(ops); }
 
 }  // namespace maum::kernels
