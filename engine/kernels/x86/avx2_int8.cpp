@@ -100,8 +100,8 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
                  const float* bias, float* y, size_t ldy, size_t m, size_t n_begin, size_t n_end,
                  Epilogue epilogue) {
   const size_t k4 = (w.k + 3) / 4 * 4;
-  const size_t block_rows =
-      std::max<size_t>(kTileRows, kBlockBytes / k4 / kTileRows * kTileRows);
+  const size_t block_rows = std::max<size_t>(
+      kTileRows, kBlockBytes / std::max<size_t>(k4, 1) / kTileRows * kTileRows);
   thread_local std::vector<int8_t> signed_rows;
   for (size_t r0 = 0; r0 < m; r0 += block_rows) {
     const size_t rows = std::min(block_rows, m - r0);
