@@ -25,7 +25,8 @@
 
 #include "engine/kernels/table.h"
 
-#if !defined(__AMX_TILE__)
+// GCC spells the feature macros __AMX_TILE__, clang __AMXTILE__ (the fuzz build uses clang).
+#if !defined(__AMX_TILE__) && !defined(__AMXTILE__)
 #error "amx_tiles.h is for files compiled with -mamx-tile (engine/kernels/CMakeLists.txt)"
 #endif
 
