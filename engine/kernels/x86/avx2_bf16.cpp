@@ -1,6 +1,6 @@
 // The avx2 table's bf16 linear layer (x86/vec_bf16.h): bf16 weights widened to fp32 by shifts,
-// fp32 FMAs, 4 rows x 16 columns (one panel) per register tile: 8 accumulators, 2 + 2 widened
-// weight vectors and a broadcast in the 16 ymm registers.
+// fp32 FMAs, 6 rows x 16 columns (one panel) per register tile: 12 accumulators in the 16 ymm
+// registers (hence bf16_odd's two shifts instead of a mask constant).
 #include "engine/kernels/x86/vec_avx2.h"
 #include "engine/kernels/x86/vec_bf16.h"
 
