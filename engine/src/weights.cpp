@@ -52,6 +52,22 @@ class Binder {
     return reinterpret_cast<const int8_t*>(loaded(name, core::DType::I8, shape).data);
   }
 
+  // The F32 tensor t packed into a new buffer a slab at a time (on the pool, after binding) by a
+  // table's packing: size(first, k) is where rows from `first` on go (packing is separable by
+  // panels, kernels.h), so only the packed copy is ever resident.
+  template <typename Packed>
+  const Packed* pack_slabs(const core::TensorView& t, size_t n, size_t k,
+                           size_t (*size)(size_t n, size_t k),
+                           void (*pack)(const float* w, size_t n, size_t k, Packed* packed)) {
+    auto* packed = static_cast<Packed*>(aligned(size(n, k) * sizeof(Packed)));
+    pack_jobs.push_back([this, &t, n, k, size, pack, packed] {
+      for_each_slab<float>(t, n, k, [&](const float* rows, size_t first, size_t count) {
+        pack(rows, count, k, packed + size(first, k));
+      });
+    });
+    return packed;
+  }
+
   Linear linear(const std::string& prefix, size_t n, size_t k) {
     Linear l;
     l.n = n;
@@ -95,27 +111,14 @@ class Binder {
     } else if (bf16_for_) {
       // Rounded to bf16 slab by slab as it is read: the fp32 weights are never all in memory.
       const core::TensorView& t = get(wname, core::DType::F32, wshape);
-      const kernels::Ops* ops = bf16_for_;
-      auto* packed = static_cast<uint16_t*>(aligned(ops->packed_bf16_size(n, k) * sizeof(uint16_t)));
-      pack_jobs.push_back([this, &t, n, k, ops, packed] {
-        for_each_slab<float>(t, n, k, [&](const float* rows, size_t first, size_t count) {
-          ops->pack_bf16(rows, count, k, packed + ops->packed_bf16_size(first, k));
-        });
-      });
+      const uint16_t* packed =
+          pack_slabs(t, n, k, bf16_for_->packed_bf16_size, bf16_for_->pack_bf16);
       l.bf16 = {packed, nullptr, n, k};
     } else {
-      const size_t floats = pack_for_ ? pack_for_->packed_f32_size(n, k) : 0;
-      if (floats) {
+      if (pack_for_ && pack_for_->packed_f32_size(n, k) > 0) {
         const core::TensorView& t = get(wname, core::DType::F32, wshape);
-        auto* packed = static_cast<float*>(aligned(floats * sizeof(float)));
-        const kernels::Ops* ops = pack_for_;
-        pack_jobs.push_back([this, &t, n, k, ops, packed] {
-          for_each_slab<float>(t, n, k, [&](const float* rows, size_t first, size_t count) {
-            ops->pack_f32(rows, count, k, packed + ops->packed_f32_size(first, k));
-          });
-        });
         l.f32.w = reinterpret_cast<const float*>(t.data);  // see the int8 case
-        l.f32.packed = packed;
+        l.f32.packed = pack_slabs(t, n, k, pack_for_->packed_f32_size, pack_for_->pack_f32);
       } else {
         l.f32.w = f32(wname, wshape);
       }
