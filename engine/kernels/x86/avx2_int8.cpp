@@ -86,7 +86,7 @@ void panel_tile(const int8_t* a, size_t k4, const int8_t* panel, const float* x_
       __m256 out = _mm256_mul_ps(s, real);
       if (bias) out = _mm256_add_ps(out, _mm256_loadu_ps(bs));
       out = x86::epilogue<V>(out, epilogue);
-      _mm256_maskstore_ps(y + i * ldy + c0, V::tail_mask(n), out);
+      V::store(y + i * ldy + c0, V::tail_mask(n), out);
     }
   }
 }

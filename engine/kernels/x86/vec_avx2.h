@@ -31,7 +31,15 @@ struct Vec<float, Avx2> {
   static reg load(const float* p) { return _mm256_loadu_ps(p); }
   static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
   static reg load(const float* p, mask m) { return _mm256_maskload_ps(p, m); }
-  static void store(float* p, mask m, reg v) { _mm256_maskstore_ps(p, m, v); }
+  // vmaskmovps to memory costs ~17 cycles on AMD Zen 3 (one plain store: 1), so a whole
+  // register goes out as a plain store and only a real tail as a masked one.
+  static void store(float* p, mask m, reg v) {
+    if (_mm256_movemask_ps(_mm256_castsi256_ps(m)) == 0xff) {
+      _mm256_storeu_ps(p, v);
+    } else {
+      _mm256_maskstore_ps(p, m, v);
+    }
+  }
   static mask tail_mask(size_t count) {
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count < 8 ? count : 8)), lanes);
