@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <new>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,10 +28,13 @@ long long nanoseconds(const struct timespec& t) { return t.tv_sec * 1000000000LL
 void MappedFile::allocate(size_t size) {
   size_ = size;
   if (size == 0) return;
-  // Anonymous private pages (not malloc): release() can hand whole pages back to the system.
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw IoError(path_ + ": cannot allocate " + std::to_string(size) + " bytes: " + std::strerror(errno));
-  data_ = static_cast<uint8_t*>(p);
+  // Whole pages of their own (not malloc): release() can hand them back to the system.
+  try {
+    buffer_ = PageBuffer(size);
+  } catch (const std::bad_alloc&) {
+    throw IoError(path_ + ": cannot allocate " + std::to_string(size) + " bytes");
+  }
+  data_ = buffer_.data();
 }
 
 MappedFile::MappedFile(const std::string& path, Reading reading) : path_(path) {
@@ -42,11 +46,13 @@ MappedFile::MappedFile(const std::string& path, Reading reading) : path_(path) {
   identity_ = {static_cast<long long>(st.st_size), nanoseconds(st.st_mtim)};
   allocate(static_cast<size_t>(st.st_size));
   if (reading == Reading::kOnDemand) {
+    // Pages are offered to huge pages range by range as load() fills them (see pages.h).
     fd_ = f.fd;
     f.fd = -1;  // kept open for load() / read_into()
     return;
   }
   try {
+    offer_huge_pages(data_, size_);
     pread_exactly(f.fd, 0, size_, data_);
     char extra;
     ssize_t n;
@@ -55,7 +61,7 @@ MappedFile::MappedFile(const std::string& path, Reading reading) : path_(path) {
       throw IoError(path + ": the file grew while it was being read; replace model files by renaming a complete "
                     "copy over them");
   } catch (...) {
-    if (data_) ::munmap(data_, size_);
+    buffer_ = PageBuffer();
     data_ = nullptr;
     throw;
   }
@@ -83,8 +89,13 @@ void MappedFile::pread_exactly(int fd, size_t offset, size_t bytes, uint8_t* out
 }
 
 const uint8_t* MappedFile::load(size_t offset, size_t bytes) const {
-  if (fd_ >= 0) pread_exactly(fd_, offset, bytes, data_ + offset);
-  else check_range(offset, bytes);
+  if (fd_ >= 0) {
+    check_range(offset, bytes);
+    offer_huge_pages(data_ + offset, bytes);
+    pread_exactly(fd_, offset, bytes, data_ + offset);
+  } else {
+    check_range(offset, bytes);
+  }
   return data_ + offset;
 }
 
@@ -124,7 +135,6 @@ void MappedFile::release(const uint8_t* data, size_t bytes) const {
 }
 
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(data_, size_);
   if (fd_ >= 0) ::close(fd_);
 }
 

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/src/pages.h"
+
 namespace maum::core {
 
 // How much of a file is read when it is opened.
@@ -59,6 +61,7 @@ class MappedFile {
   void check_range(size_t offset, size_t bytes) const;
   void pread_exactly(int fd, size_t offset, size_t bytes, uint8_t* out) const;
   std::string path_;
+  PageBuffer buffer_;
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
   int fd_ = -1;  // kOnDemand only

@@ -180,12 +180,7 @@ class Binder {
     file.release(t);
   }
 
-  void* aligned(size_t bytes) {
-    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (!p) throw std::bad_alloc();
-    w_.packed.emplace_back(p);
-    return p;
-  }
+  void* aligned(size_t bytes) { return w_.packed.allocate(bytes); }
 
   Weights& w_;
   const std::set<std::string>& quantized_;
@@ -194,8 +189,6 @@ class Binder {
 };
 
 }  // namespace
-
-void Weights::FreeDeleter::operator()(void* p) const { std::free(p); }
 
 std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFile> file,
                                       const ModelConfig& c, const kernels::Ops* pack_for,

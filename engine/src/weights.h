@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/src/model_format.h"
+#include "core/src/pages.h"
 #include "core/src/safetensors.h"
 #include "engine/kernels/kernels.h"
 
@@ -58,10 +59,7 @@ struct Weights {
   std::shared_ptr<const core::SafetensorsFile> file;
   std::vector<std::unique_ptr<float[]>> owned_floats;
   std::vector<std::unique_ptr<int32_t[]>> owned_row_sums;
-  struct FreeDeleter {
-    void operator()(void* p) const;
-  };
-  std::vector<std::unique_ptr<void, FreeDeleter>> packed;  // SIMD-layout copies (64-byte aligned)
+  core::PageArena packed;  // SIMD-layout copies (64-byte aligned, on huge pages where offered)
 };
 
 // Binds every tensor the config calls for, checking dtype and shape. Throws FormatError naming the
