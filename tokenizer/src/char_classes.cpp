@@ -15,6 +15,8 @@
 #include <iterator>
 #include <memory>
 #include <mutex>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace maum::tokenizer_detail {
@@ -106,17 +108,15 @@ struct FlagTable {
 
   explicit FlagTable(const std::vector<uint8_t>& flags) {
     block_of.resize(kCodepointCount >> kBlockBits);
+    // Deduplicated by content through a hash map: comparing each block with every kept one was
+    // most of the first tokenization's time (docs/PERF.md, cold start).
+    std::unordered_map<std::string_view, uint16_t> index_of;
     for (uint32_t b = 0; b < block_of.size(); ++b) {
-      const uint8_t* src = flags.data() + (static_cast<size_t>(b) << kBlockBits);
-      size_t found = blocks.size();
-      for (size_t k = 0; k < blocks.size(); k += kBlockSize) {
-        if (std::equal(src, src + kBlockSize, blocks.data() + k)) {
-          found = k;
-          break;
-        }
-      }
-      if (found == blocks.size()) blocks.insert(blocks.end(), src, src + kBlockSize);
-      block_of[b] = static_cast<uint16_t>(found >> kBlockBits);
+      const std::string_view block(reinterpret_cast<const char*>(flags.data()) + (static_cast<size_t>(b) << kBlockBits),
+                                   kBlockSize);
+      const auto [it, added] = index_of.try_emplace(block, static_cast<uint16_t>(blocks.size() >> kBlockBits));
+      if (added) blocks.insert(blocks.end(), block.begin(), block.end());
+      block_of[b] = it->second;
     }
   }
   uint8_t operator()(uint32_t cp) const {
