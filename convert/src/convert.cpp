@@ -398,6 +398,8 @@ std::string read_tokenizer(const std::string& dir) { return Tokenizer::from_dir(
 ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out_path, const ConvertOptions& options) {
   if (options.quantize != "none" && options.quantize != "int8")
     throw InvalidArgument("--quantize must be none or int8, got \"" + options.quantize + "\"");
+  if (options.reduce_range && options.quantize != "int8")
+    throw InvalidArgument("--reduce-range applies to --quantize int8 only");
   HfConfig c = read_config(hf_dir);
   // The policy is checked against the labels (by the caller's function) before the weights are
   // loaded, so that an invalid policy fails here rather than in every later run.
@@ -425,7 +427,9 @@ ConvertReport convert_hf_model(const std::string& hf_dir, const std::string& out
   auto put_linear = [&](const std::string& name, std::vector<float> w, const std::vector<float>& b, int64_t out,
                         int64_t in, bool encoder) {
     if (encoder && options.quantize == "int8") {
-      convert::QuantizedMatrix q = convert::quantize_rows_int8(w.data(), static_cast<size_t>(out), static_cast<size_t>(in));
+      convert::QuantizedMatrix q =
+          convert::quantize_rows_int8(w.data(), static_cast<size_t>(out), static_cast<size_t>(in),
+                                      options.reduce_range ? convert::kReducedRangeLevels : 127);
       writer.add(t::weight(name), core::DType::I8, {out, in}, q.values.data(), q.values.size());
       writer.add(t::scale(t::weight(name)), core::DType::F32, {out}, q.scales.data(), q.scales.size() * sizeof(float));
       quantized.push_back(t::weight(name));

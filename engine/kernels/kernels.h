@@ -69,6 +69,11 @@ struct QuantizedWeights {
   // Optional copy of data in the SIMD layout, written once at load by Ops::pack_u8s8 of the table
   // that will run it (null: the SIMD kernels fall back to the reference, which reads data).
   const int8_t* packed = nullptr;
+  // Every value of data is in [-64, 64] (weights quantized to 7 bits, `maum convert --quantize
+  // int8 --reduce-range`), found at load, never taken from the file's word. Only the AVX2 kernel
+  // reads it: u8 x s8 pairs then cannot saturate vpmaddubsw, so it skips its sign step. Results are
+  // the same either way (every kernel's int32 sums are exact).
+  bool narrow = false;
 };
 
 // Activation fused into a GEMM's epilogue (applied after the bias).

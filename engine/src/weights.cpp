@@ -6,6 +6,7 @@
 #include <new>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -33,6 +34,8 @@ class Binder {
 
   // Work that reads whole weight matrices (packing, int8 row sums), run on the pool after binding.
   std::vector<std::function<void()>> pack_jobs;
+  // Each int8 weight tensor's largest |value|, written by its pack job (QuantizedWeights::narrow).
+  std::map<const int8_t*, int> max_abs_by_tensor;
   // Every tensor bound so far.
   std::set<std::string> used;
 
@@ -84,12 +87,19 @@ class Binder {
         if (size_t bytes = ops->packed_u8s8_size(n, k)) packed = static_cast<int8_t*>(aligned(bytes));
       }
       int32_t* sums = row_sum.get();
-      auto row_sums = [sums, k](const int8_t* rows, size_t first, size_t count) {
+      // Each job writes its own node (std::map nodes stay put): the largest |w| of the layer.
+      int* max_abs = &max_abs_by_tensor[reinterpret_cast<const int8_t*>(t.data)];
+      auto row_sums = [sums, max_abs, k](const int8_t* rows, size_t first, size_t count) {
+        int largest = *max_abs;
         for (size_t r = 0; r < count; ++r) {
           int32_t s = 0;
-          for (size_t c = 0; c < k; ++c) s += rows[r * k + c];
+          for (size_t c = 0; c < k; ++c) {
+            s += rows[r * k + c];
+            largest = std::max(largest, std::abs(static_cast<int>(rows[r * k + c])));
+          }
           sums[first + r] = s;
         }
+        *max_abs = largest;
       };
       if (packed) {
         pack_jobs.push_back([this, &t, n, k, ops, packed, row_sums] {
@@ -188,6 +198,20 @@ class Binder {
   const kernels::Ops* bf16_for_;
 };
 
+// Every linear layer of w.
+template <class F>
+void for_each_linear(Weights& w, F&& f) {
+  if (w.has_projection) f(w.embedding_projection);
+  for (EncoderLayer& l : w.layers) {
+    f(l.qkv);
+    f(l.attn_out);
+    f(l.ffn_up);
+    f(l.ffn_down);
+  }
+  f(w.head_dense);
+  f(w.head_out);
+}
+
 }  // namespace
 
 std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFile> file,
@@ -239,6 +263,9 @@ std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFil
       throw FormatError(w->file->path() + ": tensor \"" + name + "\" is not part of the model maum.config describes (" +
                         std::to_string(c.num_layers) + " layers); config and weights disagree");
   parallel_for(b.pack_jobs.size(), [&](size_t i) { b.pack_jobs[i](); });
+  for_each_linear(*w, [&](Linear& l) {
+    if (l.is_quantized()) l.quantized.narrow = b.max_abs_by_tensor.at(l.quantized.data) <= 64;
+  });
   // Everything is read: bytes read at different moments must all be from the same file.
   w->file->check_unchanged();
   return w;

@@ -291,11 +291,14 @@ torch.save(sd, sys.argv[1])
   EXPECT_EQ(sd.at("half").bytes.size(), 12u);
 }
 
-TEST(Convert, Int8QuantizedFile) {
+// reduce_range: the encoder's linear weights get 63 levels (the word embeddings keep 127).
+void expect_int8_quantized_file(bool reduce_range) {
+  SCOPED_TRACE(reduce_range ? "reduce_range" : "int8");
   const std::string hf = testing::shared_path("models/ko-emotion7-small");
   TempDir dir;
   ConvertOptions options;
   options.quantize = "int8";
+  options.reduce_range = reduce_range;
   convert_hf_model(hf, dir.file("q.safetensors"), options);
   auto out = core::SafetensorsFile::open(dir.file("q.safetensors"));
   auto src = core::SafetensorsFile::open(hf + "/model.safetensors");
@@ -322,22 +325,37 @@ TEST(Convert, Int8QuantizedFile) {
     const auto scales = floats_of(scale_t);
     const auto* qv = reinterpret_cast<const int8_t*>(t.data);
     const size_t rows = static_cast<size_t>(t.shape[0]), cols = static_cast<size_t>(t.shape[1]);
-    size_t bad = 0;
+    const double levels = reduce_range && name != "emb.word" ? 63 : 127;
+    size_t bad = 0, outside = 0;
     for (size_t r = 0; r < rows; ++r) {
       double max_abs = 0;
       for (size_t k = 0; k < cols; ++k) max_abs = std::max(max_abs, std::fabs(double(w[r * cols + k])));
-      EXPECT_NEAR(scales[r], max_abs / 127, max_abs / 127 * 1e-6);
-      for (size_t k = 0; k < cols; ++k)
+      EXPECT_NEAR(scales[r], max_abs / levels, max_abs / levels * 1e-6);
+      for (size_t k = 0; k < cols; ++k) {
         if (std::fabs(double(w[r * cols + k]) - double(qv[r * cols + k]) * scales[r]) > scales[r] / 2 * (1 + 1e-5))
           ++bad;
+        outside += std::abs(qv[r * cols + k]) > levels;
+      }
     }
     EXPECT_EQ(bad, 0u) << "elements off by more than scale/2";
+    EXPECT_EQ(outside, 0u) << "values beyond +-" << levels;
   }
   // Everything else stays F32 and identical.
   EXPECT_TRUE(floats_of(out->get("emb.position")) ==
               floats_of(src->get("bert.embeddings.position_embeddings.weight")));
   EXPECT_EQ(out->get("layer.0.attn.qkv.bias").dtype, core::DType::F32);
   EXPECT_EQ(out->get("head.dense.weight").dtype, core::DType::F32);
+}
+
+TEST(Convert, Int8QuantizedFile) { expect_int8_quantized_file(false); }
+
+TEST(Convert, Int8ReducedRangeFile) {
+  expect_int8_quantized_file(true);
+  TempDir dir;
+  ConvertOptions options;
+  options.reduce_range = true;  // without --quantize int8: nothing to reduce
+  EXPECT_THROW(convert_hf_model(testing::shared_path("models/ko-emotion7-small"), dir.file("x.safetensors"), options),
+               InvalidArgument);
 }
 
 // ---- A tiny synthetic checkpoint, to make every kind of broken input ----

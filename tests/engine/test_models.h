@@ -54,6 +54,7 @@ inline std::string shared_model_dir(const std::string& name) {
 }
 
 // Path of shared checkpoint `name` converted to a maum file ("int8" quantizes).
+// quantize: "none", "int8", or "int8-7bit" (int8 with --reduce-range).
 inline std::string converted_model(const std::string& name, const std::string& quantize = "none") {
   static std::mutex mutex;
   static std::map<std::string, std::string> done;
@@ -63,7 +64,8 @@ inline std::string converted_model(const std::string& name, const std::string& q
   if (it != done.end()) return it->second;
   const std::string out = process_temp_dir().path() + "/" + name + "." + quantize + ".safetensors";
   ConvertOptions options;
-  options.quantize = quantize;
+  options.quantize = quantize == "int8-7bit" ? "int8" : quantize;
+  options.reduce_range = quantize == "int8-7bit";
   const std::string dir = shared_model_dir(name);
   convert_hf_model(dir, out, options);
   done[key] = out;

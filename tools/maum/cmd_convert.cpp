@@ -30,6 +30,9 @@ void add_convert_command(CLI::App& app, GlobalOptions& global) {
                   "int8: encoder linear weights as int8 with per-output-channel scales")
       ->check(CLI::IsMember({"none", "int8"}))
       ->default_val("none");
+  cmd->add_flag("--reduce-range", args->options.reduce_range,
+               "with --quantize int8: linear weights in 7 bits ([-63, 63]), faster on CPUs without "
+               "VNNI (AVX2 only), a little less accurate (docs/PERF.md)");
   cmd->add_option("--policy", args->policy_path, "analysis policy JSON to embed as maum.policy");
   cmd->callback([args, &global]() {
     apply_global_options(global);
@@ -42,7 +45,10 @@ void add_convert_command(CLI::App& app, GlobalOptions& global) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::fprintf(stderr, "converted %s (%s): %zu tensors, %.1f MB%s, %zu checkpoint tensors skipped, %.2f s\n",
                  args->out.c_str(), r.model_type.c_str(), r.tensors_written, r.bytes_written / 1e6,
-                 args->options.quantize == "int8" ? " (int8)" : "", r.skipped.size(), seconds);
+                 args->options.quantize != "int8" ? ""
+                 : args->options.reduce_range     ? " (int8, 7-bit linear weights)"
+                                                  : " (int8)",
+                 r.skipped.size(), seconds);
     if (global.verbose) {
       std::fprintf(stderr, "  read weights from %s\n", r.weights_file.c_str());
       for (const auto& s : r.skipped) std::fprintf(stderr, "  skipped %s\n", s.c_str());

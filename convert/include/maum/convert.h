@@ -8,6 +8,9 @@ namespace maum {
 
 struct ConvertOptions {
   std::string quantize = "none";  // "none" | "int8"
+  // int8 only: the encoder's linear weights in [-63, 63] (7 bits) instead of [-127, 127]: faster
+  // on CPUs whose best int8 kernel is AVX2 (no VNNI), for a little accuracy (docs/PERF.md).
+  bool reduce_range = false;
   // Optional: given the model's labels, the policy JSON to embed as "maum.policy" (throws to
   // reject it). Called before the weights are read, so a bad policy fails before any work.
   // `maum convert --policy FILE` passes maum::policy_json_for_model (maum/analysis.h).

@@ -34,9 +34,12 @@ constexpr int kTileRows = 6;
 // that every 16-column panel of the call reuses), at least one tile.
 constexpr size_t kBlockBytes = 128 * 1024;
 
-// a = q - 128 as s8 (q ^ 0x80), rows [0, m) of q to rows of k4 bytes, zeros past k.
+// a = q - 128 as s8 (q ^ 0x80; with Narrow, q itself), rows [0, m) of q to rows of k4 bytes,
+// zeros past k.
+template <bool Narrow>
 void to_signed(const uint8_t* q, size_t ldq, size_t m, size_t k, size_t k4, int8_t* a) {
-  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m256i flip = _mm256_set1_epi8(Narrow ? 0 : static_cast<char>(0x80));
+  const uint8_t flip_byte = Narrow ? 0 : 0x80;
   for (size_t r = 0; r < m; ++r) {
     const uint8_t* src = q + r * ldq;
     int8_t* dst = a + r * k4;
@@ -45,7 +48,7 @@ void to_signed(const uint8_t* q, size_t ldq, size_t m, size_t k, size_t k4, int8
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_xor_si256(v, flip));
     }
-    for (; i < k; ++i) dst[i] = static_cast<int8_t>(src[i] ^ 0x80u);
+    for (; i < k; ++i) dst[i] = static_cast<int8_t>(src[i] ^ flip_byte);
     for (; i < k4; ++i) dst[i] = 0;
   }
 }
@@ -53,10 +56,15 @@ void to_signed(const uint8_t* q, size_t ldq, size_t m, size_t k, size_t k4, int8
 // Rows [0, MR) of a, by the 16 columns of one panel: each half of the panel (8 columns, one
 // 32-byte load per 4 k) on its own, so the MR accumulators, the weights, their magnitudes and the
 // broadcast activations stay in the 16 ymm registers.
-template <int MR>
+//
+// Narrow: every weight of the layer is in [-64, 64] (QuantizedWeights::narrow), so the u8
+// activations q themselves can be vpmaddubsw's unsigned operand, 255·64·2 = 32640 < 2^15, without
+// the sign step; a holds q (not q - 128) and the sums are sum_k q·w, from which the epilogue
+// takes 128·row_sum as the reference does.
+template <int MR, bool Narrow>
 void panel_tile(const int8_t* a, size_t k4, const int8_t* panel, const float* x_scale,
-                const float* w_scale, const float* bias, float* y, size_t ldy, size_t cols,
-                Epilogue epilogue) {
+                const float* w_scale, const int32_t* row_sum, const float* bias, float* y,
+                size_t ldy, size_t cols, Epilogue epilogue) {
   const __m256i ones = _mm256_set1_epi16(1);
   for (size_t c0 = 0; c0 < cols; c0 += 8) {
     __m256i acc[MR];
@@ -64,24 +72,29 @@ void panel_tile(const int8_t* a, size_t k4, const int8_t* panel, const float* x_
     const int8_t* bp = panel + 4 * c0;  // column c0's first 4 k (4 bytes per column)
     for (size_t kg = 0; kg < k4; kg += 4, bp += 64) {
       const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp));
-      const __m256i u = _mm256_abs_epi8(w);
+      const __m256i u = Narrow ? w : _mm256_abs_epi8(w);
 #pragma GCC unroll 8
       for (int i = 0; i < MR; ++i) {
         int32_t g;
         std::memcpy(&g, a + i * k4 + kg, 4);
-        const __m256i x = _mm256_sign_epi8(_mm256_set1_epi32(g), w);
-        acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), ones));
+        const __m256i pairs =
+            Narrow ? _mm256_maddubs_epi16(_mm256_set1_epi32(g), w)
+                   : _mm256_maddubs_epi16(u, _mm256_sign_epi8(_mm256_set1_epi32(g), w));
+        acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(pairs, ones));
       }
     }
     // Per-column constants, zero beyond `cols` (scale and bias are not padded).
     const size_t n = std::min<size_t>(cols - c0, 8);
     float ws[8] = {0}, bs[8] = {0};
+    int32_t offsets[8] = {0};  // Narrow: 128·row_sum, what q = a + 128 added to each sum
     for (size_t c = 0; c < n; ++c) {
       ws[c] = w_scale[c0 + c];
       bs[c] = bias ? bias[c0 + c] : 0.0f;
+      if (Narrow) offsets[c] = 128 * row_sum[c0 + c];
     }
+    const __m256i offset = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offsets));
     for (int i = 0; i < MR; ++i) {
-      const __m256 real = _mm256_cvtepi32_ps(acc[i]);
+      const __m256 real = _mm256_cvtepi32_ps(Narrow ? _mm256_sub_epi32(acc[i], offset) : acc[i]);
       const __m256 s = _mm256_mul_ps(_mm256_set1_ps(x_scale[i]), _mm256_loadu_ps(ws));
       __m256 out = _mm256_mul_ps(s, real);
       if (bias) out = _mm256_add_ps(out, _mm256_loadu_ps(bs));
@@ -92,13 +105,20 @@ void panel_tile(const int8_t* a, size_t k4, const int8_t* panel, const float* x_
 }
 
 // panel_tile by height: whole tiles, then the last rows of a block with a tile of their own.
-constexpr decltype(&panel_tile<kTileRows>) kTiles[kTileRows + 1] = {
-    nullptr, panel_tile<1>, panel_tile<2>, panel_tile<3>, panel_tile<4>, panel_tile<5>,
-    panel_tile<kTileRows>};
+template <bool Narrow>
+constexpr decltype(&panel_tile<kTileRows, Narrow>) kTiles[kTileRows + 1] = {
+    nullptr,
+    panel_tile<1, Narrow>,
+    panel_tile<2, Narrow>,
+    panel_tile<3, Narrow>,
+    panel_tile<4, Narrow>,
+    panel_tile<5, Narrow>,
+    panel_tile<kTileRows, Narrow>};
 
-void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
-                 const float* bias, float* y, size_t ldy, size_t m, size_t n_begin, size_t n_end,
-                 Epilogue epilogue) {
+template <bool Narrow>
+void linear_u8s8_as(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
+                    const float* bias, float* y, size_t ldy, size_t m, size_t n_begin,
+                    size_t n_end, Epilogue epilogue) {
   const size_t k4 = (w.k + 3) / 4 * 4;
   const size_t block_rows = std::max<size_t>(
       kTileRows, kBlockBytes / std::max<size_t>(k4, 1) / kTileRows * kTileRows);
@@ -107,7 +127,7 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
     const size_t rows = std::min(block_rows, m - r0);
     if (signed_rows.size() < rows * k4) signed_rows.resize(rows * k4);
     int8_t* a = signed_rows.data();
-    to_signed(q + r0 * ldq, ldq, rows, w.k, k4, a);
+    to_signed<Narrow>(q + r0 * ldq, ldq, rows, w.k, k4, a);
     for (size_t c0 = n_begin; c0 < n_end; c0 += 16) {
       const size_t cols = std::min<size_t>(n_end - c0, 16);
       const int8_t* panel = w.packed + (c0 / 16) * k4 * 16;
@@ -116,11 +136,18 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
       const float* xs = x_scale + r0;
       for (size_t r = 0; r < rows; r += kTileRows) {
         const size_t height = std::min<size_t>(rows - r, kTileRows);
-        kTiles[height](a + r * k4, k4, panel, xs + r, w.scale + c0, b, yc + r * ldy, ldy, cols,
-                      epilogue);
+        kTiles<Narrow>[height](a + r * k4, k4, panel, xs + r, w.scale + c0, w.row_sum + c0, b,
+                               yc + r * ldy, ldy, cols, epilogue);
       }
     }
   }
+}
+
+void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
+                 const float* bias, float* y, size_t ldy, size_t m, size_t n_begin, size_t n_end,
+                 Epilogue epilogue) {
+  (w.narrow ? linear_u8s8_as<true> : linear_u8s8_as<false>)(q, ldq, x_scale, w, bias, y, ldy, m,
+                                                            n_begin, n_end, epilogue);
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 namespace maum::kernels {
 
 void fill_avx2_ops(Ops& ops) {
-  ops.name = "avx2: OpenBLAS fp32 GEMM + AVX2 epilogues, int8 GEMM on |w| x a·sign(w) (vpmaddubsw, never saturating)";
+  ops.name = "avx2: OpenBLAS fp32 GEMM + AVX2 epilogues, int8 GEMM on |w| x a·sign(w), or q x w for 7-bit weights (vpmaddubsw, never saturating)";
   fill_avx2_gemm(ops);
   fill_avx2_elementwise(ops);
   fill_avx2_int8(ops);

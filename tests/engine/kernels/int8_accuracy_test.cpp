@@ -1,6 +1,7 @@
 // int8 vs fp32 on the real shared checkpoints: both converted from the same Hugging Face folder,
 // both classify the labelled test sets, and the int8 model must agree with the fp32 one on top-1
-// for >= 99% of the texts and stay within 0.5 points of its accuracy and macro-F1.
+// for >= 99% of the texts and stay within 0.5 points of its accuracy and macro-F1. Twice: int8
+// weights in [-127, 127], and 7-bit ones (`--reduce-range`, [-63, 63]).
 //  - ko-emotion7-small on ko_single7 fold 9 (3,908 sentences; 7 labels, single-label).
 //  - en-goemotions-electra-small on GoEmotions original test (5,427; 28 labels, multi-label at
 //    threshold 0.3, the model card's decision rule).
@@ -40,9 +41,11 @@ Scores run(const Model& model, const std::vector<Example>& data, const ClassifyO
   return s;
 }
 
-TEST(Int8Accuracy, KoEmotion7OnKoSingle7Test) {
+class Int8Accuracy : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(Int8Accuracy, KoEmotion7OnKoSingle7Test) {
   const Model f32 = Model::load(testing::converted_model("ko-emotion7-small"));
-  const Model i8 = Model::load(testing::converted_model("ko-emotion7-small", "int8"));
+  const Model i8 = Model::load(testing::converted_model("ko-emotion7-small", GetParam()));
   ASSERT_EQ(i8.info().weight_type, "int8");
   const auto data = load_ko_test(f32.info().labels);
   ASSERT_EQ(data.size(), 3908u);
@@ -57,8 +60,8 @@ TEST(Int8Accuracy, KoEmotion7OnKoSingle7Test) {
   const double acc_a = correct_a / n, acc_b = correct_b / n;
   const double f1_a = macro_f1(a.predicted, data, 7), f1_b = macro_f1(b.predicted, data, 7);
   RecordProperty("top1_agreement", std::to_string(agree / n));
-  std::printf("ko-emotion7-small: top-1 agreement %.4f; accuracy fp32 %.4f int8 %.4f; macro-F1 fp32 %.4f int8 %.4f\n",
-              agree / n, acc_a, acc_b, f1_a, f1_b);
+  std::printf("ko-emotion7-small %s: top-1 agreement %.4f; accuracy fp32 %.4f int8 %.4f; macro-F1 fp32 %.4f int8 %.4f\n",
+              GetParam(), agree / n, acc_a, acc_b, f1_a, f1_b);
   EXPECT_NEAR(acc_a, 0.4570, 0.002) << "fp32 accuracy differs from the model card";
   EXPECT_NEAR(f1_a, 0.4490, 0.002) << "fp32 macro-F1 differs from the model card";
   EXPECT_GE(agree / n, 0.99);
@@ -66,9 +69,9 @@ TEST(Int8Accuracy, KoEmotion7OnKoSingle7Test) {
   EXPECT_NEAR(f1_b, f1_a, 0.005);
 }
 
-TEST(Int8Accuracy, GoEmotionsElectraOnGoEmotionsTest) {
+TEST_P(Int8Accuracy, GoEmotionsElectraOnGoEmotionsTest) {
   const Model f32 = Model::load(testing::converted_model("en-goemotions-electra-small"));
-  const Model i8 = Model::load(testing::converted_model("en-goemotions-electra-small", "int8"));
+  const Model i8 = Model::load(testing::converted_model("en-goemotions-electra-small", GetParam()));
   ASSERT_EQ(i8.info().weight_type, "int8");
   ASSERT_TRUE(f32.info().multi_label());
   const auto data = load_goemotions_test();
@@ -87,13 +90,18 @@ TEST(Int8Accuracy, GoEmotionsElectraOnGoEmotionsTest) {
   const double n = static_cast<double>(data.size());
   const size_t labels = f32.info().labels.size();
   const double f1_a = macro_f1(a.predicted, data, labels), f1_b = macro_f1(b.predicted, data, labels);
-  std::printf("goemotions-electra-small: top-1 agreement %.4f; top-1 in gold fp32 %.4f int8 %.4f; macro-F1@0.3 fp32 %.4f int8 %.4f\n",
-              agree / n, top_in_truth_a / n, top_in_truth_b / n, f1_a, f1_b);
+  std::printf("goemotions-electra-small %s: top-1 agreement %.4f; top-1 in gold fp32 %.4f int8 %.4f; macro-F1@0.3 fp32 %.4f int8 %.4f\n",
+              GetParam(), agree / n, top_in_truth_a / n, top_in_truth_b / n, f1_a, f1_b);
   EXPECT_NEAR(f1_a, 0.3714, 0.003) << "fp32 macro-F1 differs from the model card";
   EXPECT_GE(agree / n, 0.99);
   EXPECT_NEAR(top_in_truth_b / n, top_in_truth_a / n, 0.005);
   EXPECT_NEAR(f1_b, f1_a, 0.005);
 }
+
+INSTANTIATE_TEST_SUITE_P(Weights, Int8Accuracy, ::testing::Values("int8", "int8-7bit"),
+                         [](const ::testing::TestParamInfo<const char*>& p) {
+                           return std::string(p.param) == "int8" ? "Int8" : "SevenBit";
+                         });
 
 }  // namespace
 }  // namespace maum

@@ -502,11 +502,13 @@ struct Int8Problem {
   std::vector<float> ws, xs, bias;
 };
 
-Int8Problem random_int8_problem(size_t m, size_t n, size_t k, size_t ldq, std::mt19937& rng) {
+// narrow: weights in [-64, 64] (what QuantizedWeights::narrow promises), both ends included.
+Int8Problem random_int8_problem(size_t m, size_t n, size_t k, size_t ldq, std::mt19937& rng,
+                                bool narrow = false) {
   // q as quantize_rows_u8 produces it (never 0: clamped to +-127 around 128, which the AVX2
   // kernel relies on); weights over all of s8, -128 included (a file's int8 weights need not come
   // from our symmetric quantizer).
-  std::uniform_int_distribution<int> u8(1, 255), s8(-128, 127);
+  std::uniform_int_distribution<int> u8(1, 255), s8(narrow ? -64 : -128, narrow ? 64 : 127);
   Int8Problem p;
   p.q.resize(m * ldq);
   for (auto& v : p.q) v = static_cast<uint8_t>(u8(rng));
@@ -522,9 +524,21 @@ Int8Problem random_int8_problem(size_t m, size_t n, size_t k, size_t ldq, std::m
 }
 
 void expect_linear_u8s8_matches(const Ops& o, size_t m, size_t n, size_t k, bool unit_scales,
-                                Epilogue epi, std::mt19937& rng) {
+                                Epilogue epi, std::mt19937& rng, bool narrow = false) {
   const size_t ldq = k + 5, ldy = n + 3;
-  Int8Problem p = random_int8_problem(m, n, k, ldq, rng);
+  Int8Problem p = random_int8_problem(m, n, k, ldq, rng, narrow);
+  if (narrow && m > 1 && n > 2) {
+    // The largest pair sums vpmaddubsw can meet: q = 255 against w = 64 and w = -64 throughout
+    // (255·64·2 = 32640, just inside int16), and q = 1 against them.
+    std::fill(p.q.begin(), p.q.begin() + static_cast<long>(ldq), uint8_t{255});
+    std::fill(p.q.begin() + static_cast<long>(ldq), p.q.begin() + static_cast<long>(2 * ldq), uint8_t{1});
+    std::fill(p.w.begin(), p.w.begin() + static_cast<long>(k), int8_t{64});
+    std::fill(p.w.begin() + static_cast<long>(k), p.w.begin() + static_cast<long>(2 * k), int8_t{-64});
+    for (size_t c = 0; c < 2; ++c) {
+      p.row_sum[c] = 0;
+      for (size_t i = 0; i < k; ++i) p.row_sum[c] += p.w[c * k + i];
+    }
+  }
   std::vector<uint8_t>& q = p.q;
   std::vector<int8_t>& w = p.w;
   std::vector<int32_t>& row_sum = p.row_sum;
@@ -537,6 +551,7 @@ void expect_linear_u8s8_matches(const Ops& o, size_t m, size_t n, size_t k, bool
   qw.data = w.data(); qw.scale = ws.data(); qw.row_sum = row_sum.data(); qw.n = n; qw.k = k;
   Aligned<int8_t> packed(o.packed_u8s8_size(n, k) + 1);
   QuantizedWeights qp = qw;
+  qp.narrow = narrow;
   if (o.packed_u8s8_size(n, k) > 0) {
     o.pack_u8s8(w.data(), n, k, packed.ptr);
     qp.packed = packed.ptr;
@@ -572,6 +587,18 @@ TEST_P(SimdVsRef, LinearU8S8ExactInt32) {
   for (size_t m : kRows)
     for (size_t n : kDims)
       for (size_t k : kDims) expect_linear_u8s8_matches(o, m, n, k, true, Epilogue::kNone, rng);
+}
+
+// Weights of 7 bits (`--reduce-range`): the AVX2 kernel's path without the sign step must give
+// the reference's sums exactly too, at the extremes included.
+TEST_P(SimdVsRef, LinearU8S8NarrowWeightsExactInt32) {
+  const Ops& o = ops_for(GetParam());
+  std::mt19937 rng(50);
+  for (size_t m : kRows)
+    for (size_t n : kDims)
+      for (size_t k : kDims) expect_linear_u8s8_matches(o, m, n, k, true, Epilogue::kNone, rng, true);
+  for (size_t m : {size_t(1), size_t(17)})
+    expect_linear_u8s8_matches(o, m, 773, 773, false, Epilogue::kGeluErf, rng, true);
 }
 
 TEST_P(SimdVsRef, LinearU8S8ScaledWithEpilogue) {
