@@ -2,7 +2,7 @@
 # Load benchmark of `maum serve` (docs/SERVER.md): wrk, 32 connections, distinct short Korean
 # sentences from ../shared/data/ko_single7 (each text sent once per pass through the set; the
 # servers run without their caches, so every request runs the model) against
-#   maum serve, int8 ko-emotion7-small     maum serve, fp32 ko-emotion7-small
+#   maum serve, ko-emotion7-small: int8, int8 with 7-bit weights (--reduce-range), fp32
 #   ../shared/tools/seed_server.py        (the seeds' FastAPI + PyTorch stack, 2 torch threads, --no-cache)
 # interleaved, ROUNDS times. Reports req/s, p50, p99, errors (socket errors + non-2xx), and each
 # maum server's RSS before and after 100k requests; then a cache hit's time at the server.
@@ -37,6 +37,7 @@ fi
 . bench/load_common.sh
 "$MAUM" convert "$MODEL_DIR" "$work/fp32.safetensors" >/dev/null
 "$MAUM" convert "$MODEL_DIR" "$work/int8.safetensors" --quantize int8 >/dev/null
+"$MAUM" convert "$MODEL_DIR" "$work/int7.safetensors" --quantize int8 --reduce-range >/dev/null
 echo "# $(wc -l < "$work/bodies.txt") distinct sentences; wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, POST /analyze_emotion"
 
 # wrk: each thread walks the sentences from its own offset; done() prints one parseable line.
@@ -95,25 +96,28 @@ start_seed() {  # port
   die "the seed server did not come up: $(tail -3 "$work/seed.log")"
 }
 
-start_maum "$work/int8.safetensors" 18601; INT8=${pids[-1]}
-start_maum "$work/fp32.safetensors" 18602; FP32=${pids[-1]}
+# The maum servers: target -> port, pid. int7 = int8 with 7-bit weights.
+MAUM_TARGETS=(int8 int7 fp32)
+declare -A port_of=([int8]=18601 [int7]=18605 [fp32]=18602) pid_of rss_before total
+for target in "${MAUM_TARGETS[@]}"; do
+  start_maum "$work/$target.safetensors" "${port_of[$target]}"; pid_of[$target]=${pids[-1]}
+done
 [ "$SEED" = 1 ] && start_seed 18603
 # Warm up at full load (first touch of the weights, every connection's thread and allocator arena),
 # then the RSS baseline.
-for port in 18601 18602; do
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d5s -s "$work/load.lua" "http://127.0.0.1:$port" >/dev/null
+for target in "${MAUM_TARGETS[@]}"; do
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d5s -s "$work/load.lua" "http://127.0.0.1:${port_of[$target]}" >/dev/null
+  rss_before[$target]=$(rss_kb "${pid_of[$target]}"); total[$target]=0
 done
-declare -A rss_before total
-rss_before[int8]=$(rss_kb "$INT8"); rss_before[fp32]=$(rss_kb "$FP32")
-total[int8]=0; total[fp32]=0
 
 for round in $(seq "$ROUNDS"); do
-  for target in int8 fp32 seed; do
-    case $target in
-      int8) url=http://127.0.0.1:18601 ;;
-      fp32) url=http://127.0.0.1:18602 ;;
-      seed) [ "$SEED" = 1 ] || continue; url=http://127.0.0.1:18603 ;;
-    esac
+  for target in "${MAUM_TARGETS[@]}" seed; do
+    if [ "$target" = seed ]; then
+      [ "$SEED" = 1 ] || continue
+      url=http://127.0.0.1:18603
+    else
+      url=http://127.0.0.1:${port_of[$target]}
+    fi
     line=$(run_wrk "$url" "$DURATION")
     echo "round $round $target $line"
     n=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$line")
@@ -121,12 +125,12 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-echo "rss after the timed runs: int8 $(rss_kb "$INT8")kB after ${total[int8]} requests," \
-     "fp32 $(rss_kb "$FP32")kB after ${total[fp32]} requests"
-# Top both maum servers up to RSS_REQUESTS requests, then RSS again.
-for target in int8 fp32; do
-  port=18601; pid=$INT8
-  [ "$target" = fp32 ] && { port=18602; pid=$FP32; }
+for target in "${MAUM_TARGETS[@]}"; do
+  echo "rss after the timed runs: $target $(rss_kb "${pid_of[$target]}")kB after ${total[$target]} requests"
+done
+# Top every maum server up to RSS_REQUESTS requests, then RSS again.
+for target in "${MAUM_TARGETS[@]}"; do
+  port=${port_of[$target]}; pid=${pid_of[$target]}
   while [ "${total[$target]}" -lt "$RSS_REQUESTS" ]; do
     line=$(run_wrk "http://127.0.0.1:$port" 10)
     total[$target]=$(( ${total[$target]} + $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$line") ))

@@ -24,4 +24,11 @@ std::vector<std::vector<float>> encode_and_classify(const ModelConfig& config,
                                                     const Weights& weights,
                                                     const std::vector<SequenceRef>& sequences);
 
+// The batch cut into `groups` runs of consecutive sequences with about equal token counts (the
+// cost of a sequence's dense layers, most of its time), each run in order; empty when a run would
+// be empty or the largest would exceed 1.25x an even share, where the intra-op split balances
+// better. What encode_and_classify hands each thread when it runs sequences in parallel.
+std::vector<std::vector<SequenceRef>> split_by_tokens(const std::vector<SequenceRef>& sequences,
+                                                      size_t groups);
+
 }  // namespace maum::engine

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/src/safetensors.h"
+#include "engine/src/encoder.h"
 #include "maum/error.h"
 #include "maum/model.h"
 #include "maum/runtime.h"
@@ -174,14 +175,81 @@ TEST(Model, Int8UnpackedEqualsPacked) {
 }
 
 TEST(Model, ThreadCountDoesNotChangeResults) {
-  const auto texts = sample_texts(kKo, 40);
-  set_num_threads(1);
-  const auto serial = ko_model().classify(texts);
-  set_num_threads(3);
-  const auto threaded = ko_model().classify(texts);
+  // 40 texts at batch 32: passes of 32 and 8 texts, which 2 or 3 threads run sequence-parallel
+  // (split_by_tokens), and 3 texts, which they run intra-op.
+  const Model int8 = Model::load(testing::converted_model(kKo, "int8"));
+  for (const Model* model : {&ko_model(), &int8}) {
+    for (size_t count : {size_t{40}, size_t{3}}) {
+      const auto texts = sample_texts(kKo, count);
+      set_num_threads(1);
+      const auto serial = model->classify(texts);
+      for (int threads : {2, 3}) {
+        set_num_threads(threads);
+        const auto threaded = model->classify(texts);
+        ASSERT_EQ(threaded.size(), texts.size());
+        for (size_t i = 0; i < texts.size(); ++i)
+          EXPECT_LE(max_abs_diff(serial[i].logits, threaded[i].logits), kBatchTolerance)
+              << model->info().weight_type << " " << threads << " threads, text " << i;
+      }
+    }
+  }
   set_num_threads(0);
-  for (size_t i = 0; i < texts.size(); ++i)
-    EXPECT_LE(max_abs_diff(serial[i].logits, threaded[i].logits), kBatchTolerance) << i;
+}
+
+TEST(Model, SequenceParallelErrorsNameTheBatchIndex) {
+  // The batch is checked before it is cut into per-thread runs: the index is the caller's.
+  const Model& model = ko_model();
+  std::vector<std::vector<int32_t>> ids(8, {model.tokenizer().cls_id(), 100, model.tokenizer().sep_id()});
+  ids[6][1] = 1 << 30;
+  set_num_threads(2);
+  try {
+    model.logits(ids);
+    ADD_FAILURE() << "an id outside the vocabulary was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("sequence 6"), std::string::npos) << e.what();
+  }
+  set_num_threads(0);
+}
+
+TEST(Encoder, SplitByTokensBalancesConsecutiveRuns) {
+  auto split = [](const std::vector<size_t>& lengths, size_t groups) {
+    std::vector<engine::SequenceRef> seqs(lengths.size());
+    for (size_t i = 0; i < lengths.size(); ++i) seqs[i].length = lengths[i];
+    std::vector<std::vector<size_t>> out;
+    for (const auto& g : engine::split_by_tokens(seqs, groups)) {
+      out.emplace_back();
+      for (const auto& s : g) out.back().push_back(s.length);
+    }
+    return out;
+  };
+  using Runs = std::vector<std::vector<size_t>>;
+  EXPECT_EQ(split({5, 5, 5, 5}, 2), (Runs{{5, 5}, {5, 5}}));
+  EXPECT_EQ(split({4, 4, 4, 4, 4, 4}, 3), (Runs{{4, 4}, {4, 4}, {4, 4}}));
+  EXPECT_EQ(split({2, 2, 3, 3, 4, 6}, 2), (Runs{{2, 2, 3, 3}, {4, 6}}));
+  // Every sequence once, in order, in `groups` non-empty runs within 1.25x of an even share.
+  std::vector<size_t> many;
+  for (size_t i = 0; i < 32; ++i) many.push_back(10 + i % 7);
+  for (size_t groups : {2u, 3u, 4u}) {
+    const Runs runs = split(many, groups);
+    ASSERT_EQ(runs.size(), groups);
+    std::vector<size_t> flat;
+    size_t total = 0, largest = 0;
+    for (const auto& r : runs) {
+      ASSERT_FALSE(r.empty());
+      size_t t = 0;
+      for (size_t l : r) t += l;
+      largest = std::max(largest, t);
+      total += t;
+      flat.insert(flat.end(), r.begin(), r.end());
+    }
+    EXPECT_EQ(flat, many);
+    EXPECT_LE(largest * groups * 4, total * 5);
+  }
+  // Where no cut is even enough (one long text), or there are fewer texts than groups: none.
+  EXPECT_TRUE(split({1, 1, 1, 100}, 2).empty());
+  EXPECT_TRUE(split({7}, 2).empty());
+  EXPECT_TRUE(split({}, 2).empty());
+  EXPECT_TRUE(split({3, 3}, 0).empty());
 }
 
 TEST(Model, EmptyTextIsClsSep) {
