@@ -46,7 +46,8 @@ MappedFile::MappedFile(const std::string& path, Reading reading) : path_(path) {
   identity_ = {static_cast<long long>(st.st_size), nanoseconds(st.st_mtim)};
   allocate(static_cast<size_t>(st.st_size));
   if (reading == Reading::kOnDemand) {
-    // Pages are offered to huge pages range by range as load() fills them (see pages.h).
+    // Written sparsely: no huge pages but for the ranges load() fills whole (see pages.h).
+    refuse_huge_pages(data_, size_);
     fd_ = f.fd;
     f.fd = -1;  // kept open for load() / read_into()
     return;
@@ -131,7 +132,10 @@ void MappedFile::release(const uint8_t* data, size_t bytes) const {
   const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) / page * page;
   // Only pages wholly inside the range: a neighbouring tensor sharing a boundary page stays put.
   // Failure only means the pages stay resident, so it is not an error.
-  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  if (end > begin) {
+    refuse_huge_pages(reinterpret_cast<const uint8_t*>(begin), end - begin);
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  }
 }
 
 MappedFile::~MappedFile() {

@@ -51,9 +51,25 @@ PageBuffer& PageBuffer::operator=(PageBuffer&& other) noexcept {
 }
 
 void offer_huge_pages(const uint8_t* begin, size_t bytes) {
+#ifdef MADV_HUGEPAGE
   const auto first = (reinterpret_cast<uintptr_t>(begin) + kHugePage - 1) / kHugePage * kHugePage;
   const auto last = (reinterpret_cast<uintptr_t>(begin) + bytes) / kHugePage * kHugePage;
   if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+#else
+  (void)begin;
+  (void)bytes;
+#endif
+}
+
+void refuse_huge_pages(const uint8_t* begin, size_t bytes) {
+#ifdef MADV_NOHUGEPAGE
+  const auto first = (reinterpret_cast<uintptr_t>(begin) + kPage - 1) / kPage * kPage;
+  const auto last = (reinterpret_cast<uintptr_t>(begin) + bytes) / kPage * kPage;
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_NOHUGEPAGE);
+#else
+  (void)begin;
+  (void)bytes;
+#endif
 }
 
 uint8_t* PageArena::allocate(size_t bytes) {

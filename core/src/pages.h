@@ -38,13 +38,18 @@ class PageBuffer {
 // Offers the whole 2 MiB pages inside [begin, begin + bytes) of a PageBuffer to transparent huge
 // pages: for a range about to be written whole. A hint; nothing happens where it is refused.
 void offer_huge_pages(const uint8_t* begin, size_t bytes);
+// The opposite (MADV_NOHUGEPAGE) for the whole pages inside the range: for a buffer written
+// sparsely (where THP "always" would back each touch with 2 MiB), and for pages given back, which
+// khugepaged could otherwise collapse into a huge page again. A hint as well.
+void refuse_huge_pages(const uint8_t* begin, size_t bytes);
 
 // Many buffers carved from a few PageBuffers (64-byte aligned, each one written whole: offered to
 // huge pages), all freed together: the packed weight copies of a model.
 class PageArena {
  public:
-  // `bytes` of zeroed memory, 64-byte aligned, valid until the arena is destroyed. Throws
-  // std::bad_alloc if the system refuses.
+  // `bytes` of zeroed memory, 64-byte aligned, valid until the arena is destroyed (0 bytes: a
+  // valid pointer, possibly the same as other empty pieces'). Throws std::bad_alloc if the system
+  // refuses.
   uint8_t* allocate(size_t bytes);
 
  private:

@@ -73,7 +73,7 @@ void apply_linear(const kernels::Ops& ops, const Linear& l, const float* x, size
   if (m == 0) return;
   const size_t first_column = columns.begin, k = l.k;
   const size_t n = std::min(columns.end, l.n) - first_column;
-  const size_t threads = static_cast<size_t>(pool_threads());
+  const size_t threads = static_cast<size_t>(threads_here());
   // Enough tiles to balance the pool, each big enough to amortize a kernel call; below about a
   // million multiply-adds (~10 us) a pool dispatch costs more than it saves.
   const bool small = m * n * k < (size_t(1) << 20);
@@ -162,29 +162,6 @@ struct Pass {
   float attention_scale = 1;
   kernels::Epilogue ffn_epilogue = kernels::Epilogue::kNone;
 };
-
-// Checks every sequence's length and ids (messages name the sequence's index in `sequences`).
-void check_sequences(const ModelConfig& c, const std::vector<SequenceRef>& sequences) {
-  const size_t max_tokens = c.max_tokens();
-  for (size_t s = 0; s < sequences.size(); ++s) {
-    const SequenceRef& seq = sequences[s];
-    if (seq.length == 0) throw InvalidArgument("sequence " + std::to_string(s) + " is empty");
-    if (seq.length > max_tokens)
-      throw InvalidArgument("sequence " + std::to_string(s) + " has " + std::to_string(seq.length) +
-                            " tokens; the model takes at most " + std::to_string(max_tokens));
-    for (size_t t = 0; t < seq.length; ++t) {
-      if (seq.ids[t] < 0 || static_cast<size_t>(seq.ids[t]) >= c.vocab_size)
-        throw InvalidArgument("sequence " + std::to_string(s) + ": token id " +
-                              std::to_string(seq.ids[t]) + " is outside the vocabulary (" +
-                              std::to_string(c.vocab_size) + ")");
-      // A model without token types (type_vocab_size 0: DistilBERT) ignores them, as HF does.
-      if (seq.type_ids && c.type_vocab_size > 0 &&
-          (seq.type_ids[t] < 0 || static_cast<size_t>(seq.type_ids[t]) >= c.type_vocab_size))
-        throw InvalidArgument("sequence " + std::to_string(s) + ": token type id " +
-                              std::to_string(seq.type_ids[t]) + " is out of range");
-    }
-  }
-}
 
 // Lays the (checked) batch out back to back.
 void pack(Pass& p) {
@@ -374,6 +351,28 @@ std::vector<std::vector<float>> forward(const ModelConfig& c, const Weights& w,
 
 }  // namespace
 
+void check_sequences(const ModelConfig& c, const std::vector<SequenceRef>& sequences) {
+  const size_t max_tokens = c.max_tokens();
+  for (size_t s = 0; s < sequences.size(); ++s) {
+    const SequenceRef& seq = sequences[s];
+    if (seq.length == 0) throw InvalidArgument("sequence " + std::to_string(s) + " is empty");
+    if (seq.length > max_tokens)
+      throw InvalidArgument("sequence " + std::to_string(s) + " has " + std::to_string(seq.length) +
+                            " tokens; the model takes at most " + std::to_string(max_tokens));
+    for (size_t t = 0; t < seq.length; ++t) {
+      if (seq.ids[t] < 0 || static_cast<size_t>(seq.ids[t]) >= c.vocab_size)
+        throw InvalidArgument("sequence " + std::to_string(s) + ": token id " +
+                              std::to_string(seq.ids[t]) + " is outside the vocabulary (" +
+                              std::to_string(c.vocab_size) + ")");
+      // A model without token types (type_vocab_size 0: DistilBERT) ignores them, as HF does.
+      if (seq.type_ids && c.type_vocab_size > 0 &&
+          (seq.type_ids[t] < 0 || static_cast<size_t>(seq.type_ids[t]) >= c.type_vocab_size))
+        throw InvalidArgument("sequence " + std::to_string(s) + ": token type id " +
+                              std::to_string(seq.type_ids[t]) + " is out of range");
+    }
+  }
+}
+
 std::vector<std::vector<SequenceRef>> split_by_tokens(const std::vector<SequenceRef>& sequences,
                                                       size_t groups) {
   if (groups == 0 || sequences.size() < groups) return {};
@@ -404,12 +403,13 @@ std::vector<std::vector<float>> encode_and_classify(const ModelConfig& c, const 
                                                     const std::vector<SequenceRef>& sequences) {
   // With several sequences per thread, each thread runs whole forward passes over its own
   // sequences (sequence-parallel): no synchronisation between the steps of a layer, where the
-  // intra-op split meets the pool once per matrix product. On 2 Zen 3 cores that took a batch of
-  // 32 short sentences from 1.5x to ~1.9x one thread's rate (docs/PERF.md). The nested steps run
-  // inline on their thread (thread_pool.h), so exactly pool_threads() threads work either way.
-  // Results are the same: a row's computation never depends on its batch-mates (kernels.h).
+  // intra-op split meets the pool once per matrix product. On 2 Zen 3 cores that took ~10% off
+  // the time of batches of short sentences and of BERT-base (docs/PERF.md). The nested steps run
+  // inline on their thread, sized for one (threads_here()), so exactly pool_threads() threads work
+  // either way. Results are those of one pass over the batch (a row's computation does not depend
+  // on its batch-mates), up to OpenBLAS's row blocking of fp32 layers (run_batches in model.cpp).
   check_sequences(c, sequences);
-  const size_t threads = static_cast<size_t>(pool_threads());
+  const size_t threads = static_cast<size_t>(threads_here());
   if (threads > 1 && sequences.size() >= 2 * threads) {
     const auto groups = split_by_tokens(sequences, threads);
     if (!groups.empty()) {

@@ -24,6 +24,11 @@ std::vector<std::vector<float>> encode_and_classify(const ModelConfig& config,
                                                     const Weights& weights,
                                                     const std::vector<SequenceRef>& sequences);
 
+// Throws InvalidArgument, naming the sequence's index in `sequences`, for an empty sequence, one
+// longer than the model's positions, or an id / type id out of range (what encode_and_classify
+// checks first; model.cpp checks the caller's inputs in the caller's order before it sorts them).
+void check_sequences(const ModelConfig& config, const std::vector<SequenceRef>& sequences);
+
 // The batch cut into `groups` runs of consecutive sequences with about equal token counts (the
 // cost of a sequence's dense layers, most of its time), each run in order; empty when a run would
 // be empty or the largest would exceed 1.25x an even share, where the intra-op split balances

@@ -11,6 +11,19 @@
 namespace maum::engine {
 namespace {
 
+// How many parallel_for tasks this thread is inside (0 outside any): a parallel_for issued from a
+// task runs inline, without touching the pool's lock (which the outermost caller may hold itself).
+thread_local int t_task_depth = 0;
+
+// Runs task(i) as a task of a parallel run: inside it, threads_here() is 1.
+void run_task(const std::function<void(size_t)>& task, size_t i) {
+  struct Depth {
+    Depth() { ++t_task_depth; }
+    ~Depth() { --t_task_depth; }
+  } depth;
+  task(i);
+}
+
 int hardware_threads() {
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int>(n);
@@ -37,6 +50,10 @@ class ThreadPool {
 
   void run(size_t count, const std::function<void(size_t)>& task) {
     if (count == 0) return;
+    if (t_task_depth > 0) {  // nested: this thread is one of the run's threads already
+      run_inline(count, task);
+      return;
+    }
     std::unique_lock<std::mutex> busy(busy_mutex_, std::try_to_lock);
     if (!busy.owns_lock() || workers_.empty() || count == 1) {
       run_inline(count, task);
@@ -70,7 +87,7 @@ class ThreadPool {
     std::exception_ptr error;
     for (size_t i = 0; i < count; ++i) {
       try {
-        task(i);
+        run_task(task, i);
       } catch (...) {
         if (!error) error = std::current_exception();
       }
@@ -85,7 +102,7 @@ class ThreadPool {
       size_t i = next_.fetch_add(1);
       if (i >= count) return;
       try {
-        task(i);
+        run_task(task, i);
       } catch (...) {
         std::lock_guard<std::mutex> lock(mutex_);
         if (!error_) error_ = std::current_exception();
@@ -165,6 +182,8 @@ class ThreadPool {
 
 int pool_threads() { return ThreadPool::instance().threads(); }
 
+int threads_here() { return t_task_depth > 0 ? 1 : pool_threads(); }
+
 void parallel_for(size_t count, const std::function<void(size_t)>& task) {
   ThreadPool::instance().run(count, task);
 }
@@ -173,7 +192,7 @@ void parallel_ranges(size_t total, size_t min_grain,
                      const std::function<void(size_t, size_t)>& range) {
   if (total == 0) return;
   min_grain = std::max<size_t>(min_grain, 1);
-  size_t max_chunks = static_cast<size_t>(pool_threads()) * 4;
+  size_t max_chunks = static_cast<size_t>(threads_here()) * 4;
   size_t chunks = std::max<size_t>(1, std::min(max_chunks, total / min_grain));
   size_t step = (total + chunks - 1) / chunks;
   chunks = (total + step - 1) / step;

@@ -29,7 +29,7 @@ TEST(PageBuffer, ZeroedWritableAndHugeAlignedWhenBig) {
     ASSERT_NE(b.data(), nullptr) << bytes;
     EXPECT_EQ(b.size(), bytes);
     EXPECT_TRUE(all_zero(b.data(), bytes)) << bytes;
-    std::memset(b.data(), 0xA5, bytes);  // every byte writable (ASan would see an overrun)
+    std::memset(b.data(), 0xA5, bytes);  // every byte writable (past the mapping would fault)
     EXPECT_EQ(b.data()[bytes - 1], 0xA5);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % 4096, 0u) << bytes;
     if (bytes >= kHugePage) EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % kHugePage, 0u) << bytes;

@@ -178,6 +178,16 @@ TEST(Model, ThreadCountDoesNotChangeResults) {
   // 40 texts at batch 32: passes of 32 and 8 texts, which 2 or 3 threads run sequence-parallel
   // (split_by_tokens), and 3 texts, which they run intra-op.
   const Model int8 = Model::load(testing::converted_model(kKo, "int8"));
+  {
+    // The 40 texts' first pass (the 32 shortest) does take the sequence-parallel path.
+    std::vector<size_t> lengths;
+    for (const auto& t : sample_texts(kKo, 40)) lengths.push_back(ko_model().tokenizer().encode(t).ids.size());
+    std::sort(lengths.begin(), lengths.end());
+    std::vector<engine::SequenceRef> first(32);
+    for (size_t i = 0; i < 32; ++i) first[i].length = lengths[i];
+    EXPECT_EQ(engine::split_by_tokens(first, 2).size(), 2u);
+    EXPECT_EQ(engine::split_by_tokens(first, 3).size(), 3u);
+  }
   for (const Model* model : {&ko_model(), &int8}) {
     for (size_t count : {size_t{40}, size_t{3}}) {
       const auto texts = sample_texts(kKo, count);
@@ -196,10 +206,16 @@ TEST(Model, ThreadCountDoesNotChangeResults) {
   set_num_threads(0);
 }
 
-TEST(Model, SequenceParallelErrorsNameTheBatchIndex) {
-  // The batch is checked before it is cut into per-thread runs: the index is the caller's.
+TEST(Model, ErrorsNameTheCallersIndex) {
+  // The inputs are checked before they are sorted by length, cut into batches and (with threads)
+  // into per-thread runs: the index is the caller's.
   const Model& model = ko_model();
-  std::vector<std::vector<int32_t>> ids(8, {model.tokenizer().cls_id(), 100, model.tokenizer().sep_id()});
+  std::vector<std::vector<int32_t>> ids;
+  for (size_t i = 0; i < 9; ++i) {
+    ids.push_back({model.tokenizer().cls_id()});
+    for (size_t t = 0; t < 9 - i; ++t) ids.back().push_back(100);  // longest first
+    ids.back().push_back(model.tokenizer().sep_id());
+  }
   ids[6][1] = 1 << 30;
   set_num_threads(2);
   try {

@@ -50,7 +50,9 @@ std::vector<bool> narrow_flags(const std::shared_ptr<const core::SafetensorsFile
 TEST(Int8Weights, NarrowComesFromTheValues) {
   const std::string full = testing::converted_model("ko-emotion7-small", "int8");
   const std::string seven = testing::converted_model("ko-emotion7-small", "int8-7bit");
-  for (bool f : narrow_flags(core::SafetensorsFile::open(full))) EXPECT_FALSE(f);
+  const auto full_flags = narrow_flags(core::SafetensorsFile::open(full));
+  ASSERT_EQ(full_flags.size(), 16u);
+  for (bool f : full_flags) EXPECT_FALSE(f);
   const auto flags = narrow_flags(core::SafetensorsFile::open(seven));
   ASSERT_EQ(flags.size(), 16u);  // 4 layers x 4 linear layers
   for (bool f : flags) EXPECT_TRUE(f);
@@ -62,6 +64,11 @@ TEST(Int8Weights, NarrowComesFromTheValues) {
   const auto edited = narrow_flags(core::SafetensorsFile::from_bytes(bytes.data(), bytes.size(), "edited"));
   ASSERT_EQ(edited.size(), 16u);
   for (size_t i = 0; i < edited.size(); ++i) EXPECT_EQ(edited[i], i != 1 * 4 + 2) << i;
+  bytes = read_bytes(seven);
+  bytes[tensor_offset(bytes, name) + 99] = -65;  // below the range too
+  const auto below = narrow_flags(core::SafetensorsFile::from_bytes(bytes.data(), bytes.size(), "below"));
+  ASSERT_EQ(below.size(), 16u);
+  EXPECT_FALSE(below[1 * 4 + 2]);
   // -64 and 64 are still narrow.
   bytes = read_bytes(seven);
   bytes[tensor_offset(bytes, name) + 1234] = 64;

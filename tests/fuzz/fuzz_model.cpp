@@ -1,7 +1,8 @@
 // libFuzzer target: the model loader on arbitrary bytes: the safetensors container
 // (core/src/safetensors, from memory), then, when the header parses, maum.config (parse_config),
 // maum.tokenizer (Tokenizer::from_serialized), every tensor's binding and packing (bind_weights
-// with the selected kernels) and one forward pass over a short sequence. The only acceptable
+// with the selected kernels, and at precision bf16 for an fp32 file) and forward passes over one
+// and five short sequences (intra-op and sequence-parallel). The only acceptable
 // failure is maum::Error; the logits must be one per label.
 #include <cstddef>
 #include <cstdint>
@@ -31,8 +32,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     maum::engine::SequenceRef seq;
     seq.ids = ids.data();
     seq.length = std::min<size_t>(ids.size(), config.max_tokens());
-    auto logits = maum::engine::encode_and_classify(config, *weights, {seq});
-    if (logits.size() != 1 || logits[0].size() != config.labels.size()) __builtin_trap();
+    // One sequence (the intra-op path), then five (sequence-parallel where the pool has threads).
+    for (size_t count : {size_t{1}, size_t{5}}) {
+      const std::vector<maum::engine::SequenceRef> batch(count, seq);
+      auto logits = maum::engine::encode_and_classify(config, *weights, batch);
+      if (logits.size() != count || logits[0].size() != config.labels.size()) __builtin_trap();
+    }
+    // An fp32 model at precision bf16 too: its weights rounded and packed at load.
+    if (!weights->quantized) {
+      auto bf16 = maum::engine::bind_weights(file, config, &maum::kernels::ops(), &maum::kernels::ops());
+      auto logits = maum::engine::encode_and_classify(config, *bf16, {seq});
+      if (logits.size() != 1 || logits[0].size() != config.labels.size()) __builtin_trap();
+    }
   } catch (const maum::Error&) {
   }
   return 0;
