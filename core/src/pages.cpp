@@ -50,25 +50,24 @@ PageBuffer& PageBuffer::operator=(PageBuffer&& other) noexcept {
   return *this;
 }
 
+namespace {
+// madvise(advice) over the whole `granule`-aligned blocks inside [begin, begin + bytes).
+[[maybe_unused]] void advise_inside(const uint8_t* begin, size_t bytes, size_t granule, int advice) {
+  const auto first = (reinterpret_cast<uintptr_t>(begin) + granule - 1) / granule * granule;
+  const auto last = (reinterpret_cast<uintptr_t>(begin) + bytes) / granule * granule;
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, advice);
+}
+}  // namespace
+
 void offer_huge_pages(const uint8_t* begin, size_t bytes) {
 #ifdef MADV_HUGEPAGE
-  const auto first = (reinterpret_cast<uintptr_t>(begin) + kHugePage - 1) / kHugePage * kHugePage;
-  const auto last = (reinterpret_cast<uintptr_t>(begin) + bytes) / kHugePage * kHugePage;
-  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
-#else
-  (void)begin;
-  (void)bytes;
+  advise_inside(begin, bytes, kHugePage, MADV_HUGEPAGE);
 #endif
 }
 
 void refuse_huge_pages(const uint8_t* begin, size_t bytes) {
 #ifdef MADV_NOHUGEPAGE
-  const auto first = (reinterpret_cast<uintptr_t>(begin) + kPage - 1) / kPage * kPage;
-  const auto last = (reinterpret_cast<uintptr_t>(begin) + bytes) / kPage * kPage;
-  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_NOHUGEPAGE);
-#else
-  (void)begin;
-  (void)bytes;
+  advise_inside(begin, bytes, kPage, MADV_NOHUGEPAGE);
 #endif
 }
 
