@@ -7,9 +7,13 @@
 // vpmaddubsw never saturates and every int32 sum equals the reference's sum_k q·w - 128·row_sum
 // exactly (a·w = |w|·(a·sign(w)) for every s8 w, -128 included). Per 32 multiply-adds that is
 // vpsignb + vpmaddubsw + vpmaddwd(1) + vpaddd. Widening both operands to int16 for vpmaddwd,
-// which this file did before, is bound by vpmaddwd's one per cycle on Zen 3 (16 multiply-adds);
-// this scheme does 32 per vpmaddubsw + vpmaddwd pair: ~1.7x in a loop from L1, ~1.2x on the
-// GEMMs of a whole forward pass (docs/PERF.md).
+// which this file did before, gets 16 multiply-adds per vpmaddwd; this scheme 32 per vpmaddubsw +
+// vpmaddwd pair (Zen 3 issues two of vpmaddubsw, vpmaddwd and vpsignb per cycle, all three
+// together, measured in isolation): ~1.7x in a loop from L1, ~1.2x on the GEMMs of a whole
+// forward pass (docs/PERF.md).
+// Layers whose weights all lie in [-64, 64] (`convert --reduce-range`, QuantizedWeights::narrow)
+// skip the sign step: q x w directly (panel_tile's Narrow), two of those multiply-unit
+// instructions per 32 multiply-adds instead of three.
 // Reads the packed layout the VNNI kernel reads ([n/16][k/4][16][4]): one 32-byte load is 8
 // columns x 4 k, and vpmaddubsw + vpmaddwd(1) leave one int32 per column. Tile: 6 rows x 8
 // columns (more rows make GCC spill accumulators); rows are converted to a (and zero-padded to a
