@@ -7,6 +7,9 @@
 namespace maum::kernels {
 
 namespace ref {
+// Panels of kPackPanel columns that n columns fill (the last one zero-padded): every packed
+// layout's count.
+inline size_t panels_of(size_t n) { return (n + kPackPanel - 1) / kPackPanel; }
 void gemm_f32(const float* x, size_t ldx, const float* w, const float* bias, float* y, size_t ldy,
               size_t m, size_t n, size_t k);
 void gelu_erf(float* x, size_t n);

@@ -49,21 +49,22 @@ void pack_panels(const float* w, size_t n, size_t k, size_t pairs, uint16_t* pac
   }
 }
 
+// k pairs per panel: the panel layout's, and the tile layout's (k padded to a multiple of 32).
+size_t panel_pairs(size_t k) { return (k + 1) / 2; }
 size_t tile_pairs(size_t k) { return (k + 31) / 32 * 16; }
+
+// uint16 values of the layout with `pairs` k pairs per panel.
+size_t packed_size(size_t n, size_t pairs) { return panels_of(n) * kPackPanel * 2 * pairs; }
 
 }  // namespace
 
-size_t packed_bf16_panels_size(size_t n, size_t k) {
-  return (n + kPackPanel - 1) / kPackPanel * kPackPanel * ((k + 1) / 2 * 2);
-}
+size_t packed_bf16_panels_size(size_t n, size_t k) { return packed_size(n, panel_pairs(k)); }
 
 void pack_bf16_panels(const float* w, size_t n, size_t k, uint16_t* packed) {
-  pack_panels(w, n, k, (k + 1) / 2, packed);
+  pack_panels(w, n, k, panel_pairs(k), packed);
 }
 
-size_t packed_bf16_tiles_size(size_t n, size_t k) {
-  return (n + kPackPanel - 1) / kPackPanel * kPackPanel * 2 * tile_pairs(k);
-}
+size_t packed_bf16_tiles_size(size_t n, size_t k) { return packed_size(n, tile_pairs(k)); }
 
 void pack_bf16_tiles(const float* w, size_t n, size_t k, uint16_t* packed) {
   pack_panels(w, n, k, tile_pairs(k), packed);

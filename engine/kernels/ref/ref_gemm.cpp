@@ -42,8 +42,6 @@ void pack_u8s8_padded(const int8_t* w, size_t n, size_t k, size_t k_pad, int8_t*
   }
 }
 
-size_t panels_of(size_t n) { return (n + kPackPanel - 1) / kPackPanel; }
-
 }  // namespace
 
 void gemm_f32(const float* x, size_t ldx, const float* w, const float* bias, float* y, size_t ldy,

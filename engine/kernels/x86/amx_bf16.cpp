@@ -30,8 +30,8 @@
 #include "engine/kernels/x86/vec_bf16.h"
 #include "engine/kernels/x86/vec_kernels.h"
 
-#if (!defined(__AMX_TILE__) && !defined(__AMXTILE__)) || \
-    (!defined(__AMX_BF16__) && !defined(__AMXBF16__))  // GCC, clang spellings
+// AMX-TILE: amx_tiles.h checks it.
+#if !defined(__AMX_BF16__) && !defined(__AMXBF16__)  // GCC, clang spellings
 #error "amx_bf16.cpp is compiled with -mamx-tile -mamx-bf16 (engine/kernels/CMakeLists.txt)"
 #endif
 

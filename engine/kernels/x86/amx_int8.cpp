@@ -30,8 +30,8 @@
 #include "engine/kernels/x86/u8s8_avx512.h"
 #include "engine/kernels/x86/vec_avx512.h"
 
-#if (!defined(__AMX_TILE__) && !defined(__AMXTILE__)) || \
-    (!defined(__AMX_INT8__) && !defined(__AMXINT8__))  // GCC, clang spellings
+// AMX-TILE: amx_tiles.h checks it.
+#if !defined(__AMX_INT8__) && !defined(__AMXINT8__)  // GCC, clang spellings
 #error "amx_int8.cpp is compiled with -mamx-tile -mamx-int8 (engine/kernels/CMakeLists.txt)"
 #endif
 
