@@ -1,4 +1,5 @@
-// Kernel micro-benchmarks at the GEMM shapes of BERT-base (hidden 768, 12 heads, FFN 3072) for
+// Kernel micro-benchmarks at the GEMM shapes of BERT-base (hidden 768, 12 heads, FFN 3072) and of
+// ko-emotion7-small (hidden 256, FFN 1024: small_*, the model the server benchmark serves) for
 // seq = 8..512 tokens, on every ISA this CPU supports, single-threaded (the engine parallelizes
 // around these calls):
 //   f32/<isa>/<N>x<K>/<M>   : Ops::linear_f32 on packed weights (AVX-512: our register-tiled
@@ -7,6 +8,8 @@
 //   openblas/<N>x<K>/<M>    : cblas_sgemm on the same shapes (whatever core OpenBLAS picked;
 //                             builds with MAUM_SIMD=OFF have no OpenBLAS)
 //   u8s8/<isa>/<N>x<K>/<M>  : Ops::linear_u8s8 (int8 weights, u8 activations; amx: tdpbusd)
+//   u8s8_7bit/<isa>/...     : the same with 7-bit weights in [-64, 64] (QuantizedWeights::narrow,
+//                             `convert --reduce-range`)
 //   bf16/<isa>/<N>x<K>/<M>  : Ops::linear_bf16 (bf16 weights, activations rounded per call; % of
 //                             the fp32 peak: the FMA kernels do one multiply-add a lane, vdpbf16ps
 //                             two)
@@ -126,20 +129,22 @@ void bench_openblas(benchmark::State& state, size_t n, size_t k) {
 }
 #endif
 
-void bench_u8s8(benchmark::State& state, Isa isa, size_t n, size_t k) {
+void bench_u8s8(benchmark::State& state, Isa isa, size_t n, size_t k, bool narrow) {
   const Ops& ops = maum::kernels::ops_for(isa);
   const size_t m = static_cast<size_t>(state.range(0));
   std::mt19937 rng(4);
   std::vector<uint8_t> q(m * k);
   for (auto& v : q) v = static_cast<uint8_t>(rng());
   std::vector<int8_t> w(n * k);
-  for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+  const int levels = narrow ? 64 : 127;  // 7-bit weights (convert --reduce-range) or full s8
+  for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % (2 * levels + 1)) - levels);
   std::vector<int32_t> row_sum(n, 0);
   for (size_t c = 0; c < n; ++c)
     for (size_t i = 0; i < k; ++i) row_sum[c] += w[c * k + i];
   auto ws = random_floats(n, 5), xs = random_floats(m, 6), bias = random_floats(n, 7);
   maum::kernels::QuantizedWeights qw;
   qw.data = w.data(); qw.scale = ws.data(); qw.row_sum = row_sum.data(); qw.n = n; qw.k = k;
+  qw.narrow = narrow;
   int8_t* packed = nullptr;
   if (size_t size = ops.packed_u8s8_size(n, k)) {
     packed = aligned<int8_t>(size);
@@ -180,7 +185,12 @@ struct Shape {
 const Shape kShapes[] = {{"qkv_2304x768", 2304, 768},
                          {"out_768x768", 768, 768},
                          {"up_3072x768", 3072, 768},
-                         {"down_768x3072", 768, 3072}};
+                         {"down_768x3072", 768, 3072},
+                         // ko-emotion7-small (hidden 256, FFN 1024), the served model
+                         {"small_qkv_768x256", 768, 256},
+                         {"small_out_256x256", 256, 256},
+                         {"small_up_1024x256", 1024, 256},
+                         {"small_down_256x1024", 256, 1024}};
 
 void apply_seq(benchmark::internal::Benchmark* b) {
   for (int seq : {8, 24, 128, 512}) b->Arg(seq);
@@ -216,9 +226,11 @@ int register_all() {
     for (Isa isa : isas) {
       // avx512 int8 == avx2 kernel; the portable table's int8 is the scalar reference
       if (isa == Isa::kScalar || isa == Isa::kAvx512 || isa == Isa::kPortable) continue;
-      benchmark::RegisterBenchmark(
-          (std::string("u8s8/") + maum::kernels::isa_name(isa) + "/" + s.name).c_str(),
-          bench_u8s8, isa, s.n, s.k)->Apply(apply_seq);
+      for (bool narrow : {false, true}) {
+        benchmark::RegisterBenchmark((std::string(narrow ? "u8s8_7bit/" : "u8s8/") +
+                                      maum::kernels::isa_name(isa) + "/" + s.name).c_str(),
+                                     bench_u8s8, isa, s.n, s.k, narrow)->Apply(apply_seq);
+      }
     }
   }
   for (Isa isa : isas) {
