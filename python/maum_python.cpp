@@ -194,6 +194,8 @@ PYBIND11_MODULE(_maum, m) {
         d["max_position_embeddings"] = i.max_position_embeddings;
         d["weight_type"] = i.weight_type;
         d["precision"] = i.precision;
+        d["int8_linear_layers"] = i.int8_linear_layers;
+        d["seven_bit_linear_layers"] = i.seven_bit_linear_layers;
         return d;
       })
       .def_property_readonly("multi_label", [](const PyModel& m) { return m.model().info().multi_label(); })

@@ -109,6 +109,9 @@ std::string describe(const ModelInfo& info) {
   std::string out = info.model_type + ", " + std::to_string(info.num_layers) + " layers, hidden " +
                     std::to_string(info.hidden_size) + ", " + std::to_string(info.labels.size()) +
                     " labels, " + info.weight_type + " weights";
+  if (info.seven_bit_linear_layers > 0)
+    out += " (7-bit in " + std::to_string(info.seven_bit_linear_layers) + " of " +
+           std::to_string(info.int8_linear_layers) + " linear layers)";
   if (info.precision != info.weight_type) out += ", " + info.precision + " linear layers";
   return out;
 }
@@ -142,6 +145,8 @@ Model Model::load(const std::string& path, const LoadOptions& options) {
   info.max_position_embeddings = c.max_tokens();
   info.weight_type = impl->weights->quantized ? "int8" : "f32";
   info.precision = bf16 ? "bf16" : info.weight_type;
+  info.int8_linear_layers = impl->weights->int8_linears;
+  info.seven_bit_linear_layers = impl->weights->narrow_linears;
   if (options.verbose) {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();

@@ -264,7 +264,10 @@ std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFil
                         std::to_string(c.num_layers) + " layers); config and weights disagree");
   parallel_for(b.pack_jobs.size(), [&](size_t i) { b.pack_jobs[i](); });
   for_each_linear(*w, [&](Linear& l) {
-    if (l.is_quantized()) l.quantized.narrow = b.max_abs_by_tensor.at(l.quantized.data) <= 64;
+    if (!l.is_quantized()) return;
+    l.quantized.narrow = b.max_abs_by_tensor.at(l.quantized.data) <= 64;
+    ++w->int8_linears;
+    if (l.quantized.narrow) ++w->narrow_linears;
   });
   // Everything is read: bytes read at different moments must all be from the same file.
   w->file->check_unchanged();

@@ -53,6 +53,7 @@ struct Weights {
   std::vector<EncoderLayer> layers;
   Linear head_dense, head_out;
   bool quantized = false;
+  size_t int8_linears = 0, narrow_linears = 0;  // of them, QuantizedWeights::narrow
 
   // Keeps the file's bytes alive, and owns what could not be used in place (F32 tensors the file
   // stores at a misaligned offset, int8 row sums).

@@ -189,6 +189,7 @@ void models(Service& service, const httplib::Request&, httplib::Response& res) {
     j["problem_type"] = info.problem_type;
     j["model_type"] = info.model_type;
     j["precision"] = info.precision;
+    j["seven_bit_linear_layers"] = info.seven_bit_linear_layers;
     j["isa"] = maum::runtime_info();
     j["max_length"] = info.max_position_embeddings;
     j["temperature"] = m->pipeline.temperature();

@@ -119,6 +119,24 @@ TEST(Model, UnpackedWeightsGiveTheSameLogits) {
   }
 }
 
+// ModelInfo says how many int8 linear layers hold 7-bit weights: every encoder linear layer (4 per
+// layer; the head stays fp32) of a --reduce-range file, none of an ordinary int8 or an fp32 one.
+TEST(Model, InfoCountsSevenBitLayers) {
+  const size_t encoder_linears = 4 * ko_model().info().num_layers;
+  const Model seven = Model::load(testing::converted_model(kKo, "int8-7bit"));
+  EXPECT_EQ(seven.info().int8_linear_layers, encoder_linears);
+  EXPECT_EQ(seven.info().seven_bit_linear_layers, encoder_linears);
+  const std::string n = std::to_string(encoder_linears);
+  EXPECT_NE(describe(seven.info()).find("int8 weights (7-bit in " + n + " of " + n + " linear layers)"),
+            std::string::npos) << describe(seven.info());
+  const Model int8 = Model::load(testing::converted_model(kKo, "int8"));
+  EXPECT_EQ(int8.info().int8_linear_layers, encoder_linears);
+  EXPECT_EQ(int8.info().seven_bit_linear_layers, 0u);
+  EXPECT_EQ(describe(int8.info()).find("7-bit"), std::string::npos);
+  EXPECT_EQ(ko_model().info().int8_linear_layers, 0u);
+  EXPECT_EQ(ko_model().info().seven_bit_linear_layers, 0u);
+}
+
 TEST(Model, Int8FileLoadsAndStaysCloseToF32) {
   const Model int8 = Model::load(testing::converted_model(kKo, "int8"));
   EXPECT_EQ(int8.info().weight_type, "int8");

@@ -1,6 +1,7 @@
 """maum.Model: pipeline-shaped output against the PyTorch reference, classify() against
 `maum classify`, analyze(), errors."""
 import json
+import os
 import subprocess
 
 import numpy as np
@@ -102,3 +103,19 @@ def test_bf16_precision_matches_the_cli(model_path, cli, golden):
     assert 1e-4 < difference.max() < 0.05
     with pytest.raises(maum.InvalidArgument):
         maum.Model(model_path, precision="fp16")
+
+
+def test_info_counts_seven_bit_layers(cli, shared, tmp_path):
+    """A --reduce-range conversion has 7-bit weights in every encoder linear layer (4 per layer; the
+    head stays fp32); an ordinary int8 one in none."""
+    source = os.path.join(shared, "models/ko-emotion7-small")
+    with open(os.path.join(source, "config.json"), encoding="utf-8") as f:
+        encoder_linears = 4 * json.load(f)["num_hidden_layers"]
+    for flags, seven_bit in ((["--reduce-range"], encoder_linears), ([], 0)):
+        path = tmp_path / f"m{seven_bit}.safetensors"
+        subprocess.run([cli, "convert", source, str(path), "--quantize", "int8", *flags],
+                       capture_output=True, check=True)
+        info = maum.Model(str(path)).info
+        assert info["weight_type"] == "int8"
+        assert info["int8_linear_layers"] == encoder_linears
+        assert info["seven_bit_linear_layers"] == seven_bit

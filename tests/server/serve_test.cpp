@@ -312,6 +312,7 @@ TEST_F(Serve, SeveralModelsSideBySide) {
   EXPECT_EQ(m.body["models"][0]["labels"].size(), 7u);
   EXPECT_EQ(m.body["models"][0]["problem_type"], "single_label_classification");
   EXPECT_EQ(m.body["models"][0]["precision"], "f32");
+  EXPECT_EQ(m.body["models"][0]["seven_bit_linear_layers"], 0);  // an fp32 model has no int8 layers
   EXPECT_EQ(m.body["models"][0]["max_length"], 512);
   EXPECT_TRUE(m.body["models"][0]["policy"].is_null());
   EXPECT_EQ(m.body["models"][1]["problem_type"], "multi_label_classification");

@@ -58,10 +58,15 @@ struct ModelInfo {
   size_t max_position_embeddings = 0;
   std::string weight_type;        // "f32" | "int8": as the file stores them
   std::string precision;          // "f32" | "int8" | "bf16": what the linear layers compute in
+  // int8 linear layers, and how many of them hold 7-bit weights (all in [-64, 64], as `maum convert
+  // --reduce-range` writes them): read from the values at load; on AVX2 CPUs without VNNI those
+  // layers take a faster kernel path (the same results everywhere).
+  size_t int8_linear_layers = 0, seven_bit_linear_layers = 0;
   bool multi_label() const { return problem_type == "multi_label_classification"; }
 };
 
-// One line for logs: "bert, 4 layers, hidden 256, 7 labels, f32 weights[, bf16 linear layers]".
+// One line for logs: "bert, 4 layers, hidden 256, 7 labels, f32 weights[, bf16 linear layers]";
+// int8 weights with 7-bit layers add " (7-bit in 16 of 16 linear layers)".
 std::string describe(const ModelInfo& info);
 
 class Model {
