@@ -16,9 +16,10 @@
 // instructions per 32 multiply-adds instead of three.
 // Reads the packed layout the VNNI kernel reads ([n/16][k/4][16][4]): one 32-byte load is 8
 // columns x 4 k, and vpmaddubsw + vpmaddwd(1) leave one int32 per column. Tile: 4 rows x 16
-// columns, the whole panel (8 accumulators; 5 rows spill, and 6 rows x 8 columns, which this file
-// did before, took ~10% longer over a forward pass of short sentences on Zen 3); rows are
-// converted to a (and zero-padded to a multiple of 4 k) a block at a time.
+// columns, the whole panel (8 accumulators; 5 rows spill). 6 rows x 8 columns, which this file
+// did before, took 4-13% longer over one-thread forward passes of short sentences on Zen 3, though
+// not in a k loop from L1 (docs/PERF.md). Rows are converted to a (and zero-padded to a multiple
+// of 4 k) a block at a time.
 #include <immintrin.h>
 
 #include <algorithm>
