@@ -67,26 +67,25 @@ inline void store_half(const __m256i* acc, size_t c0, size_t n, const float* x_s
                        const float* w_scale, const int32_t* row_sum, const float* bias, float* y,
                        size_t ldy, Epilogue epilogue) {
   __m256 ws, bs = _mm256_setzero_ps();
-  __m256i offset = _mm256_setzero_si256();  // Narrow: 128·row_sum, what q = a + 128 added
+  __m256i sums = _mm256_setzero_si256();  // row_sum, read for Narrow only
   if (n == 8) {  // whole half: straight from the call's arrays
     ws = _mm256_loadu_ps(w_scale + c0);
     if (bias) bs = _mm256_loadu_ps(bias + c0);
-    if (Narrow) {
-      offset = _mm256_slli_epi32(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sum + c0)), 7);
-    }
+    if (Narrow) sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sum + c0));
   } else {  // zero beyond n: scale, bias and row_sum are not padded
     float wv[8] = {0}, bv[8] = {0};
-    int32_t ov[8] = {0};
+    int32_t sv[8] = {0};
     for (size_t c = 0; c < n; ++c) {
       wv[c] = w_scale[c0 + c];
       bv[c] = bias ? bias[c0 + c] : 0.0f;
-      if (Narrow) ov[c] = 128 * row_sum[c0 + c];
+      if (Narrow) sv[c] = row_sum[c0 + c];
     }
     ws = _mm256_loadu_ps(wv);
     bs = _mm256_loadu_ps(bv);
-    offset = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ov));
+    sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sv));
   }
+  // Narrow: 128·row_sum, what q = a + 128 added to each sum.
+  const __m256i offset = _mm256_slli_epi32(sums, 7);
   for (int i = 0; i < MR; ++i) {
     const __m256 real = _mm256_cvtepi32_ps(Narrow ? _mm256_sub_epi32(acc[i], offset) : acc[i]);
     __m256 out = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(x_scale[i]), ws), real);
