@@ -19,7 +19,9 @@
 // columns, the whole panel (8 accumulators; 5 rows spill). 6 rows x 8 columns, which this file
 // did before, took 4-13% longer over one-thread forward passes of short sentences on Zen 3, though
 // not in a k loop from L1 (docs/PERF.md). Rows are converted to a (and zero-padded to a multiple
-// of 4 k) a block at a time.
+// of 4 k) a block at a time. Whole tiles run their k loop in inline asm (full_tile_k_loop): the
+// same instructions as the intrinsics, without the register moves and spills GCC adds to them.
+// The last rows of a block (1-3) take the intrinsic loop.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -95,6 +97,90 @@ inline void store_half(const __m256i* acc, size_t c0, size_t n, const float* x_s
   }
 }
 
+// One k step of one row in full_tile_k_loop's asm (%%ymm12/13: the step's weights, their
+// magnitudes in %%ymm10/11 for the sign step; %%ymm14/15 temporaries): ROW is the address of the
+// row's 4 activations, LO and HI its accumulators. Per row 2 vpmaddubsw + 2 vpmaddwd (+ 2 vpsignb
+// in full range) + 2 vpaddd, nothing else.
+#define MAUM_NARROW_ROW(ROW, LO, HI)                                                       \
+  "vpbroadcastd " ROW ", %%ymm14\n\t"                                                     \
+  "vpmaddubsw %%ymm12, %%ymm14, %%ymm15\n\t" /* q x w, columns 0-7 */                     \
+  "vpmaddubsw %%ymm13, %%ymm14, %%ymm14\n\t" /* columns 8-15 */                           \
+  "vpmaddwd %[ones], %%ymm15, %%ymm15\n\t"                                                 \
+  "vpmaddwd %[ones], %%ymm14, %%ymm14\n\t"                                                 \
+  "vpaddd %%ymm15, %[" LO "], %[" LO "]\n\t"                                               \
+  "vpaddd %%ymm14, %[" HI "], %[" HI "]\n\t"
+#define MAUM_SIGNED_ROW(ROW, LO, HI)                                                       \
+  "vpbroadcastd " ROW ", %%ymm14\n\t"                                                     \
+  "vpsignb %%ymm12, %%ymm14, %%ymm15\n\t" /* a·sign(w), columns 0-7 */                    \
+  "vpsignb %%ymm13, %%ymm14, %%ymm14\n\t"                                                  \
+  "vpmaddubsw %%ymm15, %%ymm10, %%ymm15\n\t" /* |w| x a·sign(w) */                         \
+  "vpmaddubsw %%ymm14, %%ymm11, %%ymm14\n\t"                                               \
+  "vpmaddwd %[ones], %%ymm15, %%ymm15\n\t"                                                 \
+  "vpmaddwd %[ones], %%ymm14, %%ymm14\n\t"                                                 \
+  "vpaddd %%ymm15, %[" LO "], %[" LO "]\n\t"                                               \
+  "vpaddd %%ymm14, %[" HI "], %[" HI "]\n\t"
+
+// The k loop of a whole 4 x 16 tile (panel_tile's loop below, for MR = 4, the same sums), in
+// asm because GCC (14) compiles that loop with a register move per accumulator and a spill per
+// step: 8-10 extra instructions in a ~32-instruction loop whose multiply-unit instructions are
+// the bound (docs/PERF.md). k4 > 0.
+template <bool Narrow>
+inline void full_tile_k_loop(const int8_t* a, size_t k4, const int8_t* panel, __m256i ones,
+                             __m256i* lo, __m256i* hi) {
+  static_assert(kTileRows == 4, "the asm below is written for 4 rows");
+  const int8_t* row0 = a;
+  const int8_t* row3 = a + 3 * k4;
+  const int8_t* const end = a + k4;
+  const int8_t* bp = panel;
+  __m256i lo0 = lo[0], lo1 = lo[1], lo2 = lo[2], lo3 = lo[3];
+  __m256i hi0 = hi[0], hi1 = hi[1], hi2 = hi[2], hi3 = hi[3];
+  if constexpr (Narrow) {
+    asm volatile(
+        "1:\n\t"
+        "vmovdqu (%[bp]), %%ymm12\n\t"
+        "vmovdqu 32(%[bp]), %%ymm13\n\t"
+        MAUM_NARROW_ROW("(%[row0])", "lo0", "hi0")
+        MAUM_NARROW_ROW("(%[row0],%[stride],1)", "lo1", "hi1")
+        MAUM_NARROW_ROW("(%[row0],%[stride],2)", "lo2", "hi2")
+        MAUM_NARROW_ROW("(%[row3])", "lo3", "hi3")
+        "add $64, %[bp]\n\t"
+        "add $4, %[row0]\n\t"
+        "add $4, %[row3]\n\t"
+        "cmp %[end], %[row0]\n\t"
+        "jb 1b\n\t"
+        : [lo0] "+x"(lo0), [lo1] "+x"(lo1), [lo2] "+x"(lo2), [lo3] "+x"(lo3), [hi0] "+x"(hi0),
+          [hi1] "+x"(hi1), [hi2] "+x"(hi2), [hi3] "+x"(hi3), [bp] "+r"(bp), [row0] "+r"(row0),
+          [row3] "+r"(row3)
+        : [ones] "x"(ones), [stride] "r"(k4), [end] "r"(end)
+        : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+  } else {
+    asm volatile(
+        "1:\n\t"
+        "vmovdqu (%[bp]), %%ymm12\n\t"
+        "vmovdqu 32(%[bp]), %%ymm13\n\t"
+        "vpabsb %%ymm12, %%ymm10\n\t"
+        "vpabsb %%ymm13, %%ymm11\n\t"
+        MAUM_SIGNED_ROW("(%[row0])", "lo0", "hi0")
+        MAUM_SIGNED_ROW("(%[row0],%[stride],1)", "lo1", "hi1")
+        MAUM_SIGNED_ROW("(%[row0],%[stride],2)", "lo2", "hi2")
+        MAUM_SIGNED_ROW("(%[row3])", "lo3", "hi3")
+        "add $64, %[bp]\n\t"
+        "add $4, %[row0]\n\t"
+        "add $4, %[row3]\n\t"
+        "cmp %[end], %[row0]\n\t"
+        "jb 1b\n\t"
+        : [lo0] "+x"(lo0), [lo1] "+x"(lo1), [lo2] "+x"(lo2), [lo3] "+x"(lo3), [hi0] "+x"(hi0),
+          [hi1] "+x"(hi1), [hi2] "+x"(hi2), [hi3] "+x"(hi3), [bp] "+r"(bp), [row0] "+r"(row0),
+          [row3] "+r"(row3)
+        : [ones] "x"(ones), [stride] "r"(k4), [end] "r"(end)
+        : "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+  }
+  lo[0] = lo0, lo[1] = lo1, lo[2] = lo2, lo[3] = lo3;
+  hi[0] = hi0, hi[1] = hi1, hi[2] = hi2, hi[3] = hi3;
+}
+#undef MAUM_NARROW_ROW
+#undef MAUM_SIGNED_ROW
+
 // Rows [0, MR) of a, by the 16 columns of one panel, both 8-column halves (one 32-byte load each
 // per 4 k) in one pass over k: each row's broadcast activations serve 16 columns, and the
 // 2·MR accumulators, the weights (and their magnitudes) and one row's temporaries stay in the 16
@@ -111,6 +197,15 @@ void panel_tile(const int8_t* a, size_t k4, const int8_t* panel, const float* x_
   const __m256i ones = _mm256_set1_epi16(1);
   __m256i lo[MR], hi[MR];  // columns 0-7 and 8-15 (zero weights past `cols`: panels are padded)
   for (int i = 0; i < MR; ++i) lo[i] = hi[i] = _mm256_setzero_si256();
+  if constexpr (MR == kTileRows) {
+    if (k4 > 0) full_tile_k_loop<Narrow>(a, k4, panel, ones, lo, hi);
+    store_half<MR, Narrow>(lo, 0, std::min<size_t>(cols, 8), x_scale, w_scale, row_sum, bias, y,
+                           ldy, epilogue);
+    if (cols > 8) {
+      store_half<MR, Narrow>(hi, 8, cols - 8, x_scale, w_scale, row_sum, bias, y, ldy, epilogue);
+    }
+    return;
+  }
   const int8_t* bp = panel;
   for (size_t kg = 0; kg < k4; kg += 4, bp += 64) {
     const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp));
