@@ -407,7 +407,7 @@ std::vector<std::vector<float>> encode_and_classify(const ModelConfig& c, const 
   // the time of batches of short sentences and of BERT-base (docs/PERF.md). The nested steps run
   // inline on their thread, sized for one (threads_here()), so exactly pool_threads() threads work
   // either way. Results are those of one pass over the batch (a row's computation does not depend
-  // on its batch-mates), up to OpenBLAS's row blocking of fp32 layers (run_batches in model.cpp).
+  // on its batch-mates), up to the portable table's row blocking (run_batches in model.cpp).
   check_sequences(c, sequences);
   const size_t threads = static_cast<size_t>(threads_here());
   if (threads > 1 && sequences.size() >= 2 * threads) {

@@ -46,9 +46,9 @@ std::vector<std::vector<float>> run_batches(const Model::Impl& impl,
   // tokens x intermediate_size floats), so a batch is also cut where it would exceed this many
   // tokens. Packing makes every result independent of its batch-mates (attention never crosses
   // sequences; every maum kernel computes a row the same way whatever the batch, bit for bit,
-  // int8 included: tests/engine/kernels), so cutting is free. The one exception is OpenBLAS's
-  // sgemm, used for fp32 layers on AVX2, which blocks rows by batch size: there a logit can move
-  // by a few float ulps (bound 2e-5, tests/engine/model_test kBatchTolerance).
+  // int8 included: tests/engine/kernels), so cutting is free. The one exception is the portable
+  // table's fp32 GEMM (Eigen), which may block rows by batch size: there a logit can move by a
+  // few float ulps (bound 2e-5, tests/engine/model_test batch_tolerance).
   constexpr size_t kMaxTokensPerPass = 32 * 512;
   size_t begin = 0;
   while (begin < order.size()) {

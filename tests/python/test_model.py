@@ -60,8 +60,9 @@ def test_classify_matches_the_cli(model, model_path, cli, golden):
         assert row["text"] == texts[i]
         np.testing.assert_allclose(probs[i], [row["labels"][l] for l in model.labels], rtol=0, atol=1e-6)
         # The CLI batches lines as they arrive on its pipe, the module all texts at once: the batch
-        # compositions (and each thread's share of them) can differ, and OpenBLAS's fp32 layers round
-        # by a few ulps differently per composition (docs/PERF.md; kBatchTolerance in the C++ tests).
+        # compositions (and each thread's share of them) can differ, and the portable table's fp32
+        # layers (Eigen) may round by a few ulps differently per composition (batch_tolerance in
+        # tests/engine/model_test.cpp; the x86 tables are bit-identical).
         np.testing.assert_allclose(logits[i], row["logits"], rtol=0, atol=2e-5)
     # the logits are the reference's
     np.testing.assert_allclose(logits, [line["logits"] for line in golden], rtol=0, atol=1e-4)

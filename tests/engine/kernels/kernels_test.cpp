@@ -405,6 +405,15 @@ TEST_P(SimdVsRef, LinearF32AllShapes) {
       for (size_t k : kDims) expect_linear_f32_matches(o, m, n, k, Epilogue::kNone, rng);
 }
 
+// Long inputs: tables that cut the rows into chunks (x86/vec_f32_packed.h: at most 128 rows of a
+// 768-k block) give every row, the last chunk's too, the reference's result.
+TEST_P(SimdVsRef, LinearF32LongInputs) {
+  const Ops& o = ops_for(GetParam());
+  std::mt19937 rng(45);
+  expect_linear_f32_matches(o, 300, 40, 800, Epilogue::kNone, rng);
+  expect_linear_f32_matches(o, 257, 17, 64, Epilogue::kGeluErf, rng);
+}
+
 TEST_P(SimdVsRef, LinearF32FusedGelu) {
   const Ops& o = ops_for(GetParam());
   std::mt19937 rng(43);
