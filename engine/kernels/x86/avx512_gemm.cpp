@@ -2,8 +2,8 @@
 // x86/vec_f32_packed.h): a 6-row x 64-column register tile (24 zmm accumulators), K blocked at
 // 768 so a 6-row block of x stays in L1 and the 64-column weight slab (192 KiB) in L2 while every
 // row block streams past it (192/384 measured slower, most with cold weights), rows in one chunk,
-// and the bias + GELU epilogue applied to the tile while it is still in registers. Unpacked
-// weights go to OpenBLAS.
+// no software prefetch (as it was tuned on Zen 4/5), and the bias + GELU epilogue applied to the tile
+// while it is still in registers. Unpacked weights go to OpenBLAS.
 #include "engine/kernels/table.h"
 #include "engine/kernels/x86/vec_avx512.h"
 #include "engine/kernels/x86/vec_f32_packed.h"
@@ -13,7 +13,7 @@ namespace maum::kernels {
 namespace {
 
 using V = x86::Vec<float, x86::Avx512>;
-constexpr auto linear_f32 = x86::linear_f32_packed<V, 6, 4, 768, 0>;
+constexpr auto linear_f32 = x86::linear_f32_packed<V, 6, 4, 768, 0, false>;
 
 }  // namespace
 

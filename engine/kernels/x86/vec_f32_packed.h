@@ -35,6 +35,7 @@ struct TileArgs {
   bool finish;           // last K block: bias + epilogue
   const float* bias;     // at col0, or null
   Epilogue epilogue;
+  const float* prefetch; // the next tile's first panel at k0 (one line per k), or null
 };
 
 // Vector j of a tile covers columns [j·W, j·W + W): panel j·W/16, offset (j·W)%16 in it.
@@ -59,6 +60,7 @@ void tile(const TileArgs& t) {
     for (int j = 0; j < NV; ++j)
       acc[i][j] = t.accumulate ? V::load(t.c + i * t.ldc + j * W, masks[j]) : V::zero();
   for (size_t kk = 0; kk < t.kc; ++kk) {
+    if (t.prefetch) _mm_prefetch(reinterpret_cast<const char*>(t.prefetch + kk * 16), _MM_HINT_T1);
     typename V::reg w[NV];
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) w[j] = V::load(panel_vector<V>(t, j) + kk * 16);
@@ -86,9 +88,11 @@ void tile(const TileArgs& t) {
 }  // namespace f32_packed
 
 // Ops::linear_f32 with MR x NV·W register tiles (NV·W a multiple of 16: whole panels), K blocks
-// of KBlock, and rows in chunks whose x block is at most ChunkBytes (0: one chunk); weights without
-// a packed copy (w.packed null) go to OpenBLAS.
-template <class V, int MR, int NV, size_t KBlock, size_t ChunkBytes>
+// of KBlock, and rows in chunks whose x block is at most ChunkBytes (0: one chunk); with
+// PrefetchNext, a chunk's first row tile prefetches the next tile's panel (one line per k) into
+// L2, so the weights of one sentence's pass come in ahead of their FMAs (BERT-base on Zen 3: seq
+// 24 ~8% faster). Weights without a packed copy (w.packed null) go to OpenBLAS.
+template <class V, int MR, int NV, size_t KBlock, size_t ChunkBytes, bool PrefetchNext>
 void linear_f32_packed(const float* x, size_t ldx, const LinearF32& w, float* y, size_t ldy,
                        size_t m, size_t n_begin, size_t n_end, Epilogue epilogue) {
   using namespace f32_packed;
@@ -123,7 +127,11 @@ void linear_f32_packed(const float* x, size_t ldx, const LinearF32& w, float* y,
         t.b = w.packed + (c0 / 16) * t.panel_stride + k0 * 16;
         t.bias = w.bias ? w.bias + c0 : nullptr;
         const size_t vectors = (t.cols + W - 1) / W;
+        const size_t next = c0 + kTileCols;
         for (size_t r0 = r_chunk; r0 < r_chunk + rows; r0 += MR) {
+          t.prefetch = PrefetchNext && r0 == r_chunk && next < n_end
+                           ? t.b + (kTileCols / 16) * t.panel_stride
+                           : nullptr;
           t.a = x + r0 * ldx + k0;
           t.c = y + r0 * ldy + c0;
           with_count<MR>(r_chunk + rows - r0, [&](auto mr) {
