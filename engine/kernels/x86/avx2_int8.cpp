@@ -134,47 +134,32 @@ inline void full_tile_k_loop(const int8_t* a, size_t k4, const int8_t* panel, __
   const int8_t* bp = panel;
   __m256i lo0 = lo[0], lo1 = lo[1], lo2 = lo[2], lo3 = lo[3];
   __m256i hi0 = hi[0], hi1 = hi[1], hi2 = hi[2], hi3 = hi[3];
+// Both paths: load the step's 64 weight bytes, STEP (the sign path's magnitudes), ROW per row.
+#define MAUM_TILE_K_LOOP(STEP, ROW)                                                             \
+  asm volatile(                                                                                 \
+      "1:\n\t"                                                                                  \
+      "vmovdqu (%[bp]), %%ymm12\n\t"                                                            \
+      "vmovdqu 32(%[bp]), %%ymm13\n\t" STEP                                                     \
+      ROW("(%[row0])", "lo0", "hi0")                                                            \
+      ROW("(%[row0],%[stride],1)", "lo1", "hi1")                                                \
+      ROW("(%[row0],%[stride],2)", "lo2", "hi2")                                                \
+      ROW("(%[row3])", "lo3", "hi3")                                                            \
+      "add $64, %[bp]\n\t"                                                                      \
+      "add $4, %[row0]\n\t"                                                                     \
+      "add $4, %[row3]\n\t"                                                                     \
+      "cmp %[end], %[row0]\n\t"                                                                 \
+      "jb 1b\n\t"                                                                               \
+      : [lo0] "+x"(lo0), [lo1] "+x"(lo1), [lo2] "+x"(lo2), [lo3] "+x"(lo3), [hi0] "+x"(hi0),    \
+        [hi1] "+x"(hi1), [hi2] "+x"(hi2), [hi3] "+x"(hi3), [bp] "+r"(bp), [row0] "+r"(row0),    \
+        [row3] "+r"(row3)                                                                       \
+      : [ones] "x"(ones), [stride] "r"(k4), [end] "r"(end)                                      \
+      : "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory")
   if constexpr (Narrow) {
-    asm volatile(
-        "1:\n\t"
-        "vmovdqu (%[bp]), %%ymm12\n\t"
-        "vmovdqu 32(%[bp]), %%ymm13\n\t"
-        MAUM_NARROW_ROW("(%[row0])", "lo0", "hi0")
-        MAUM_NARROW_ROW("(%[row0],%[stride],1)", "lo1", "hi1")
-        MAUM_NARROW_ROW("(%[row0],%[stride],2)", "lo2", "hi2")
-        MAUM_NARROW_ROW("(%[row3])", "lo3", "hi3")
-        "add $64, %[bp]\n\t"
-        "add $4, %[row0]\n\t"
-        "add $4, %[row3]\n\t"
-        "cmp %[end], %[row0]\n\t"
-        "jb 1b\n\t"
-        : [lo0] "+x"(lo0), [lo1] "+x"(lo1), [lo2] "+x"(lo2), [lo3] "+x"(lo3), [hi0] "+x"(hi0),
-          [hi1] "+x"(hi1), [hi2] "+x"(hi2), [hi3] "+x"(hi3), [bp] "+r"(bp), [row0] "+r"(row0),
-          [row3] "+r"(row3)
-        : [ones] "x"(ones), [stride] "r"(k4), [end] "r"(end)
-        : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    MAUM_TILE_K_LOOP("", MAUM_NARROW_ROW);
   } else {
-    asm volatile(
-        "1:\n\t"
-        "vmovdqu (%[bp]), %%ymm12\n\t"
-        "vmovdqu 32(%[bp]), %%ymm13\n\t"
-        "vpabsb %%ymm12, %%ymm10\n\t"
-        "vpabsb %%ymm13, %%ymm11\n\t"
-        MAUM_SIGNED_ROW("(%[row0])", "lo0", "hi0")
-        MAUM_SIGNED_ROW("(%[row0],%[stride],1)", "lo1", "hi1")
-        MAUM_SIGNED_ROW("(%[row0],%[stride],2)", "lo2", "hi2")
-        MAUM_SIGNED_ROW("(%[row3])", "lo3", "hi3")
-        "add $64, %[bp]\n\t"
-        "add $4, %[row0]\n\t"
-        "add $4, %[row3]\n\t"
-        "cmp %[end], %[row0]\n\t"
-        "jb 1b\n\t"
-        : [lo0] "+x"(lo0), [lo1] "+x"(lo1), [lo2] "+x"(lo2), [lo3] "+x"(lo3), [hi0] "+x"(hi0),
-          [hi1] "+x"(hi1), [hi2] "+x"(hi2), [hi3] "+x"(hi3), [bp] "+r"(bp), [row0] "+r"(row0),
-          [row3] "+r"(row3)
-        : [ones] "x"(ones), [stride] "r"(k4), [end] "r"(end)
-        : "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+    MAUM_TILE_K_LOOP("vpabsb %%ymm12, %%ymm10\n\tvpabsb %%ymm13, %%ymm11\n\t", MAUM_SIGNED_ROW);
   }
+#undef MAUM_TILE_K_LOOP
   lo[0] = lo0, lo[1] = lo1, lo[2] = lo2, lo[3] = lo3;
   hi[0] = hi0, hi[1] = hi1, hi[2] = hi2, hi[3] = hi3;
 }

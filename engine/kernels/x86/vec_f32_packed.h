@@ -49,16 +49,9 @@ inline const float* panel_vector(const TileArgs& t, int j) {
 // registers (see x86/vec_bf16.h).
 template <class V, int MR, int NV>
 void tile(const TileArgs& t) {
-  constexpr size_t W = V::width;
   typename V::reg acc[MR][NV];
   typename V::mask masks[NV];
-#pragma GCC unroll 8
-  for (int j = 0; j < NV; ++j) masks[j] = V::tail_mask(t.cols > j * W ? t.cols - j * W : 0);
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j)
-      acc[i][j] = t.accumulate ? V::load(t.c + i * t.ldc + j * W, masks[j]) : V::zero();
+  tile_begin<V, MR, NV>(t, acc, masks);
   for (size_t kk = 0; kk < t.kc; ++kk) {
     if (t.prefetch) _mm_prefetch(reinterpret_cast<const char*>(t.prefetch + kk * 16), _MM_HINT_T1);
     typename V::reg w[NV];
@@ -71,18 +64,7 @@ void tile(const TileArgs& t) {
       for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(xv, w[j], acc[i][j]);
     }
   }
-  if (t.finish) {
-#pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j) {
-      const auto bias = t.bias ? V::load(t.bias + j * W, masks[j]) : V::zero();
-#pragma GCC unroll 8
-      for (int i = 0; i < MR; ++i) acc[i][j] = epilogue<V>(V::add(acc[i][j], bias), t.epilogue);
-    }
-  }
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j) V::store(t.c + i * t.ldc + j * W, masks[j], acc[i][j]);
+  tile_end<V, MR, NV>(t, acc, masks);
 }
 
 }  // namespace f32_packed

@@ -207,6 +207,41 @@ void bias_epilogue_rows(float* y, size_t ldy, size_t m, size_t n_begin, size_t n
   }
 }
 
+// The two ends of an MR x NV-vector register tile of a linear layer that do not depend on the
+// weights' format (x86/vec_f32_packed.h, x86/vec_bf16.h). Args has c (y at the tile's first row
+// and column), ldc, cols (valid columns), accumulate (a later K block: start from c), finish (the
+// last K block: bias + epilogue), bias (at the tile's first column, or null) and epilogue.
+template <class V, int MR, int NV, class Args>
+inline void tile_begin(const Args& t, typename V::reg (&acc)[MR][NV],
+                       typename V::mask (&masks)[NV]) {
+  constexpr size_t W = V::width;
+#pragma GCC unroll 8
+  for (int j = 0; j < NV; ++j) masks[j] = V::tail_mask(t.cols > j * W ? t.cols - j * W : 0);
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j)
+      acc[i][j] = t.accumulate ? V::load(t.c + i * t.ldc + j * W, masks[j]) : V::zero();
+}
+
+template <class V, int MR, int NV, class Args>
+inline void tile_end(const Args& t, typename V::reg (&acc)[MR][NV],
+                     const typename V::mask (&masks)[NV]) {
+  constexpr size_t W = V::width;
+  if (t.finish) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) {
+      const auto bias = t.bias ? V::load(t.bias + j * W, masks[j]) : V::zero();
+#pragma GCC unroll 8
+      for (int i = 0; i < MR; ++i) acc[i][j] = epilogue<V>(V::add(acc[i][j], bias), t.epilogue);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) V::store(t.c + i * t.ldc + j * W, masks[j], acc[i][j]);
+}
+
 // Ops::linear_f32 on the unpacked weights: OpenBLAS's sgemm, then bias + epilogue in vectors.
 template <class V>
 void linear_f32_blas(const float* x, size_t ldx, const LinearF32& w, float* y, size_t ldy,
