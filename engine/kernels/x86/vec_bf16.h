@@ -76,30 +76,16 @@ namespace bf16 {
 constexpr size_t kKBlock = 768;    // k per block (even): a row block's rounded x stays in L1
 constexpr size_t kRowChunk = 48;   // rows rounded at a time (a multiple of every tile's rows)
 
-struct TileArgs {
+struct TileArgs : TileOutput {
   const float* a;        // rounded x at (row0, k0): floats, even row stride lda
   size_t lda;
   const float* b;        // the tile's first panel at pair k0 / 2 (32-bit units as floats)
   size_t panel_stride;   // 32-bit units between consecutive panels ((k + 1) / 2 * 16)
   size_t pairs;          // k pairs in this block
-  float* c;              // y at (row0, col0)
-  size_t ldc;
-  size_t cols;           // valid columns of the tile
-  bool accumulate;       // add to c (a later K block)
-  bool finish;           // last K block: bias + epilogue
-  const float* bias;     // at col0, or null
-  Epilogue epilogue;
 };
 
 // The loops over tile rows and vectors are unrolled before GCC scalarizes the accumulator array
 // (otherwise it keeps acc in memory and stores it every k pair).
-// Vector j of a tile covers columns [j·W, j·W + W): panel j·W/16, offset (j·W)%16 in it.
-template <class V>
-inline const float* panel_vector(const TileArgs& t, int j) {
-  constexpr size_t W = V::width;
-  return t.b + (j * W / 16) * t.panel_stride + (j * W) % 16;
-}
-
 template <class V, int MR, int NV>
 void tile(const TileArgs& t) {
   typename V::reg acc[MR][NV];
@@ -109,20 +95,10 @@ void tile(const TileArgs& t) {
     typename V::reg w[NV];
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) w[j] = bf16_odd(V::load(panel_vector<V>(t, j) + p * 16));
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) {
-      const auto xv = V::broadcast(t.a + i * t.lda + 2 * p + 1);
-#pragma GCC unroll 8
-      for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(xv, w[j], acc[i][j]);
-    }
+    fma_step<V, MR, NV>(acc, w, t.a + 2 * p + 1, t.lda);
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) w[j] = bf16_even(V::load(panel_vector<V>(t, j) + p * 16));
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) {
-      const auto xv = V::broadcast(t.a + i * t.lda + 2 * p);
-#pragma GCC unroll 8
-      for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(xv, w[j], acc[i][j]);
-    }
+    fma_step<V, MR, NV>(acc, w, t.a + 2 * p, t.lda);
   }
   tile_end<V, MR, NV>(t, acc, masks);
 }

@@ -22,28 +22,14 @@ namespace maum::kernels::x86 {
 namespace {  // compiled with each ISA's flags: internal linkage (see x86/vec.h)
 namespace f32_packed {
 
-struct TileArgs {
+struct TileArgs : TileOutput {
   const float* a;        // x at (row0, k0)
   size_t lda;
   const float* b;        // the tile's first panel at k0
   size_t panel_stride;   // floats between consecutive panels (k · 16)
   size_t kc;             // k in this block
-  float* c;              // y at (row0, col0)
-  size_t ldc;
-  size_t cols;           // valid columns of the tile
-  bool accumulate;       // add to c (a later K block)
-  bool finish;           // last K block: bias + epilogue
-  const float* bias;     // at col0, or null
-  Epilogue epilogue;
   const float* prefetch; // the next tile's first panel at k0 (one line per k), or null
 };
-
-// Vector j of a tile covers columns [j·W, j·W + W): panel j·W/16, offset (j·W)%16 in it.
-template <class V>
-inline const float* panel_vector(const TileArgs& t, int j) {
-  constexpr size_t W = V::width;
-  return t.b + (j * W / 16) * t.panel_stride + (j * W) % 16;
-}
 
 // The loops over tile rows and vectors are unrolled so that GCC keeps the accumulators in
 // registers (see x86/vec_bf16.h).
@@ -57,12 +43,7 @@ void tile(const TileArgs& t) {
     typename V::reg w[NV];
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) w[j] = V::load(panel_vector<V>(t, j) + kk * 16);
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) {
-      const auto xv = V::broadcast(t.a + i * t.lda + kk);
-#pragma GCC unroll 8
-      for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(xv, w[j], acc[i][j]);
-    }
+    fma_step<V, MR, NV>(acc, w, t.a + kk, t.lda);
   }
   tile_end<V, MR, NV>(t, acc, masks);
 }

@@ -207,10 +207,28 @@ void bias_epilogue_rows(float* y, size_t ldy, size_t m, size_t n_begin, size_t n
   }
 }
 
-// The two ends of an MR x NV-vector register tile of a linear layer that do not depend on the
-// weights' format (x86/vec_f32_packed.h, x86/vec_bf16.h). Args has c (y at the tile's first row
-// and column), ldc, cols (valid columns), accumulate (a later K block: start from c), finish (the
-// last K block: bias + epilogue), bias (at the tile's first column, or null) and epilogue.
+// Where a register tile of a linear layer (x86/vec_f32_packed.h, x86/vec_bf16.h) writes, and what
+// it does at the ends of its K block; each kernel's TileArgs adds its weights' side.
+struct TileOutput {
+  float* c;              // y at (row0, col0)
+  size_t ldc;
+  size_t cols;           // valid columns of the tile
+  bool accumulate;       // add to c (a later K block)
+  bool finish;           // last K block: bias + epilogue
+  const float* bias;     // at col0, or null
+  Epilogue epilogue;
+};
+
+// The two ends of an MR x NV-vector register tile that do not depend on the weights' format
+// (Args: a TileOutput).
+// Vector j of a tile over 16-column weight panels covers columns [j·W, j·W + W): panel j·W/16,
+// offset (j·W)%16 in it (Args: b, the tile's first panel at the block's first k; panel_stride).
+template <class V, class Args>
+inline const float* panel_vector(const Args& t, int j) {
+  constexpr size_t W = V::width;
+  return t.b + (j * W / 16) * t.panel_stride + (j * W) % 16;
+}
+
 template <class V, int MR, int NV, class Args>
 inline void tile_begin(const Args& t, typename V::reg (&acc)[MR][NV],
                        typename V::mask (&masks)[NV]) {
@@ -222,6 +240,18 @@ inline void tile_begin(const Args& t, typename V::reg (&acc)[MR][NV],
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j)
       acc[i][j] = t.accumulate ? V::load(t.c + i * t.ldc + j * W, masks[j]) : V::zero();
+}
+
+// acc[i][j] += x[i] · w[j] for the tile's rows i (x[i] at a + i·lda) and vectors j: one k step.
+template <class V, int MR, int NV>
+inline void fma_step(typename V::reg (&acc)[MR][NV], const typename V::reg (&w)[NV],
+                     const float* a, size_t lda) {
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    const auto xv = V::broadcast(a + i * lda);
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(xv, w[j], acc[i][j]);
+  }
 }
 
 template <class V, int MR, int NV, class Args>
