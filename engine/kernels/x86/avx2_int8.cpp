@@ -120,7 +120,7 @@ inline void store_half(const __m256i* acc, size_t c0, size_t n, const float* x_s
   "vpaddd %%ymm15, %[" LO "], %[" LO "]\n\t"                                               \
   "vpaddd %%ymm14, %[" HI "], %[" HI "]\n\t"
 
-// The k loop of a whole 4 x 16 tile (panel_tile's loop below, for MR = 4, the same sums), in
+// The k loop of a whole 4 x 16 tile (k_loop_intrinsics below, for MR = 4: the same sums), in
 // asm because GCC (14) compiles that loop with a register move per accumulator and a spill per
 // step: 8-10 extra instructions in a ~32-instruction loop whose multiply-unit instructions are
 // the bound (docs/PERF.md). k4 > 0.
@@ -166,31 +166,10 @@ inline void full_tile_k_loop(const int8_t* a, size_t k4, const int8_t* panel, __
 #undef MAUM_NARROW_ROW
 #undef MAUM_SIGNED_ROW
 
-// Rows [0, MR) of a, by the 16 columns of one panel, both 8-column halves (one 32-byte load each
-// per 4 k) in one pass over k: each row's broadcast activations serve 16 columns, and the
-// 2·MR accumulators, the weights (and their magnitudes) and one row's temporaries stay in the 16
-// ymm registers.
-//
-// Narrow: every weight of the layer is in [-64, 64] (QuantizedWeights::narrow), so the u8
-// activations q themselves can be vpmaddubsw's unsigned operand, 255·64·2 = 32640 < 2^15, without
-// the sign step; a holds q (not q - 128) and the sums are sum_k q·w, from which the epilogue
-// takes 128·row_sum as the reference does.
+// The k loop of tiles shorter than kTileRows (a block's last rows), from intrinsics.
 template <int MR, bool Narrow>
-void panel_tile(const int8_t* a, size_t k4, const int8_t* panel, const float* x_scale,
-                const float* w_scale, const int32_t* row_sum, const float* bias, float* y,
-                size_t ldy, size_t cols, Epilogue epilogue) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256i lo[MR], hi[MR];  // columns 0-7 and 8-15 (zero weights past `cols`: panels are padded)
-  for (int i = 0; i < MR; ++i) lo[i] = hi[i] = _mm256_setzero_si256();
-  if constexpr (MR == kTileRows) {
-    if (k4 > 0) full_tile_k_loop<Narrow>(a, k4, panel, ones, lo, hi);
-    store_half<MR, Narrow>(lo, 0, std::min<size_t>(cols, 8), x_scale, w_scale, row_sum, bias, y,
-                           ldy, epilogue);
-    if (cols > 8) {
-      store_half<MR, Narrow>(hi, 8, cols - 8, x_scale, w_scale, row_sum, bias, y, ldy, epilogue);
-    }
-    return;
-  }
+inline void k_loop_intrinsics(const int8_t* a, size_t k4, const int8_t* panel, __m256i ones,
+                              __m256i* lo, __m256i* hi) {
   const int8_t* bp = panel;
   for (size_t kg = 0; kg < k4; kg += 4, bp += 64) {
     const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp));
@@ -209,6 +188,29 @@ void panel_tile(const int8_t* a, size_t k4, const int8_t* panel, const float* x_
       lo[i] = _mm256_add_epi32(lo[i], _mm256_madd_epi16(p0, ones));
       hi[i] = _mm256_add_epi32(hi[i], _mm256_madd_epi16(p1, ones));
     }
+  }
+}
+
+// Rows [0, MR) of a, by the 16 columns of one panel, both 8-column halves (one 32-byte load each
+// per 4 k) in one pass over k: each row's broadcast activations serve 16 columns, and the
+// 2·MR accumulators, the weights (and their magnitudes) and one row's temporaries stay in the 16
+// ymm registers.
+//
+// Narrow: every weight of the layer is in [-64, 64] (QuantizedWeights::narrow), so the u8
+// activations q themselves can be vpmaddubsw's unsigned operand, 255·64·2 = 32640 < 2^15, without
+// the sign step; a holds q (not q - 128) and the sums are sum_k q·w, from which the epilogue
+// takes 128·row_sum as the reference does.
+template <int MR, bool Narrow>
+void panel_tile(const int8_t* a, size_t k4, const int8_t* panel, const float* x_scale,
+                const float* w_scale, const int32_t* row_sum, const float* bias, float* y,
+                size_t ldy, size_t cols, Epilogue epilogue) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i lo[MR], hi[MR];  // columns 0-7 and 8-15 (zero weights past `cols`: panels are padded)
+  for (int i = 0; i < MR; ++i) lo[i] = hi[i] = _mm256_setzero_si256();
+  if constexpr (MR == kTileRows) {
+    if (k4 > 0) full_tile_k_loop<Narrow>(a, k4, panel, ones, lo, hi);
+  } else {
+    k_loop_intrinsics<MR, Narrow>(a, k4, panel, ones, lo, hi);
   }
   store_half<MR, Narrow>(lo, 0, std::min<size_t>(cols, 8), x_scale, w_scale, row_sum, bias, y,
                          ldy, epilogue);
