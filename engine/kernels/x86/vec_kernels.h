@@ -219,8 +219,6 @@ struct TileOutput {
   Epilogue epilogue;
 };
 
-// The two ends of an MR x NV-vector register tile that do not depend on the weights' format
-// (Args: a TileOutput).
 // Vector j of a tile over 16-column weight panels covers columns [j·W, j·W + W): panel j·W/16,
 // offset (j·W)%16 in it (Args: b, the tile's first panel at the block's first k; panel_stride).
 template <class V, class Args>
@@ -229,8 +227,11 @@ inline const float* panel_vector(const Args& t, int j) {
   return t.b + (j * W / 16) * t.panel_stride + (j * W) % 16;
 }
 
-template <class V, int MR, int NV, class Args>
-inline void tile_begin(const Args& t, typename V::reg (&acc)[MR][NV],
+// The two ends of an MR x NV-vector register tile that do not depend on the weights' format:
+// tile_begin sets the masks and starts the accumulators (from y after the first K block),
+// tile_end applies bias + epilogue after the last one and stores.
+template <class V, int MR, int NV>
+inline void tile_begin(const TileOutput& t, typename V::reg (&acc)[MR][NV],
                        typename V::mask (&masks)[NV]) {
   constexpr size_t W = V::width;
 #pragma GCC unroll 8
@@ -254,8 +255,8 @@ inline void fma_step(typename V::reg (&acc)[MR][NV], const typename V::reg (&w)[
   }
 }
 
-template <class V, int MR, int NV, class Args>
-inline void tile_end(const Args& t, typename V::reg (&acc)[MR][NV],
+template <class V, int MR, int NV>
+inline void tile_end(const TileOutput& t, typename V::reg (&acc)[MR][NV],
                      const typename V::mask (&masks)[NV]) {
   constexpr size_t W = V::width;
   if (t.finish) {
