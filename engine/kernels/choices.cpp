@@ -24,7 +24,7 @@ struct AttentionRule {
 constexpr AttentionRule kBf16AttentionRules[] = {
     {Vendor::kIntel, 6, 207, 207, false,
      "(Emerald Rapids) measured slower: bench_kernels seq 128, bf16 61 vs fp32 107 GFLOP/s "
-     "(issue 15)"},
+     "(issue 15); again 62.9 vs 52.1 us per head (docs/PERF.md, 2026-11-28)"},
     {Vendor::kIntel, 6, 143, 143, false,
      "(Sapphire Rapids) taken as slower: Emerald Rapids' core (not measured)"},
     {Vendor::kAmd, 25, 0x10, 0x1f, true,
