@@ -73,27 +73,24 @@ constexpr uint32_t kCodepointCount = 0x110000;
 constexpr uint32_t kBlockBits = 8;
 constexpr uint32_t kBlockSize = 1u << kBlockBits;
 
-bool is_rust_whitespace(uint32_t cp) {
-  switch (cp) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20: case 0x85: case 0xA0:
-    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
-      return true;
-    default:
-      return cp >= 0x2000 && cp <= 0x200A;
-  }
-}
-
-bool is_chinese(uint32_t cp) {
-  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
-         (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
-         (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
-         (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
-}
-
-bool is_ascii_punctuation(uint32_t cp) {
-  return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) ||
-         (cp >= 123 && cp <= 126);
-}
+// Rust's char::is_whitespace (White_Space), HF's is_chinese_char (CJK ideograph blocks) and ASCII
+// punctuation, as ranges: the tables below are built by marking ranges, not by testing each of
+// the 1.1 million code points (that loop was most of a first tokenization's time).
+constexpr CodepointRange kRustWhitespace[] = {
+    {0x09, 0x0D}, {0x20, 0x20}, {0x85, 0x85}, {0xA0, 0xA0}, {0x1680, 0x1680}, {0x2000, 0x200A},
+    {0x2028, 0x2029}, {0x202F, 0x202F}, {0x205F, 0x205F}, {0x3000, 0x3000},
+};
+constexpr CodepointRange kChineseBlocks[] = {
+    {0x4E00, 0x9FFF}, {0x3400, 0x4DBF}, {0x20000, 0x2A6DF}, {0x2A700, 0x2B73F},
+    {0x2B740, 0x2B81F}, {0x2B920, 0x2CEAF}, {0xF900, 0xFAFF}, {0x2F800, 0x2FA1F},
+};
+constexpr CodepointRange kAsciiPunctuation[] = {{33, 47}, {58, 64}, {91, 96}, {123, 126}};
+constexpr CodepointRange kHangulSyllables[] = {{kHangulBase, kHangulBase + kHangulCount - 1}};
+// C0 and C1 controls but \t \n \r, NUL and U+FFFD: what BertNormalizer's clean_text drops
+// (besides the format and private-use characters below).
+constexpr CodepointRange kCleanTextRemoved[] = {
+    {0x00, 0x08}, {0x0B, 0x0C}, {0x0E, 0x1F}, {0x7F, 0x9F}, {0xFFFD, 0xFFFD},
+};
 
 template <size_t N>
 void mark_ranges(std::vector<uint8_t>& flags, const CodepointRange (&ranges)[N], uint8_t flag) {
@@ -127,18 +124,12 @@ struct FlagTable {
 
 std::vector<uint8_t> hf_flags() {
   std::vector<uint8_t> flags(kCodepointCount, 0);
-  for (uint32_t cp = 0; cp < kCodepointCount; ++cp) {
-    uint8_t f = 0;
-    if (is_rust_whitespace(cp)) f |= kWhitespace;
-    const bool control = cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
-    if ((control && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0 || cp == 0xFFFD)
-      f |= kRemovedByCleanText;
-    if (is_chinese(cp)) f |= kChinese;
-    if (is_ascii_punctuation(cp)) f |= kPunctuation;
-    if (cp >= kHangulBase && cp < kHangulBase + kHangulCount) f |= kDecomposes;
-    if (cp == 0x130) f |= kLowercaseChanges;
-    flags[cp] = f;
-  }
+  mark_ranges(flags, kRustWhitespace, kWhitespace);
+  mark_ranges(flags, kCleanTextRemoved, kRemovedByCleanText);
+  mark_ranges(flags, kChineseBlocks, kChinese);
+  mark_ranges(flags, kAsciiPunctuation, kPunctuation);
+  mark_ranges(flags, kHangulSyllables, kDecomposes);
+  flags[0x130] |= kLowercaseChanges;
   for (const auto& d : kUcdDecomposition) flags[d.cp] |= kDecomposes;
   for (const auto& m : kUcdLowercase)
     if (m.to != m.cp) flags[m.cp] |= kLowercaseChanges;
@@ -164,8 +155,7 @@ std::vector<uint8_t> category_flags() {
   mark_ranges(flags, kUcdDecimalOrLetterNumber, kDecimalOrLetterNumber);
   mark_ranges(flags, kUcdOtherNumber, kOtherNumber);
   mark_ranges(flags, kUcdConnectorPunctuation, kConnectorPunctuation);
-  for (uint32_t cp = 0; cp < kCodepointCount; ++cp)
-    if (is_rust_whitespace(cp)) flags[cp] |= kSpace;
+  mark_ranges(flags, kRustWhitespace, kSpace);
   return flags;
 }
 
