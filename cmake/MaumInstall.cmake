@@ -24,9 +24,6 @@ install(FILES ${PROJECT_BINARY_DIR}/maumConfig.cmake ${PROJECT_BINARY_DIR}/maumC
 # maum.pc, relocatable (prefix from the .pc file's own folder). Libs names libmaum.a itself: the
 # shared library is the C API only, and -lmaum would pick it.
 set(MAUM_PC_REQUIRES "")
-if(MAUM_SIMD)
-  string(APPEND MAUM_PC_REQUIRES " openblas")
-endif()
 if(MAUM_BUILD_CONVERTER)
   string(APPEND MAUM_PC_REQUIRES " libzip zlib hdf5")
 endif()
@@ -47,6 +44,6 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "maum developers <maum@localhost>")
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # To build against the installed library (headers, libmaum.a, maum.pc) rather than run maum.
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "pkg-config, libopenblas-dev, libzip-dev, zlib1g-dev, libhdf5-dev")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "pkg-config, libzip-dev, zlib1g-dev, libhdf5-dev")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 include(CPack)

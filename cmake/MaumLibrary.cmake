@@ -7,9 +7,6 @@ set(MAUM_COMPONENTS maum_core maum_tokenizer maum_kernels maum_engine maum_analy
 set(MAUM_PUBLIC_INCLUDE_DIRS core/include tokenizer/include engine/include analysis/include
     capi/include)
 set(MAUM_LINK_DEPS Threads::Threads)
-if(MAUM_SIMD)
-  list(APPEND MAUM_LINK_DEPS PkgConfig::OPENBLAS)
-endif()
 if(MAUM_BUILD_CONVERTER)
   list(APPEND MAUM_COMPONENTS maum_convert)
   list(APPEND MAUM_PUBLIC_INCLUDE_DIRS convert/include)

@@ -2,7 +2,7 @@
 # Installs the Debian packages maum builds with (if missing) and builds it in Release into build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(build-essential cmake ninja-build pkg-config libopenblas-dev libeigen3-dev
+pkgs=(build-essential cmake ninja-build pkg-config libeigen3-dev
       nlohmann-json3-dev libcli11-dev libzip-dev zlib1g-dev libhdf5-dev libcpp-httplib-dev libgtest-dev libgmock-dev
       libbenchmark-dev clang libclang-rt-14-dev python3-numpy python3-h5py
       pybind11-dev python3-pybind11 python3-pytest python3-fastapi python3-httpx python3-setuptools

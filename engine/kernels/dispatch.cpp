@@ -13,18 +13,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <string>
 
 #include "engine/kernels/table.h"
 #include "maum/error.h"
-
-#if MAUM_SIMD
-extern "C" {
-// OpenBLAS (pthread build): the engine's pool parallelizes around single-threaded kernel calls.
-void openblas_set_num_threads(int num_threads);
-}
-#endif
 
 namespace maum::kernels {
 namespace {
@@ -214,13 +206,6 @@ Isa parse_isa(const std::string& text) {
       "' is not a known ISA (expected scalar, portable, avx2, avx512, avx512vnni or amx)");
 }
 
-void init_openblas_once() {
-#if MAUM_SIMD
-  static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
-#endif
-}
-
 }  // namespace
 
 const CpuFeatures& cpu_features() {
@@ -292,7 +277,6 @@ const Ops& ops_for(Isa isa) {
     throw InvalidArgument(std::string("kernels for ") + isa_name(isa) +
                           " requested but this CPU cannot run them");
   }
-  init_openblas_once();
   // Only the tables this CPU can run are built: an ISA's fill_* functions are compiled with its
   // flags, so the compiler may use that ISA's instructions in them too (AVX2 stores do appear in
   // fill_avx2_* today), and building them on a CPU without it would be an illegal instruction.

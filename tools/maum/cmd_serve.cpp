@@ -39,7 +39,7 @@ void run_serve(const GlobalOptions& global, ServeArgs args) {
   apply_global_options(global);
   for (const auto& m : args.models) args.options.models.push_back(parse_model(m));
   args.options.precision = parse_precision(args.precision);
-  // SIGTERM/SIGINT (whichever thread the kernel picks, OpenBLAS's included) write their number to
+  // SIGTERM/SIGINT (whichever thread the kernel picks) write their number to
   // a pipe; one thread reads it and stops the server: no new connections, requests in flight are
   // answered, then exit 0.
   if (pipe(stop_pipe) != 0) throw IoError("cannot create a pipe for signal handling");

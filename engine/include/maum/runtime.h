@@ -5,7 +5,7 @@
 namespace maum {
 
 // Threads for intra-op parallelism (GEMMs, attention heads, rows). 0 = number of cores. Caps
-// everything the engine runs, OpenBLAS included; never oversubscribes.
+// everything the engine runs (it starts no threads of its own besides); never oversubscribes.
 void set_num_threads(int threads);
 int num_threads();
 

@@ -5,8 +5,6 @@
 //   f32/<isa>/<N>x<K>/<M>   : Ops::linear_f32 on packed weights (AVX-512: our register-tiled
 //                             kernel; AVX2, portable (Eigen) and scalar: their table's path;
 //                             scalar at the 768x768 shape only, it is slow)
-//   openblas/<N>x<K>/<M>    : cblas_sgemm on the same shapes (whatever core OpenBLAS picked;
-//                             builds with MAUM_SIMD=OFF have no OpenBLAS)
 //   u8s8/<isa>/<N>x<K>/<M>  : Ops::linear_u8s8 (int8 weights, u8 activations; amx: tdpbusd)
 //   u8s8_7bit/<isa>/...     : the same with 7-bit weights in [-64, 64] (QuantizedWeights::narrow,
 //                             `convert --reduce-range`)
@@ -21,13 +19,8 @@
 // 32, scalar 2; int8 counts 2 ops per multiply-add: VNNI 256 op/cycle (2 vpdpbusd units x 64
 // MACs x 2), AVX2 64 (a vpmaddubsw + vpmaddwd pair per cycle: 32 MACs x 2), AMX 2048. On AMD Zen 4 (family 0x19), which runs
 // 512-bit ops as two 256-bit halves, AVX-512 fp32 is 32 and VNNI 128; the context line
-// peak_assumption says which applies. openblas/ is measured against the fp32 peak of the best
-// ISA. The clock is measured at start-up with a chain of dependent adds (one per cycle), so
+// peak_assumption says which applies. The clock is measured at start-up with a chain of dependent adds (one per cycle), so
 // turbo is included; override with MAUM_PEAK_GHZ.
-#if MAUM_SIMD
-#include <cblas.h>
-#endif
-
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -38,10 +31,6 @@
 
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/peak.h"
-
-#if MAUM_SIMD
-extern "C" char* openblas_get_corename();
-#endif
 
 namespace {
 
@@ -111,23 +100,6 @@ void bench_bf16(benchmark::State& state, Isa isa, size_t n, size_t k) {
   set_counters(state, 2.0 * m * n * k, maum::kernels::peak_ops_per_cycle(isa, false));
   std::free(packed);
 }
-
-#if MAUM_SIMD
-void bench_openblas(benchmark::State& state, size_t n, size_t k) {
-  maum::kernels::ops();  // sets OpenBLAS to one thread
-  const size_t m = static_cast<size_t>(state.range(0));
-  auto x = random_floats(m * k, 1), w = random_floats(n * k, 2);
-  std::vector<float> y(m * n);
-  for (auto _ : state) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(n), int(k), 1.0f, x.data(),
-                int(k), w.data(), int(k), 0.0f, y.data(), int(n));
-    benchmark::DoNotOptimize(y.data());
-  }
-  set_counters(state, 2.0 * m * n * k,
-               maum::kernels::peak_ops_per_cycle(maum::kernels::best_isa(), false));
-  state.SetLabel(std::string("core ") + openblas_get_corename());
-}
-#endif
 
 void bench_u8s8(benchmark::State& state, Isa isa, size_t n, size_t k, bool narrow) {
   const Ops& ops = maum::kernels::ops_for(isa);
@@ -204,10 +176,6 @@ int register_all() {
     if (maum::kernels::isa_supported(isa)) isas.push_back(isa);
   }
   for (const Shape& s : kShapes) {
-#if MAUM_SIMD
-    benchmark::RegisterBenchmark((std::string("openblas/") + s.name).c_str(), bench_openblas, s.n, s.k)
-        ->Apply(apply_seq);
-#endif
     for (Isa isa : isas) {
       // The scalar reference is too slow to be worth timing at every shape.
       if (isa == Isa::kScalar && s.n != s.k) continue;
@@ -253,9 +221,6 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   register_all();
   benchmark::AddCustomContext("clock_ghz_measured", std::to_string(ghz()));
-#if MAUM_SIMD
-  benchmark::AddCustomContext("openblas_core", openblas_get_corename());
-#endif
   benchmark::AddCustomContext("best_isa", maum::kernels::isa_name(maum::kernels::best_isa()));
   benchmark::AddCustomContext("peak_assumption", maum::kernels::vector_width_note());
   benchmark::AddCustomContext("amx", maum::kernels::amx_status().reason);

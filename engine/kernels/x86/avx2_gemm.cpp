@@ -13,7 +13,7 @@ namespace maum::kernels {
 void fill_avx2_gemm(Ops& ops) {
   using V = x86::Vec<float, x86::Avx2>;
   ops.linear_f32 = x86::linear_f32_packed<V, 6, 2, 768, 384 * 1024, true>;
-  ops.gemm_f32 = gemm_f32_using<x86::linear_f32_blas<V>>;
+  ops.gemm_f32 = gemm_f32_using<x86::linear_f32_rows<V>>;
   ops.packed_f32_size = ref::packed_f32_panels_size;
   ops.pack_f32 = ref::pack_f32_panels;
 }

@@ -3,7 +3,7 @@
 // 768 so a 6-row block of x stays in L1 and the 64-column weight slab (192 KiB) in L2 while every
 // row block streams past it (192/384 measured slower, most with cold weights), rows in one chunk,
 // no software prefetch (as it was tuned on Zen 4/5), and the bias + GELU epilogue applied to the tile
-// while it is still in registers. Unpacked weights go to OpenBLAS.
+// while it is still in registers. Unpacked weights go to x86::linear_f32_rows.
 #include "engine/kernels/table.h"
 #include "engine/kernels/x86/vec_avx512.h"
 #include "engine/kernels/x86/vec_f32_packed.h"

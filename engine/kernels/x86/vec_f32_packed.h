@@ -3,7 +3,7 @@
 // instantiated by x86/avx2_gemm.cpp and x86/avx512_gemm.cpp with their own Vec, tile, K block and
 // row chunk (include x86/vec_avx2.h or x86/vec_avx512.h first).
 //
-// Why not OpenBLAS on these weights: sgemm packs its operands on every call, and for the few rows
+// Why not a BLAS sgemm on these weights: OpenBLAS's packs its operands on every call, and for the few rows
 // of one sentence (m ~ 24) packing BERT-base's weights took as long as the multiplication itself
 // (perf, Zen 3: sgemm_incopy 37% of a pass, the kernel 37%); packed once at load, each weight is
 // read once per call. Each output is summed in k order (one FMA per k, K blocks stored to y and
@@ -54,7 +54,8 @@ void tile(const TileArgs& t) {
 // of KBlock, and rows in chunks whose x block is at most ChunkBytes (0: one chunk); with
 // PrefetchNext, a chunk's first row tile prefetches the next tile's panel (one line per k) into
 // L2, so the weights of one sentence's pass come in ahead of their FMAs (BERT-base on Zen 3: seq
-// 24 ~8% faster). Weights without a packed copy (w.packed null) go to OpenBLAS.
+// 24 ~8% faster). Weights without a packed copy (w.packed null) go to linear_f32_rows
+// (x86/vec_kernels.h).
 template <class V, int MR, int NV, size_t KBlock, size_t ChunkBytes, bool PrefetchNext>
 void linear_f32_packed(const float* x, size_t ldx, const LinearF32& w, float* y, size_t ldy,
                        size_t m, size_t n_begin, size_t n_end, Epilogue epilogue) {
@@ -69,7 +70,7 @@ void linear_f32_packed(const float* x, size_t ldx, const LinearF32& w, float* y,
   if (n_end <= n_begin || m == 0) return;
   const size_t k = w.k;
   if (w.packed == nullptr || k == 0) {
-    linear_f32_blas<V>(x, ldx, w, y, ldy, m, n_begin, n_end, epilogue);
+    linear_f32_rows<V>(x, ldx, w, y, ldy, m, n_begin, n_end, epilogue);
     return;
   }
   TileArgs t;

@@ -7,8 +7,7 @@
 //   GELU  0.5·x·(1 + erf(x/√2)); tanh form as x·(1 - 1/(1 + e^{2u})), u = √(2/π)(x + 0.044715x³).
 //   softmax, LayerNorm: float sums per lane, then the lanes' horizontal sum.
 #pragma once
-#include <cblas.h>
-
+#include <array>
 #include <cstdint>
 #include <limits>
 
@@ -273,20 +272,37 @@ inline void tile_end(const TileOutput& t, typename V::reg (&acc)[MR][NV],
     for (int j = 0; j < NV; ++j) V::store(t.c + i * t.ldc + j * W, masks[j], acc[i][j]);
 }
 
-// Ops::linear_f32 on the unpacked weights: OpenBLAS's sgemm, then bias + epilogue in vectors.
+// Ops::linear_f32 on unpacked weights (LoadOptions::pack_weights = false, and gemm_f32): each
+// output is the dot product of an x row with a weight row, four weight rows at a time so that each
+// x vector loaded serves four sums; then bias + epilogue in vectors. Not tuned: the engine runs
+// the packed kernels (x86/vec_f32_packed.h), this path only where weights stay in place.
 template <class V>
-void linear_f32_blas(const float* x, size_t ldx, const LinearF32& w, float* y, size_t ldy,
+void linear_f32_rows(const float* x, size_t ldx, const LinearF32& w, float* y, size_t ldy,
                      size_t m, size_t n_begin, size_t n_end, Epilogue kind) {
   if (n_end <= n_begin || m == 0) return;
   const size_t k = w.k;
-  if (k == 0) {
-    for (size_t r = 0; r < m; ++r)
-      for (size_t c = n_begin; c < n_end; ++c) y[r * ldy + c] = 0.0f;
-  } else {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m),
-                static_cast<int>(n_end - n_begin), static_cast<int>(k), 1.0f, x,
-                static_cast<int>(ldx), w.w + n_begin * k, static_cast<int>(k), 0.0f, y + n_begin,
-                static_cast<int>(ldy));
+  auto dot = [&](const float* xr, size_t c, auto columns) -> std::array<float, decltype(columns)::value> {
+    constexpr int N = decltype(columns)::value;
+    typename V::reg acc[N];
+    for (int j = 0; j < N; ++j) acc[j] = V::zero();
+    for (size_t i = 0; i < k; i += V::width) {
+      const auto mask = V::tail_mask(k - i);
+      const auto xv = V::load(xr + i, mask);
+      for (int j = 0; j < N; ++j) acc[j] = V::fmadd(xv, V::load(w.w + (c + j) * k + i, mask), acc[j]);
+    }
+    std::array<float, N> sums;
+    for (int j = 0; j < N; ++j) sums[j] = V::hsum(acc[j]);
+    return sums;
+  };
+  for (size_t r = 0; r < m; ++r) {
+    const float* xr = x + r * ldx;
+    float* yr = y + r * ldy;
+    size_t c = n_begin;
+    for (; c + 4 <= n_end; c += 4) {
+      const auto sums = dot(xr, c, std::integral_constant<int, 4>{});
+      for (int j = 0; j < 4; ++j) yr[c + j] = sums[j];
+    }
+    for (; c < n_end; ++c) yr[c] = dot(xr, c, std::integral_constant<int, 1>{})[0];
   }
   bias_epilogue_rows<V>(y, ldy, m, n_begin, n_end, w.bias, kind);
 }

@@ -361,8 +361,10 @@ TEST(ScalarReference, Bf16RoundingIsNearestEven) {
 
 class SimdVsRef : public ::testing::TestWithParam<Isa> {};
 
+// pack: give the table its packed copy of the weights (as the engine does), or leave them in place
+// (LoadOptions::pack_weights = false: x86::linear_f32_rows on the SIMD tables).
 void expect_linear_f32_matches(const Ops& o, size_t m, size_t n, size_t k, Epilogue epi,
-                               std::mt19937& rng) {
+                               std::mt19937& rng, bool pack = true) {
   const size_t ldx = k + 3, ldy = n + 5;
   auto x = random_floats(m * ldx, rng);
   auto w = random_floats(n * k, rng);
@@ -370,7 +372,7 @@ void expect_linear_f32_matches(const Ops& o, size_t m, size_t n, size_t k, Epilo
   LinearF32 lw;
   lw.w = w.data(); lw.bias = bias.data(); lw.n = n; lw.k = k;
   Aligned<float> packed(o.packed_f32_size(n, k) + 1);
-  if (o.packed_f32_size(n, k) > 0) {
+  if (pack && o.packed_f32_size(n, k) > 0) {
     o.pack_f32(w.data(), n, k, packed.ptr);
     lw.packed = packed.ptr;
   }
@@ -412,6 +414,17 @@ TEST_P(SimdVsRef, LinearF32LongInputs) {
   std::mt19937 rng(45);
   expect_linear_f32_matches(o, 300, 40, 800, Epilogue::kNone, rng);
   expect_linear_f32_matches(o, 257, 17, 64, Epilogue::kGeluErf, rng);
+}
+
+TEST_P(SimdVsRef, LinearF32UnpackedWeights) {
+  const Ops& o = ops_for(GetParam());
+  std::mt19937 rng(46);
+  for (size_t m : {size_t(1), size_t(5), size_t(17)})
+    for (size_t n : {size_t(1), size_t(3), size_t(33)})
+      for (size_t k : {size_t(1), size_t(7), size_t(65)})
+        expect_linear_f32_matches(o, m, n, k, Epilogue::kNone, rng, /*pack=*/false);
+  expect_linear_f32_matches(o, 9, 773, 64, Epilogue::kGeluErf, rng, false);
+  expect_linear_f32_matches(o, 4, 40, 31, Epilogue::kGeluTanh, rng, false);
 }
 
 TEST_P(SimdVsRef, LinearF32FusedGelu) {
