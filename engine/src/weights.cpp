@@ -99,7 +99,8 @@ class Binder {
           uint8_t row_largest = 0;
           for (size_t c = 0; c < k; ++c) {
             s += row[c];
-            row_largest = std::max(row_largest, static_cast<uint8_t>(row[c] < 0 ? -row[c] : row[c]));
+            const uint8_t magnitude = static_cast<uint8_t>(row[c] < 0 ? -row[c] : row[c]);
+            row_largest = std::max(row_largest, magnitude);
           }
           sums[first + r] = s;
           largest = std::max(largest, row_largest);

@@ -5,7 +5,8 @@
 namespace maum {
 
 // Threads for intra-op parallelism (GEMMs, attention heads, rows). 0 = number of cores. Caps
-// everything the engine runs (it starts no threads of its own besides); never oversubscribes.
+// everything the engine runs (no library it calls starts threads of its own); never
+// oversubscribes.
 void set_num_threads(int threads);
 int num_threads();
 

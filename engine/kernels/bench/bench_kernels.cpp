@@ -14,13 +14,13 @@
 //   attention/<isa>/<seq>   : Ops::attention_head, head_dim 64
 //   attention_bf16/<isa>/<seq> : Ops::attention_head_bf16 (CPUs with AVX512_BF16; % of peak
 //                             against twice the fp32 peak: vdpbf16ps does 2 multiply-adds a lane)
-// Counters: GFLOPS (2·M·N·K per GEMM) and pct_peak = GFLOPS / (clock x ops/cycle of one core),
-// both from engine/kernels/peak.h: fp32 AVX-512 64 flop/cycle (2 FMA units x 16 lanes x 2), AVX2
-// 32, scalar 2; int8 counts 2 ops per multiply-add: VNNI 256 op/cycle (2 vpdpbusd units x 64
-// MACs x 2), AVX2 64 (a vpmaddubsw + vpmaddwd pair per cycle: 32 MACs x 2), AMX 2048. On AMD Zen 4 (family 0x19), which runs
-// 512-bit ops as two 256-bit halves, AVX-512 fp32 is 32 and VNNI 128; the context line
-// peak_assumption says which applies. The clock is measured at start-up with a chain of dependent adds (one per cycle), so
-// turbo is included; override with MAUM_PEAK_GHZ.
+// Counters: GFLOPS (2·M·N·K per GEMM) and pct_peak = GFLOPS / (clock x ops/cycle of one core), both
+// from engine/kernels/peak.h: fp32 AVX-512 64 flop/cycle (2 FMA units x 16 lanes x 2), AVX2 32,
+// scalar 2; int8 counts 2 ops per multiply-add: VNNI 256 op/cycle (2 vpdpbusd units x 64 MACs x 2),
+// AVX2 64 (a vpmaddubsw + vpmaddwd pair per cycle: 32 MACs x 2), AMX 2048. On AMD Zen 4 (family
+// 0x19), which runs 512-bit ops as two 256-bit halves, AVX-512 fp32 is 32 and VNNI 128; the context
+// line peak_assumption says which applies. The clock is measured at start-up with a chain of
+// dependent adds (one per cycle), so turbo is included; override with MAUM_PEAK_GHZ.
 #include <cstdlib>
 #include <cstring>
 #include <random>

@@ -3,11 +3,12 @@
 // instantiated by x86/avx2_gemm.cpp and x86/avx512_gemm.cpp with their own Vec, tile, K block and
 // row chunk (include x86/vec_avx2.h or x86/vec_avx512.h first).
 //
-// Why not a BLAS sgemm on these weights: OpenBLAS's packs its operands on every call, and for the few rows
-// of one sentence (m ~ 24) packing BERT-base's weights took as long as the multiplication itself
-// (perf, Zen 3: sgemm_incopy 37% of a pass, the kernel 37%); packed once at load, each weight is
-// read once per call. Each output is summed in k order (one FMA per k, K blocks stored to y and
-// reloaded), so a row's result does not depend on the other rows of the call.
+// Why not a BLAS sgemm (the avx2 table ran OpenBLAS's until 2026-11-28): sgemm packs its operands
+// on every call, and for the few rows of one sentence (m ~ 24) packing BERT-base's weights took as
+// long as the multiplication itself (perf, Zen 3: sgemm_incopy 37% of a pass, the kernel 37%);
+// packed once at load, each weight is read once per call. Each output is summed in k order (one FMA
+// per k, K blocks stored to y and reloaded), so a row's result does not depend on the other rows of
+// the call.
 #pragma once
 #include <immintrin.h>
 

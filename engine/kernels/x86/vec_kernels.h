@@ -281,14 +281,16 @@ void linear_f32_rows(const float* x, size_t ldx, const LinearF32& w, float* y, s
                      size_t m, size_t n_begin, size_t n_end, Epilogue kind) {
   if (n_end <= n_begin || m == 0) return;
   const size_t k = w.k;
-  auto dot = [&](const float* xr, size_t c, auto columns) -> std::array<float, decltype(columns)::value> {
+  // The sums of x row xr with weight rows c .. c + N - 1 (N = columns::value).
+  auto dot = [&](const float* xr, size_t c, auto columns) {
     constexpr int N = decltype(columns)::value;
     typename V::reg acc[N];
     for (int j = 0; j < N; ++j) acc[j] = V::zero();
     for (size_t i = 0; i < k; i += V::width) {
       const auto mask = V::tail_mask(k - i);
       const auto xv = V::load(xr + i, mask);
-      for (int j = 0; j < N; ++j) acc[j] = V::fmadd(xv, V::load(w.w + (c + j) * k + i, mask), acc[j]);
+      for (int j = 0; j < N; ++j)
+        acc[j] = V::fmadd(xv, V::load(w.w + (c + j) * k + i, mask), acc[j]);
     }
     std::array<float, N> sums;
     for (int j = 0; j < N; ++j) sums[j] = V::hsum(acc[j]);
