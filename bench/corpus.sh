@@ -29,7 +29,8 @@ die() { echo "corpus: $*" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/maum-corpus.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p'), family $(lscpu | sed -n 's/^CPU family: *//p') model $(lscpu | sed -n 's/^Model: *//p'), $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+. bench/report_common.sh
+machine_line
 
 # The first TEXTS non-empty reviews (corpus_ort.js drops empty lines; maum would answer them).
 awk -F'\t' -v n="$TEXTS" 'NR > 1 && $1 != "" { print $1; if (++k == n) exit }' \
@@ -51,9 +52,7 @@ ort() {  # precision threads -> texts/s (int7: ONNX Runtime's int8)
 }
 maum() {  # precision threads -> texts/s
   "$MAUM" classify -v --model "$work/$1.safetensors" --threads "$2" --batch 32 --max-length 128 \
-    < "$work/texts.txt" 2>&1 >/dev/null |
-    sed -n 's/^maum: classified \([0-9]*\) texts in \([0-9.]*\) ms$/\1 \2/p' |
-    awk '{ printf "%.1f\n", $1 / ($2 / 1000) }'
+    < "$work/texts.txt" 2>&1 >/dev/null | classified_texts_per_s
 }
 for round in $(seq "$ROUNDS"); do
   for t in $THREADS; do

@@ -11,7 +11,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p'), family $(lscpu | sed -n 's/^CPU family: *//p') model $(lscpu | sed -n 's/^Model: *//p'), $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+. bench/report_common.sh
+machine_line
 awk -F'\t' 'NR > 1 && length($2) <= 90 && !seen[$2]++ {
   t = $2; gsub(/\\/, "\\\\", t); gsub(/"/, "\\\"", t); print "{\"text\":\"" t "\"}" }' \
   "$SHARED/data/ko_single7/all.tsv" > "$work/bodies.txt"

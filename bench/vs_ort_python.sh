@@ -27,7 +27,8 @@ die() { echo "vs_ort_python: $*" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/maum-vs-ort.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p'), family $(lscpu | sed -n 's/^CPU family: *//p') model $(lscpu | sed -n 's/^Model: *//p'), $(nproc) CPUs; onnxruntime $("$PY" -c 'import onnxruntime; print(onnxruntime.__version__)')"
+. bench/report_common.sh
+machine_line "onnxruntime $("$PY" -c 'import onnxruntime; print(onnxruntime.__version__)')"
 "$MAUM" --version --verbose | sed 's/^/# /'
 
 # The model: random BERT-base with the klue vocab; ONNX through torch's TorchScript exporter where
@@ -81,7 +82,6 @@ done <<< "$runs"
 
 awk -F'\t' -v n="$TEXTS" 'NR > 1 && $1 != "" { print $1; if (++k == n) exit }' \
   "$SHARED/data/nsmc/reviews100k.tsv" > "$work/texts.txt"
-texts_per_s() { sed -n 's/^maum: classified \([0-9]*\) texts in \([0-9.]*\) ms$/\1 \2/p' | awk '{ printf "%.1f", $1 / ($2 / 1000) }'; }
 echo
 echo "# corpus: $(wc -l < "$work/texts.txt") NSMC reviews, batch 32, max length 128, tokenization included; texts/s"
 echo "| threads | ORT int8 | maum int8 | maum / ORT | maum bf16 |"
@@ -91,9 +91,9 @@ for threads in 1 2; do
   o=$(taskset -c "$cores" "$PY" bench/ort_python.py corpus "$work/int8.onnx" "$work/bertbase/tokenizer.json" \
       "$work/texts.txt" "$threads" 32 128 | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["texts_per_s"])')
   m=$(taskset -c "$cores" "$MAUM" classify -v --model "$work/int8.safetensors" --threads "$threads" --batch 32 \
-      --max-length 128 < "$work/texts.txt" 2>&1 >/dev/null | texts_per_s)
+      --max-length 128 < "$work/texts.txt" 2>&1 >/dev/null | classified_texts_per_s)
   b=$(taskset -c "$cores" "$MAUM" classify -v --model "$work/fp32.safetensors" --precision bf16 --threads "$threads" \
-      --batch 32 --max-length 128 < "$work/texts.txt" 2>&1 >/dev/null | texts_per_s)
+      --batch 32 --max-length 128 < "$work/texts.txt" 2>&1 >/dev/null | classified_texts_per_s)
   printf '| %s | %.1f | %s | %s | %s |\n' "$threads" "$o" "$m" "$(ratio "$m" "$o")" "$b"
 done
 
