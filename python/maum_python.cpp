@@ -70,7 +70,7 @@ class PyModel {
     model_.emplace(maum::Model::load(path, options));
     const maum::ModelInfo& info = model_->info();
     pipeline_.emplace(info.labels, info.multi_label(), info.temperature,
-                      maum::read_model_policy(path).value_or(maum::Policy{}));
+                      maum::embedded_policy(info.policy_json, path).value_or(maum::Policy{}));
   }
 
   std::vector<maum::Classification> run(const std::vector<std::string>& texts,

@@ -8,9 +8,13 @@ namespace maum {
 
 std::optional<Policy> read_model_policy(const std::string& model_path) {
   const auto file = format::open(model_path, core::Reading::kOnDemand);  // the header only
-  const std::optional<std::string> json = format::policy_json(*file);
-  if (!json) return std::nullopt;
-  return Policy::from_json(*json, model_path + " metadata \"" + format::kPolicyKey + "\"");
+  return embedded_policy(format::policy_json(*file), model_path);
+}
+
+std::optional<Policy> embedded_policy(const std::optional<std::string>& policy_json,
+                                      const std::string& model_path) {
+  if (!policy_json) return std::nullopt;
+  return Policy::from_json(*policy_json, model_path + " metadata \"" + format::kPolicyKey + "\"");
 }
 
 std::string policy_json_for_model(const std::string& path,

@@ -147,6 +147,7 @@ Model Model::load(const std::string& path, const LoadOptions& options) {
   info.precision = bf16 ? "bf16" : info.weight_type;
   info.int8_linear_layers = impl->weights->int8_linears;
   info.seven_bit_linear_layers = impl->weights->narrow_linears;
+  info.policy_json = format::policy_json(*file);
   if (options.verbose) {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();

@@ -20,7 +20,7 @@ std::unique_ptr<LoadedModel> load_model(const ServedModel& spec, Precision preci
   options.precision = precision;
   Model model = Model::load(spec.path, options);
   const ModelInfo& info = model.info();
-  std::optional<Policy> policy = read_model_policy(spec.path);
+  std::optional<Policy> policy = embedded_policy(info.policy_json, spec.path);
   std::optional<AnalysisPipeline> pipeline;
   try {
     pipeline.emplace(info.labels, info.multi_label(), info.temperature, policy.value_or(Policy{}));

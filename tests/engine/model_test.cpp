@@ -17,6 +17,7 @@
 #include "core/src/safetensors.h"
 #include "engine/kernels/kernels.h"
 #include "engine/src/encoder.h"
+#include "maum/analysis.h"
 #include "maum/error.h"
 #include "maum/model.h"
 #include "maum/runtime.h"
@@ -575,6 +576,26 @@ TEST(ModelFile, FileChangedInPlaceAfterLoadDoesNotChangeTheModel) {
   std::filesystem::copy_file(testing::converted_model(kEn), path, std::filesystem::copy_options::overwrite_existing);
   after = model.classify(texts);
   for (size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(after[i].logits, before[i].logits);
+}
+
+// The policy embedded in the file comes with the loaded model (ModelInfo::policy_json), so a
+// program reads the file's header once, and later changes to the file cannot give it a policy
+// from another file than its weights.
+TEST(ModelFile, EmbeddedPolicyIsReadAtLoad) {
+  EXPECT_FALSE(ko_model().info().policy_json.has_value());
+  EXPECT_FALSE(embedded_policy(ko_model().info().policy_json, "ko").has_value());
+  const std::string path = testing::process_temp_dir().path() + "/policy.safetensors";
+  std::filesystem::copy_file(testing::converted_model(kKo), path, std::filesystem::copy_options::overwrite_existing);
+  const Policy written = Policy::from_json(
+      R"({"temperature": 1.5, "min_confidence": 0.4, "fallback_label": "neutral"})", "test");
+  write_model_policy(path, written, path);
+  const Model model = Model::load(path);
+  ASSERT_TRUE(model.info().policy_json.has_value());
+  ASSERT_EQ(::truncate(path.c_str(), 0), 0);  // nothing below reads the file again
+  const std::optional<Policy> read = embedded_policy(model.info().policy_json, path);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->to_json(), written.to_json());
+  EXPECT_THROW(embedded_policy(std::string("{oops"), path), FormatError);
 }
 
 }  // namespace

@@ -72,9 +72,9 @@ void run_calibrate(const GlobalOptions& global,
                        const Model&)>& load,
                    const CalibrateArgs& args) {
   apply_global_options(global);
-  std::optional<Policy> policy = read_model_policy(args.model_path);
   const Model model = Model::load(args.model_path);
   const ModelInfo& info = model.info();
+  std::optional<Policy> policy = embedded_policy(info.policy_json, args.model_path);
   const bool multi = info.multi_label();
   const auto loaded = load(model);
   const LabelledData& data = loaded.first;

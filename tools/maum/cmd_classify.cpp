@@ -118,7 +118,7 @@ AnalysisSetup make_analysis(const Model& model, const ClassifyArgs& args) {
   const ModelInfo& info = model.info();
   setup.split_sentences = args.split == "sentences";
   setup.show_analysis = !args.decision.policy_path.empty() ||
-                        read_model_policy(args.model_path).has_value() ||
+                        info.policy_json.has_value() ||
                         !args.remap_path.empty() || !args.fuse_path.empty() ||
                         setup.split_sentences;
   std::optional<LabelMap> remap;

@@ -22,8 +22,9 @@ void add_decision_options(CLI::App* cmd, DecisionOptions& options) {
 }
 
 Policy resolve_policy(const DecisionOptions& options, const std::string& model_path,
-                      std::string* policy_source) {
-  Policy policy = options.policy_path.empty() ? read_model_policy(model_path).value_or(Policy{})
+                      const ModelInfo& info, std::string* policy_source) {
+  Policy policy = options.policy_path.empty()
+                      ? embedded_policy(info.policy_json, model_path).value_or(Policy{})
                                               : Policy::load(options.policy_path);
   if (options.temperature) policy.temperature = *options.temperature;
   if (options.threshold) {
@@ -38,7 +39,7 @@ AnalysisPipeline make_pipeline(const DecisionOptions& options, const std::string
                                const ModelInfo& info, std::optional<LabelMap> remap,
                                std::optional<Fusion> fusion) {
   std::string source;
-  Policy policy = resolve_policy(options, model_path, &source);
+  Policy policy = resolve_policy(options, model_path, info, &source);
   try {
     return AnalysisPipeline(info.labels, info.multi_label(), info.temperature, std::move(policy),
                             std::move(remap), std::move(fusion));

@@ -26,7 +26,7 @@ void add_decision_options(CLI::App* cmd, DecisionOptions& options);
 // The policy in effect: --policy FILE, else the model file's embedded one, else the defaults; then
 // the command-line overrides. `policy_source` receives the name to put in messages.
 Policy resolve_policy(const DecisionOptions& options, const std::string& model_path,
-                      std::string* policy_source = nullptr);
+                      const ModelInfo& info, std::string* policy_source = nullptr);
 
 // The one pipeline every output field derives from. Errors in the policy name its source.
 AnalysisPipeline make_pipeline(const DecisionOptions& options, const std::string& model_path,

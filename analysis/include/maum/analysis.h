@@ -180,6 +180,10 @@ std::string policy_json_for_model(const std::string& path, const std::vector<std
 
 // The policy embedded in a maum model file (metadata "maum.policy"), if any.
 std::optional<Policy> read_model_policy(const std::string& model_path);
+// The same from that metadata as a loaded model read it (maum::ModelInfo::policy_json), without
+// opening the file again; errors name `model_path`.
+std::optional<Policy> embedded_policy(const std::optional<std::string>& policy_json,
+                                      const std::string& model_path);
 // Writes the model file again to `out_path` (may be `model_path`; written to a temporary file and
 // renamed) with `policy` as metadata "maum.policy"; when the policy sets a temperature it also
 // becomes maum.config's "temperature", so plain classification uses it too.

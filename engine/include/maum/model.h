@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,10 @@ struct ModelInfo {
   // --reduce-range` writes them): read from the values at load; on AVX2 CPUs without VNNI those
   // layers take a faster kernel path (the same results everywhere).
   size_t int8_linear_layers = 0, seven_bit_linear_layers = 0;
+  // The decision policy embedded in the file (metadata "maum.policy", JSON; docs/ANALYSIS.md) as
+  // read at load, or none: maum::embedded_policy (maum/analysis.h) parses it, so that a program
+  // need not open the file again (and cannot read a policy from a file replaced since the load).
+  std::optional<std::string> policy_json;
   bool multi_label() const { return problem_type == "multi_label_classification"; }
 };
 
