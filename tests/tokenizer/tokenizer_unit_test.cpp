@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -339,6 +340,40 @@ TEST(Tokenizer, LoadingErrorsAreTyped) {
   j = nlohmann::json::parse(english().serialize());
   j["normalizer"]["type"] = "NFKC";
   EXPECT_THROW(Tokenizer::from_serialized(j.dump()), maum::FormatError);
+}
+
+// A tokenizer.json whose objects repeat a key reads as a JSON object does: the last value counts
+// (the vocabulary's entries are read in file order, not through a map: tokenizer_json.h).
+TEST(Tokenizer, RepeatedJsonKeysKeepTheLastValue) {
+  const std::string text = english().serialize();  // keys in byte order: "vocab" ends "model"
+  const size_t vocab_open = text.find("\"vocab\":{");
+  const size_t vocab_close = text.find("}},\"normalizer\"");
+  ASSERT_NE(vocab_open, std::string::npos);
+  ASSERT_NE(vocab_close, std::string::npos);
+  const size_t vocab_body = vocab_open + std::strlen("\"vocab\":{");
+  const int32_t hello = english().token_to_id("hello");
+  const std::string seventh = english().id_to_token(7);
+  ASSERT_GE(hello, 0);
+  ASSERT_LT(seventh, std::string("hello"));
+  auto with = [&](size_t at, const std::string& insert) {
+    return Tokenizer::from_serialized(text.substr(0, at) + insert + text.substr(at));
+  };
+  // Before the real entry: the real one wins.
+  EXPECT_EQ(with(vocab_body, "\"hello\":7,").token_to_id("hello"), hello);
+  // After it: the new id wins, and id 7, now "hello" and its old token, decodes to the greater.
+  const Tokenizer later = with(vocab_close, ",\"hello\":7");
+  EXPECT_EQ(later.token_to_id("hello"), 7);
+  EXPECT_EQ(later.token_to_id(seventh), 7);
+  EXPECT_EQ(later.id_to_token(7), "hello");
+  // An entry with a bad id that a later one replaces is no error; one that stays is.
+  EXPECT_EQ(with(vocab_body, "\"hello\":-1,").token_to_id("hello"), hello);
+  EXPECT_THROW(with(vocab_close, ",\"hello\":-1"), maum::FormatError);
+  // A repeated "vocab": the last one counts, object or not.
+  EXPECT_EQ(with(vocab_open, "\"vocab\":{\"zzqq\":0},").token_to_id("zzqq"), -1);
+  EXPECT_EQ(with(vocab_open, "\"vocab\":3,").token_to_id("hello"), hello);
+  EXPECT_THROW(with(vocab_close + 1, ",\"vocab\":3"), maum::FormatError);
+  // A repeated "model": the last one counts (here one without a vocabulary).
+  EXPECT_THROW(with(text.size() - 1, ",\"model\":{\"type\":\"WordPiece\"}"), maum::FormatError);
 }
 
 // Issue 9.11: wrong-typed JSON in an embedded tokenizer ended as "internal error" (a JSON library

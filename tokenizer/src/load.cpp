@@ -9,8 +9,9 @@
 #include "core/src/files.h"
 #include "core/src/model_format.h"
 #include "maum/error.h"
-#include "tokenizer/src/utf8.h"
 #include "tokenizer/src/tokenizer_impl.h"
+#include "tokenizer/src/tokenizer_json.h"
+#include "tokenizer/src/utf8.h"
 
 namespace maum {
 
@@ -35,7 +36,9 @@ std::string token_text(const json& v) {
 
 // Loading
 
-void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& where) {
+void Tokenizer::Impl::load_tokenizer_json(const tokenizer_detail::TokenizerJson& parsed,
+                                          const std::string& where) {
+  const json& j = parsed.doc;
   auto fail = [&](const std::string& what) { throw FormatError(where + ": " + what); };
   if (!j.is_object()) fail("not a JSON object");
   // Typed reads of optional fields: a value of the wrong type is a FormatError naming the field
@@ -76,7 +79,7 @@ void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& wher
   } else if (model_type != "WordPiece") {
     fail("model type \"" + model_type + "\" is not supported (WordPiece or BPE)");
   }
-  if (!model.contains("vocab") || !model["vocab"].is_object()) fail("model.vocab missing or not an object");
+  if (!parsed.vocab) fail("model.vocab missing or not an object");
   if (this->model == Model::kWordPiece) {
     unk_token = opt_string(model, "unk_token", unk_token, "model.unk_token");
     prefix = opt_string(model, "continuing_subword_prefix", prefix, "model.continuing_subword_prefix");
@@ -94,20 +97,34 @@ void Tokenizer::Impl::load_tokenizer_json(const json& j, const std::string& wher
         opt_bool(model, "fuse_unk", false, "model.fuse_unk"))
       fail("model.byte_fallback / ignore_merges / fuse_unk are not supported (byte-level BPE only)");
   }
+  // The entries in file order, last first: a token given twice keeps its last id, as in a JSON
+  // object (the vocabulary keeps the first id it is given).
+  std::vector<const std::pair<std::string, json>*> entries;
+  entries.reserve(parsed.vocab->size());
+  size_t key_bytes = 0;
+  for (const auto& entry : *parsed.vocab) key_bytes += entry.first.size();
+  vocab.reserve(parsed.vocab->size(), key_bytes);
   int64_t max_id = -1;
-  for (const auto& [token, id] : model["vocab"].items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
-      fail("model.vocab[\"" + token + "\"] is not a valid id");
-    max_id = std::max<int64_t>(max_id, id.get<int64_t>());
-  }
-  if (max_id > 50'000'000) fail("model.vocab ids are implausibly large");
-  id_to_token.assign(static_cast<size_t>(max_id + 1), std::string());
-  for (const auto& [token, id] : model["vocab"].items()) {
-    int32_t i = id.get<int32_t>();
+  for (auto it = parsed.vocab->rbegin(); it != parsed.vocab->rend(); ++it) {
+    const auto& [token, id] = *it;
+    const bool valid_id =
+        id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() <= INT32_MAX;
+    if (!vocab.insert(token, valid_id ? id.get<int32_t>() : 0)) continue;  // given again later
+    if (!valid_id) fail("model.vocab[\"" + token + "\"] is not a valid id");
     if (!tokenizer_detail::utf8_valid(token.data(), token.size()))
       fail("model.vocab has a token that is not UTF-8");
-    id_to_token[i] = token;
-    vocab.insert(token, i);
+    max_id = std::max<int64_t>(max_id, id.get<int64_t>());
+    entries.push_back(&*it);
+  }
+  if (max_id > 50'000'000) fail("model.vocab ids are implausibly large");
+  // Several tokens with one id (which HF leaves to its hash map's order): the id decodes to the
+  // greatest of them in byte order, whatever their order in the file.
+  id_to_token.assign(static_cast<size_t>(max_id + 1), std::string());
+  std::vector<bool> decoded(id_to_token.size(), false);
+  for (const auto* entry : entries) {
+    const size_t i = entry->second.get<size_t>();
+    if (!decoded[i] || id_to_token[i] < entry->first) id_to_token[i] = entry->first;
+    decoded[i] = true;
   }
   if (this->model == Model::kBpe) {
     const json* merges_json = opt(model, "merges");
@@ -344,14 +361,15 @@ namespace {
 
 // load_tokenizer_json + finish, with any JSON library error left unnamed by the typed reads still
 // a FormatError (never an "internal error").
-void load_checked(Tokenizer::Impl& impl, const json& j, const std::string& where,
-                  const std::string& pad_token = {}) {
+void load_checked(Tokenizer::Impl& impl, std::string_view tokenizer_json, const std::string& where,
+                  const std::optional<std::string>& pad_token = std::nullopt) {
+  const auto parsed = tokenizer_detail::parse_tokenizer_json(tokenizer_json, where);
   try {
-    impl.load_tokenizer_json(j, where);
+    impl.load_tokenizer_json(parsed, where);
   } catch (const json::exception& e) {
     throw FormatError(where + ": unexpected value: " + e.what());
   }
-  if (!pad_token.empty()) impl.pad_token = pad_token;
+  if (pad_token) impl.pad_token = *pad_token;
   impl.finish();
 }
 
@@ -456,8 +474,7 @@ Tokenizer Tokenizer::from_dir(const std::string& dir) {
   auto impl = std::make_shared<Impl>();
   const std::string tokenizer_json = dir + "/tokenizer.json";
   if (file_exists(tokenizer_json)) {
-    json j = core::read_json_file(tokenizer_json);
-    load_checked(*impl, j, tokenizer_json);
+    load_checked(*impl, core::read_file(tokenizer_json), tokenizer_json);
     return Tokenizer(impl);
   }
 
@@ -468,7 +485,7 @@ Tokenizer Tokenizer::from_dir(const std::string& dir) {
     if (file_exists(dir + "/vocab.json") && file_exists(dir + "/merges.txt")) {
       std::string pad;
       const json tj = roberta_tokenizer_json(dir, &pad);
-      load_checked(*impl, tj, dir + "/vocab.json", pad);
+      load_checked(*impl, tj.dump(), dir + "/vocab.json", pad);
       return Tokenizer(impl);
     }
     throw IoError("no tokenizer.json, vocab.txt or vocab.json + merges.txt in " + dir);
@@ -548,9 +565,7 @@ Tokenizer Tokenizer::from_dir(const std::string& dir) {
       {"model",
        {{"type", "WordPiece"}, {"unk_token", unk}, {"continuing_subword_prefix", "##"},
         {"max_input_chars_per_word", 100}, {"vocab", vocab}}}};
-  impl->load_tokenizer_json(json::parse(tj.dump()), vocab_path);
-  impl->pad_token = pad;
-  impl->finish();
+  load_checked(*impl, tj.dump(), vocab_path, pad);
   return Tokenizer(impl);
 }
 
@@ -634,14 +649,8 @@ Tokenizer Tokenizer::from_model_file(const std::string& path) {
 }
 
 Tokenizer Tokenizer::from_serialized(std::string_view serialized) {
-  json j;
-  try {
-    j = json::parse(serialized.begin(), serialized.end());
-  } catch (const json::exception& e) {
-    throw FormatError(std::string("serialized tokenizer: invalid JSON: ") + e.what());
-  }
   auto impl = std::make_shared<Impl>();
-  load_checked(*impl, j, "serialized tokenizer");
+  load_checked(*impl, serialized, "serialized tokenizer");
   return Tokenizer(impl);
 }
 

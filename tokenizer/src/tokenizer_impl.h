@@ -20,6 +20,7 @@
 #include "maum/tokenizer.h"
 #include "tokenizer/src/bpe.h"
 #include "tokenizer/src/char_classes.h"
+#include "tokenizer/src/tokenizer_json.h"
 #include "tokenizer/src/vocab_table.h"
 
 namespace maum {
@@ -150,7 +151,7 @@ struct Tokenizer::Impl {
   std::string pad_token = "[PAD]";
 
   void finish();
-  void load_tokenizer_json(const nlohmann::json& j, const std::string& where);
+  void load_tokenizer_json(const tokenizer_detail::TokenizerJson& parsed, const std::string& where);
   nlohmann::json to_tokenizer_json() const;
 
   int32_t lookup(std::string_view token) const {

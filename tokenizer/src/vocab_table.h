@@ -11,13 +11,21 @@ namespace maum::tokenizer_detail {
 
 class VocabTable {
  public:
-  // Keeps the first id of a duplicate key, as a JSON object / first occurrence would.
-  void insert(std::string_view key, int32_t id) {
+  // Keeps the first id of a duplicate key; false for such a key.
+  bool insert(std::string_view key, int32_t id) {
     if ((count_ + 1) * 2 > slots_.size()) grow();
-    if (place(key, id)) {
-      ++count_;
-      if (key.size() > max_key_length_) max_key_length_ = key.size();
-    }
+    if (!place(key, id)) return false;
+    ++count_;
+    if (key.size() > max_key_length_) max_key_length_ = key.size();
+    return true;
+  }
+
+  // Room for `keys` keys of `bytes` bytes in all without growing.
+  void reserve(size_t keys, size_t bytes) {
+    size_t slots = 64;
+    while (slots < keys * 2) slots *= 2;
+    if (slots > slots_.size()) grow(slots);
+    arena_.reserve(bytes);
   }
 
   int32_t find(const char* key, size_t len) const {
@@ -86,10 +94,10 @@ class VocabTable {
     }
   }
 
-  void grow() {
+  void grow(size_t slots = 0) {
     std::vector<Slot> old = std::move(slots_);
     std::string old_arena = std::move(arena_);
-    slots_.assign(old.empty() ? 64 : old.size() * 2, Slot());
+    slots_.assign(slots ? slots : old.empty() ? 64 : old.size() * 2, Slot());
     arena_.clear();
     arena_.reserve(old_arena.size() * 2);
     for (const Slot& s : old)
