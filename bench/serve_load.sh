@@ -9,9 +9,12 @@
 #
 #   bench/serve_load.sh            # DURATION=30 ROUNDS=1 CONNECTIONS=32 THREADS=2
 # Needs: wrk (Debian wrk), a Release build (build/bin/maum or $MAUM); the seed server needs
-# /usr/bin/python3 with python3-torch, python3-fastapi, python3-uvicorn (not installed by
-# scripts/setup.sh: without them the seed is skipped, and the script says so).
-# Loopback only; every server it starts is stopped when it ends. On a shared machine, run with nice.
+# $PYTHON (default /usr/bin/python3) with torch, fastapi and uvicorn (Debian python3-torch,
+# python3-fastapi, python3-uvicorn; not installed by scripts/setup.sh: without them the seed is
+# skipped, and the script says so).
+# Loopback only; every server it starts is stopped when it ends. On a shared machine, run with nice;
+# on a bigger one, `taskset -c A,B bench/serve_load.sh` runs everything (servers, seed and wrk) on
+# two CPUs, as on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${MAUM_SHARED:-../shared}
@@ -22,14 +25,15 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}           # maum --threads, the seed's torch threads, wrk's threads
 RSS_REQUESTS=${RSS_REQUESTS:-100000}
 MODEL_DIR=$SHARED/models/ko-emotion7-small
+PYTHON=${PYTHON:-/usr/bin/python3}
 
 die() { echo "serve_load: $*" >&2; exit 1; }
 command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
 [ -x "$MAUM" ] || die "no maum binary at $MAUM (build it, or set MAUM)"
 [ -d "$MODEL_DIR" ] || die "missing $MODEL_DIR (set MAUM_SHARED)"
 SEED=1
-if ! /usr/bin/python3 -c 'import torch, fastapi, uvicorn' 2>/dev/null; then
-  echo "serve_load: /usr/bin/python3 lacks torch/fastapi/uvicorn (apt-get install python3-torch" \
+if ! "$PYTHON" -c 'import torch, fastapi, uvicorn' 2>/dev/null; then
+  echo "serve_load: $PYTHON lacks torch/fastapi/uvicorn (apt-get install python3-torch" \
        "python3-fastapi python3-uvicorn): skipping the seed server" >&2
   SEED=0
 fi
@@ -85,7 +89,7 @@ start_maum() {  # model file, port
   wait_up "http://127.0.0.1:$2/readyz"
 }
 start_seed() {  # port
-  /usr/bin/python3 "$SHARED/tools/seed_server.py" "$MODEL_DIR" --port "$1" --threads "$THREADS" \
+  "$PYTHON" "$SHARED/tools/seed_server.py" "$MODEL_DIR" --port "$1" --threads "$THREADS" \
     --no-cache >/dev/null 2>"$work/seed.log" &
   pids+=($!)
   for _ in $(seq 600); do
