@@ -21,6 +21,7 @@
 
 #include "maum/error.h"
 #include "maum/tokenizer.h"
+#include "tokenizer/src/vocab_table.h"
 
 namespace {
 
@@ -374,6 +375,27 @@ TEST(Tokenizer, RepeatedJsonKeysKeepTheLastValue) {
   EXPECT_THROW(with(vocab_close + 1, ",\"vocab\":3"), maum::FormatError);
   // A repeated "model": the last one counts (here one without a vocabulary).
   EXPECT_THROW(with(text.size() - 1, ",\"model\":{\"type\":\"WordPiece\"}"), maum::FormatError);
+}
+
+// The vocabulary's hash table after a reserve() for far more keys than came (a file repeating
+// keys): shrinking rehashes into a smaller table that still finds every key, and only those.
+TEST(VocabTable, ReserveThenShrinkKeepsEveryKey) {
+  maum::tokenizer_detail::VocabTable table;
+  table.reserve(100000, 1 << 20);
+  EXPECT_TRUE(table.insert("a", 5));
+  EXPECT_TRUE(table.insert("bb", 7));
+  EXPECT_FALSE(table.insert("a", 9));  // the first id stays
+  for (int i = 0; i < 200; ++i) EXPECT_TRUE(table.insert("k" + std::to_string(i), 100 + i));
+  table.shrink_to_fit();
+  EXPECT_EQ(table.size(), 202u);
+  EXPECT_EQ(table.find("a", 1), 5);
+  EXPECT_EQ(table.find("bb", 2), 7);
+  for (int i = 0; i < 200; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    EXPECT_EQ(table.find(key.data(), key.size()), 100 + i);
+  }
+  EXPECT_EQ(table.find("c", 1), -1);
+  EXPECT_EQ(table.find("k200", 4), -1);
 }
 
 // Issue 9.11: wrong-typed JSON in an embedded tokenizer ended as "internal error" (a JSON library

@@ -116,6 +116,7 @@ void Tokenizer::Impl::load_tokenizer_json(const tokenizer_detail::TokenizerJson&
     max_id = std::max<int64_t>(max_id, id.get<int64_t>());
     entries.push_back(&*it);
   }
+  vocab.shrink_to_fit();
   if (max_id > 50'000'000) fail("model.vocab ids are implausibly large");
   // Several tokens with one id (which HF leaves to its hash map's order): the id decodes to the
   // greatest of them in byte order, whatever their order in the file.

@@ -22,10 +22,15 @@ class VocabTable {
 
   // Room for `keys` keys of `bytes` bytes in all without growing.
   void reserve(size_t keys, size_t bytes) {
-    size_t slots = 64;
-    while (slots < keys * 2) slots *= 2;
+    const size_t slots = slots_for(keys);
     if (slots > slots_.size()) grow(slots);
     arena_.reserve(bytes);
+  }
+  // Gives back what a reserve() for more keys than were inserted left unused (a file that repeats
+  // keys): the table keeps no more than twice the slots its keys need.
+  void shrink_to_fit() {
+    if (slots_.size() > 2 * slots_for(count_)) grow(slots_for(count_));
+    arena_.shrink_to_fit();
   }
 
   int32_t find(const char* key, size_t len) const {
@@ -51,6 +56,12 @@ class VocabTable {
     uint32_t length = 0;
     int32_t id = -1;
   };
+
+  static size_t slots_for(size_t keys) {  // a power of two, at most half full
+    size_t slots = 64;
+    while (slots < keys * 2) slots *= 2;
+    return slots;
+  }
 
   static uint64_t hash(const char* p, size_t len) {
     // Multiply-xorshift over 8-byte words: tokens are short, so this beats byte-wise FNV.
