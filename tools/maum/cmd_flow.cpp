@@ -49,8 +49,9 @@ void run_flow(const GlobalOptions& global, const FlowArgs& args) {
   apply_global_options(global);
   const Model model = load_model(args.model_path, args.precision);
   const ModelInfo& info = model.info();
-  std::optional<Policy> policy = args.policy_path.empty() ? embedded_policy(info.policy_json, args.model_path)
-                                                          : Policy::load(args.policy_path);
+  std::optional<Policy> policy = args.policy_path.empty()
+                                     ? embedded_policy(info.policy_json, args.model_path)
+                                     : Policy::load(args.policy_path);
   std::optional<AnalysisPipeline> pipeline;
   try {
     pipeline.emplace(info.labels, info.multi_label(), info.temperature, policy.value_or(Policy{}));

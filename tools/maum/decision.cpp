@@ -25,7 +25,7 @@ Policy resolve_policy(const DecisionOptions& options, const std::string& model_p
                       const ModelInfo& info, std::string* policy_source) {
   Policy policy = options.policy_path.empty()
                       ? embedded_policy(info.policy_json, model_path).value_or(Policy{})
-                                              : Policy::load(options.policy_path);
+                      : Policy::load(options.policy_path);
   if (options.temperature) policy.temperature = *options.temperature;
   if (options.threshold) {
     policy.threshold = *options.threshold;
