@@ -32,9 +32,7 @@ trap 'rm -rf "$work"' EXIT
 . bench/report_common.sh
 machine_line
 
-# The first TEXTS non-empty reviews (corpus_ort.js drops empty lines; maum would answer them).
-awk -F'\t' -v n="$TEXTS" 'NR > 1 && $1 != "" { print $1; if (++k == n) exit }' \
-  "$SHARED/data/nsmc/reviews100k.tsv" > "$work/texts.txt"
+nsmc_reviews "$TEXTS" > "$work/texts.txt"
 count=$(wc -l < "$work/texts.txt")
 "$MAUM" convert "$MODEL_DIR" "$work/fp32.safetensors" >/dev/null 2>&1 || die "maum convert failed"
 "$MAUM" convert "$MODEL_DIR" "$work/int8.safetensors" --quantize int8 >/dev/null 2>&1 || die "maum convert failed"

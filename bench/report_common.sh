@@ -6,6 +6,13 @@ machine_line() {
   echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p'), family $(lscpu | sed -n 's/^CPU family: *//p') model $(lscpu | sed -n 's/^Model: *//p'), $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)${1:+; $1}"
 }
 
+# The first $1 non-empty NSMC reviews in $SHARED, one per line (corpus_ort.js drops empty lines;
+# maum would answer them), so that maum and ONNX Runtime score the same texts.
+nsmc_reviews() {
+  awk -F'\t' -v n="$1" 'NR > 1 && $1 != "" { print $1; if (++k == n) exit }' \
+    "$SHARED/data/nsmc/reviews100k.tsv"
+}
+
 # texts/s from `maum classify -v`'s stderr (its "maum: classified N texts in T ms" line, which
 # counts from after the model is loaded), read on stdin.
 classified_texts_per_s() {

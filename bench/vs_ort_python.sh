@@ -80,8 +80,7 @@ while read -r round cores threads; do
   done
 done <<< "$runs"
 
-awk -F'\t' -v n="$TEXTS" 'NR > 1 && $1 != "" { print $1; if (++k == n) exit }' \
-  "$SHARED/data/nsmc/reviews100k.tsv" > "$work/texts.txt"
+nsmc_reviews "$TEXTS" > "$work/texts.txt"
 echo
 echo "# corpus: $(wc -l < "$work/texts.txt") NSMC reviews, batch 32, max length 128, tokenization included; texts/s"
 echo "| threads | ORT int8 | maum int8 | maum / ORT | maum bf16 |"
