@@ -13,7 +13,7 @@ class VocabTable {
  public:
   // Keeps the first id of a duplicate key; false for such a key.
   bool insert(std::string_view key, int32_t id) {
-    if ((count_ + 1) * 2 > slots_.size()) grow();
+    if ((count_ + 1) * 2 > slots_.size()) grow(slots_for(count_ + 1));
     if (!place(key, id)) return false;
     ++count_;
     if (key.size() > max_key_length_) max_key_length_ = key.size();
@@ -105,10 +105,10 @@ class VocabTable {
     }
   }
 
-  void grow(size_t slots = 0) {
+  void grow(size_t slots) {  // rehashes into `slots` slots
     std::vector<Slot> old = std::move(slots_);
     std::string old_arena = std::move(arena_);
-    slots_.assign(slots ? slots : old.empty() ? 64 : old.size() * 2, Slot());
+    slots_.assign(slots, Slot());
     arena_.clear();
     arena_.reserve(old_arena.size() * 2);
     for (const Slot& s : old)
