@@ -1,5 +1,7 @@
 #include "maum/server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -64,9 +66,14 @@ Server::Server(const ServerOptions& options) : impl_(std::make_unique<Impl>(opti
   http.set_keep_alive_timeout(options.keep_alive_timeout_s);
   http.set_keep_alive_max_count(100000);
   http.set_tcp_nodelay(true);
-  http.set_socket_options([&s](int sock) {
+  const int defer_s = options.keep_alive_timeout_s;
+  http.set_socket_options([&s, defer_s](int sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    // A new connection that sends nothing waits in the kernel, not on a connection thread, for
+    // about as long as an idle keep-alive connection may (Linux: TCP_DEFER_ACCEPT); then it is
+    // accepted and timed out like one. Live requests are accepted at once.
+    setsockopt(sock, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof defer_s);
     s.socket = sock;
   });
   if (options.port == 0) {

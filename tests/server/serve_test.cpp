@@ -4,10 +4,13 @@
 // headless chromium.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -488,6 +491,49 @@ TEST_F(Serve, StalledAndIdleClientsDoNotStarveOthers) {
   close(stalled);
   for (int fd : idle) close(fd);
   EXPECT_EQ(request(port(), "GET", "/healthz").status, 200);
+}
+
+TEST_F(Serve, ThousandsOfIdleConnectionsDoNotDelayOthers) {
+  // 1,500 connections that never send a byte, kept open past --timeout. The kernel holds them back
+  // about that long (TCP_DEFER_ACCEPT); then the server takes them in, one connection thread each
+  // (up to --io-threads), and drops them after --timeout. Requests made meanwhile on new
+  // connections must not queue behind them. (With 256 connection threads and no deferral, each
+  // request waited ~1,500 / 256 rounds of --timeout, 5 s or more here.)
+  rlimit files{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
+  const rlim_t wanted = 2000;
+  if (files.rlim_cur < wanted && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = std::min(files.rlim_max, wanted);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &files), 0);
+  }
+  const size_t idle_count = std::min<size_t>(1500, files.rlim_cur > 300 ? files.rlim_cur - 300 : 0);
+  if (idle_count < 700)
+    GTEST_SKIP() << "RLIMIT_NOFILE allows " << files.rlim_cur << " descriptors; this test needs 1,000";
+  ServeProcess s("--model " + quote(ko_) + " --timeout 1 --threads 1 --cache 0", dir_, "idle");
+  ASSERT_GT(s.port(), 0);
+  std::vector<int> idle;
+  for (size_t i = 0; i < idle_count; ++i) {
+    const int fd = connect_loopback(s.port());
+    if (fd >= 0) idle.push_back(fd);
+  }
+  EXPECT_GE(idle.size(), idle_count * 9 / 10);
+  // For 8 s (the deferral ends after a few s, then the idle ones arrive), a request every 100 ms.
+  using Clock = std::chrono::steady_clock;
+  const auto until = Clock::now() + std::chrono::seconds(8);
+  double slowest = 0;
+  int answered = 0;
+  while (Clock::now() < until) {
+    const auto started = Clock::now();
+    Reply r = post(s.port(), "/predict", {{"text", "괜찮아요"}});
+    slowest = std::max(slowest, std::chrono::duration<double>(Clock::now() - started).count());
+    EXPECT_EQ(r.status, 200) << r.raw;
+    ++answered;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (int fd : idle) close(fd);
+  EXPECT_GE(answered, 20);
+  EXPECT_LT(slowest, 2.0) << "a request waited behind " << idle.size() << " idle connections";
+  EXPECT_EQ(s.stop(), 0) << s.err();
 }
 
 TEST_F(Serve, OverloadAnswers503WithRetryAfter) {

@@ -1,6 +1,7 @@
 // maum serve --model M [--model NAME=PATH ...]: the HTTP service (server/, docs/SERVER.md). This
 // file only reads the options, handles SIGTERM/SIGINT and runs maum::Server.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -52,6 +53,13 @@ void run_serve(const GlobalOptions& global, ServeArgs args) {
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Each connection is a file descriptor: thousands of clients need more than the usual soft
+  // limit of 1024, and the hard limit is there to be raised to.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   const auto server = loading_at(args.options.precision,
                                 [&] { return std::make_unique<Server>(args.options); });

@@ -29,7 +29,7 @@ struct ServerOptions {
   size_t cache = 10000;               // LRU entries (0: no cache)
   size_t max_body = 1 << 20;          // bytes; larger bodies: 413
   std::string cors;                   // Access-Control-Allow-Origin value (empty: no CORS headers)
-  size_t io_threads = 256;            // connection threads (cheap, mostly waiting on sockets)
+  size_t io_threads = 4096;           // connection threads (cheap, mostly waiting on sockets)
   int read_timeout_s = 5;             // a client that stalls mid-request is dropped after this
   int keep_alive_timeout_s = 5;       // an idle keep-alive connection is closed after this
   size_t max_texts = 256;             // texts per /v1/classify request
