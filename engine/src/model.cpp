@@ -33,6 +33,8 @@ std::vector<std::vector<float>> run_batches(const Model::Impl& impl,
                                             const std::vector<engine::SequenceRef>& refs,
                                             size_t batch_size) {
   if (batch_size == 0) throw InvalidArgument("batch size must be at least 1");
+  // This thread computes until every batch has run: concurrent callers share the pool's threads.
+  engine::ComputeScope computing;
   // Checked in the caller's order, so that an error names the caller's index (the passes below
   // see the inputs sorted and cut into batches).
   engine::check_sequences(impl.config, refs);

@@ -1,10 +1,12 @@
 #include "engine/src/thread_pool.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <shared_mutex>
 #include <thread>
 #include <vector>
 
@@ -12,8 +14,10 @@ namespace maum::engine {
 namespace {
 
 // How many parallel_for tasks this thread is inside (0 outside any): a parallel_for issued from a
-// task runs inline, without touching the pool's lock (which the outermost caller may hold itself).
+// task runs inline, without touching the pool.
 thread_local int t_task_depth = 0;
+// How many ComputeScopes this thread is inside.
+thread_local int t_scope_depth = 0;
 
 // Runs task(i) as a task of a parallel run: inside it, threads_here() is 1.
 void run_task(const std::function<void(size_t)>& task, size_t i) {
@@ -29,6 +33,11 @@ int hardware_threads() {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
+// The pool: threads() - 1 workers that help whichever parallel runs are open. Several callers
+// (ComputeScopes, e.g. a server's concurrent batches) share them: a run opened while `c` threads
+// compute may take (threads() - c) / c helpers, so together they never exceed threads(); a run
+// with no helper to spare runs inline. Workers join runs between tasks, so the split follows the
+// callers as they come and go, one parallel_for at a time.
 class ThreadPool {
  public:
   static ThreadPool& instance() {
@@ -42,28 +51,40 @@ class ThreadPool {
 
   void resize(int threads) {
     if (threads <= 0) threads = hardware_threads();
-    std::lock_guard<std::mutex> busy(busy_mutex_);
+    std::unique_lock<std::shared_mutex> no_runs(runs_mutex_);  // waits for open runs to finish
     if (threads == this->threads()) return;
     stop_workers();
     start_workers(threads);
   }
 
+  void enter_scope() { computing_.fetch_add(1, std::memory_order_relaxed); }
+  void leave_scope() { computing_.fetch_sub(1, std::memory_order_relaxed); }
+
   void run(size_t count, const std::function<void(size_t)>& task) {
     if (count == 0) return;
-    if (t_task_depth > 0) {  // nested: this thread is one of the run's threads already
+    if (t_task_depth > 0 || count == 1) {  // nested: this thread is one of a run's threads already
       run_inline(count, task);
       return;
     }
-    std::unique_lock<std::mutex> busy(busy_mutex_, std::try_to_lock);
-    if (!busy.owns_lock() || workers_.empty() || count == 1) {
+    ComputeScope scope;  // a caller outside any scope computes for the run's duration
+    std::shared_lock<std::shared_mutex> no_resize(runs_mutex_, std::try_to_lock);
+    Run* run = nullptr;
+    int helpers = 0;
+    if (no_resize.owns_lock()) {  // else a resize is under way: inline
+      const int computing = std::max(1, computing_.load(std::memory_order_relaxed));
+      helpers = std::min<int>(static_cast<int>(workers_.size()), (threads() - computing) / computing);
+      if (helpers > 0) run = claim_slot();
+    }
+    if (run == nullptr) {
       run_inline(count, task);
       return;
     }
-    task_ = &task;
-    count_ = count;
-    error_ = nullptr;
-    next_.store(0, std::memory_order_relaxed);
-    pending_workers_.store(workers_.size(), std::memory_order_relaxed);
+    run->task = &task;
+    run->count = count;
+    run->max_helpers = helpers;
+    run->error = nullptr;
+    run->next.store(0, std::memory_order_relaxed);
+    run->open.store(true, std::memory_order_seq_cst);
     {
       // Publishing under the mutex pairs with the workers' condition-variable wait; spinning
       // workers see the release store directly.
@@ -71,17 +92,45 @@ class ThreadPool {
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
-    work(task, count);
-    if (!spin_until([&] { return pending_workers_.load(std::memory_order_acquire) == 0; })) {
+    work(*run);
+    // Every task is claimed: no new helper may join; wait for those still on their last task.
+    run->open.store(false, std::memory_order_seq_cst);
+    if (!spin_until([&] { return run->helpers.load(std::memory_order_seq_cst) == 0; })) {
       std::unique_lock<std::mutex> lock(mutex_);
-      done_.wait(lock, [&] { return pending_workers_.load(std::memory_order_acquire) == 0; });
+      done_.wait(lock, [&] { return run->helpers.load(std::memory_order_seq_cst) == 0; });
     }
-    task_ = nullptr;
-    if (error_) std::rethrow_exception(error_);
+    std::exception_ptr error = run->error;
+    run->task = nullptr;
+    run->claimed.store(false, std::memory_order_release);
+    if (error) std::rethrow_exception(error);
   }
 
  private:
+  struct alignas(64) Run {
+    std::atomic<bool> claimed{false};  // a caller owns this slot
+    std::atomic<bool> open{false};     // helpers may join
+    // Helpers inside (and, for a moment, ones checking `open`). Never reset: every increment is
+    // undone by its own thread, so a slot reused while a stale helper checks stays balanced.
+    std::atomic<int> helpers{0};
+    std::atomic<size_t> next{0};
+    const std::function<void(size_t)>* task = nullptr;
+    size_t count = 0;
+    int max_helpers = 0;
+    std::exception_ptr error;  // guarded by mutex_
+  };
+  static constexpr size_t kSlots = 8;  // concurrent runs with helpers; more callers run inline
+
   explicit ThreadPool(int threads) { start_workers(threads); }
+
+  Run* claim_slot() {
+    for (Run& r : runs_) {
+      bool expected = false;
+      if (!r.claimed.load(std::memory_order_relaxed) &&
+          r.claimed.compare_exchange_strong(expected, true, std::memory_order_acquire))
+        return &r;
+    }
+    return nullptr;
+  }
 
   static void run_inline(size_t count, const std::function<void(size_t)>& task) {
     std::exception_ptr error;
@@ -97,16 +146,45 @@ class ThreadPool {
 
   // Claims tasks one at a time until none are left (dynamic scheduling evens out uneven tasks,
   // e.g. attention over sequences of different lengths).
-  void work(const std::function<void(size_t)>& task, size_t count) {
+  void work(Run& run) {
+    const std::function<void(size_t)>& task = *run.task;
     for (;;) {
-      size_t i = next_.fetch_add(1);
-      if (i >= count) return;
+      size_t i = run.next.fetch_add(1, std::memory_order_relaxed);
+      if (i >= run.count) return;
       try {
         run_task(task, i);
       } catch (...) {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (!error_) error_ = std::current_exception();
+        if (!run.error) run.error = std::current_exception();
       }
+    }
+  }
+
+  // A worker joins an open run with room for it and works until its tasks are all claimed.
+  enum class Helped { kRun, kNothingOpen, kNoRoom };
+  Helped help_one_run() {
+    Helped outcome = Helped::kNothingOpen;
+    for (Run& run : runs_) {
+      if (!run.open.load(std::memory_order_acquire)) continue;
+      const int before = run.helpers.fetch_add(1, std::memory_order_seq_cst);
+      if (run.open.load(std::memory_order_seq_cst) &&
+          run.next.load(std::memory_order_relaxed) < run.count) {
+        if (before < run.max_helpers) {
+          work(run);
+          leave(run);
+          return Helped::kRun;
+        }
+        outcome = Helped::kNoRoom;
+      }
+      leave(run);
+    }
+    return outcome;
+  }
+
+  void leave(Run& run) {
+    if (run.helpers.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_.notify_all();
     }
   }
 
@@ -122,24 +200,26 @@ class ThreadPool {
   }
 
   // `seen` starts at the generation current when the worker was made, so a worker started by a
-  // resize does not mistake the last finished run for a new one.
+  // resize does not mistake the last finished run for a new one. A worker that found the open runs
+  // full sleeps without spinning: it is one too many for the threads computing now, and spinning
+  // would take a core from them.
   void worker_loop(uint64_t seen) {
+    bool spin = true;
     for (;;) {
-      if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen ||
-                                   stopping_.load(std::memory_order_acquire); })) {
+      auto woken = [&] {
+        return generation_.load(std::memory_order_acquire) != seen ||
+               stopping_.load(std::memory_order_acquire);
+      };
+      if (!spin || !spin_until(woken)) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] {
-          return stopping_.load(std::memory_order_acquire) ||
-                 generation_.load(std::memory_order_acquire) != seen;
-        });
+        wake_.wait(lock, woken);
       }
       if (stopping_.load(std::memory_order_acquire)) return;
       seen = generation_.load(std::memory_order_acquire);
-      work(*task_, count_);
-      if (pending_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        done_.notify_one();
+      Helped helped;
+      while ((helped = help_one_run()) == Helped::kRun) {
       }
+      spin = helped != Helped::kNoRoom;
     }
   }
 
@@ -162,23 +242,26 @@ class ThreadPool {
   }
 
   std::atomic<int> threads_{1};
-  std::mutex busy_mutex_;  // held for the whole of one parallel run (or a resize)
-  std::mutex mutex_;       // for the condition variables and error_
+  std::atomic<int> computing_{0};     // threads inside a ComputeScope
+  std::shared_mutex runs_mutex_;      // shared by open runs, exclusive for a resize
+  std::mutex mutex_;                  // for the condition variables and the runs' errors
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
-  // Written by the caller before generation_ is bumped (release), read by workers after they see
-  // the new generation (acquire).
-  const std::function<void(size_t)>* task_ = nullptr;
-  size_t count_ = 0;
-  std::atomic<size_t> next_{0};
-  std::atomic<size_t> pending_workers_{0};
-  std::atomic<uint64_t> generation_{0};
+  std::array<Run, kSlots> runs_;
+  std::atomic<uint64_t> generation_{0};  // bumped when a run opens
   std::atomic<bool> stopping_{false};
-  std::exception_ptr error_;
   static constexpr int kSpinIterations = 4096;
 };
 
 }  // namespace
+
+ComputeScope::ComputeScope() {
+  if (t_scope_depth++ == 0) ThreadPool::instance().enter_scope();
+}
+
+ComputeScope::~ComputeScope() {
+  if (--t_scope_depth == 0) ThreadPool::instance().leave_scope();
+}
 
 int pool_threads() { return ThreadPool::instance().threads(); }
 

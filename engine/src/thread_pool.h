@@ -14,11 +14,25 @@ int pool_threads();
 // runs inline), pool_threads() elsewhere. What work splitting should size itself by.
 int threads_here();
 
+// Marks the calling thread as computing until the scope ends (nested scopes count once), e.g.
+// for a whole forward pass. Threads in scopes share the pool: while `c` of them compute, each
+// parallel_for gets at most (pool_threads() - c) / c of the pool's workers, so that together they
+// use pool_threads() threads; one alone gets them all.
+class ComputeScope {
+ public:
+  ComputeScope();
+  ~ComputeScope();
+  ComputeScope(const ComputeScope&) = delete;
+  ComputeScope& operator=(const ComputeScope&) = delete;
+};
+
 // Runs task(i) for every i in [0, count), on the calling thread plus the pool's workers, and
 // returns when all are done. The first exception thrown by a task is rethrown here (the remaining
-// tasks still run). The pool runs one parallel_for at a time: a call made while it is busy
-// (another thread's concurrent classify) or from inside a task (a nested call) runs its tasks
-// inline on the calling thread, so concurrent callers never deadlock and never oversubscribe.
+// tasks still run). Concurrent callers (e.g. a server's batches at once) share the workers as
+// ComputeScope says (a caller outside any scope counts as one for the call); a call with no
+// worker to spare, or made from inside a task (a nested call), runs its tasks inline on the
+// calling thread. So concurrent callers never deadlock, and the pool never adds threads beyond
+// pool_threads() to theirs.
 void parallel_for(size_t count, const std::function<void(size_t)>& task);
 
 // Splits [0, total) into at most pool_threads() * 4 contiguous ranges of at least min_grain items

@@ -1,6 +1,9 @@
 // The engine's thread pool: every task runs exactly once, errors reach the caller, nested and
-// concurrent callers neither deadlock nor lose work, and resizing takes effect.
+// concurrent callers neither deadlock nor lose work, concurrent compute scopes share the threads
+// without exceeding them, and resizing takes effect.
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -72,6 +75,54 @@ TEST(ThreadPool, ConcurrentCallersAllFinish) {
     });
   for (auto& t : callers) t.join();
   EXPECT_EQ(sum.load(), 4L * 50 * (99 * 100 / 2));
+}
+
+// Tasks that take a while and record how many run at once.
+struct Occupancy {
+  std::atomic<int> now{0}, most{0};
+  void task() {
+    const int running = now.fetch_add(1) + 1;
+    int seen = most.load();
+    while (running > seen && !most.compare_exchange_weak(seen, running)) {
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(300));
+    now.fetch_sub(1);
+  }
+};
+
+TEST(ThreadPool, OneCallerGetsEveryThread) {
+  set_num_threads(4);
+  Occupancy occupancy;
+  ComputeScope computing;
+  parallel_for(64, [&](size_t) { occupancy.task(); });
+  EXPECT_EQ(occupancy.most.load(), 4);
+  set_num_threads(0);
+}
+
+TEST(ThreadPool, ConcurrentScopesShareThreadsWithoutExceedingThem) {
+  // Two callers computing at once (a server's two batches) get 4 threads between them, not the
+  // pool's 4 plus the second caller's own.
+  set_num_threads(4);
+  Occupancy occupancy;
+  std::atomic<int> ready{0};
+  std::atomic<long> done{0};
+  auto caller = [&] {
+    ComputeScope computing;
+    ready.fetch_add(1);
+    while (ready.load() < 2) std::this_thread::yield();
+    for (int rep = 0; rep < 20; ++rep)
+      parallel_for(16, [&](size_t) {
+        occupancy.task();
+        done.fetch_add(1);
+      });
+  };
+  std::thread a(caller), b(caller);
+  a.join();
+  b.join();
+  EXPECT_EQ(done.load(), 2L * 20 * 16);
+  EXPECT_LE(occupancy.most.load(), 4);
+  EXPECT_GE(occupancy.most.load(), 3) << "the two callers did not share the pool's workers";
+  set_num_threads(0);
 }
 
 }  // namespace

@@ -6,7 +6,9 @@ namespace maum {
 
 // Threads for intra-op parallelism (GEMMs, attention heads, rows). 0 = number of cores. Caps
 // everything the engine runs (no library it calls starts threads of its own); never
-// oversubscribes.
+// oversubscribes. Concurrent calls (one Model used from several threads) share these threads:
+// the calling threads count among them, and one call alone gets them all. More calling threads
+// than this each still run their own call.
 void set_num_threads(int threads);
 int num_threads();
 
