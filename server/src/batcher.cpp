@@ -17,12 +17,14 @@ struct Batcher::Group {
   Done done;  // called on the inference thread when the last text has run
 };
 
-Batcher::Batcher(size_t max_batch, double max_wait_ms, size_t queue_limit, Metrics& metrics)
+Batcher::Batcher(size_t max_batch, double max_wait_ms, size_t queue_limit, Metrics& metrics,
+                 size_t lanes)
     : max_batch_(std::max<size_t>(1, max_batch)),
       max_wait_(static_cast<long long>(std::max(0.0, max_wait_ms) * 1000)),
       queue_limit_(queue_limit),
-      metrics_(metrics),
-      thread_([this] { loop(); }) {}
+      metrics_(metrics) {
+  for (size_t i = 0; i < std::max<size_t>(1, lanes); ++i) lanes_.emplace_back([this] { loop(); });
+}
 
 Batcher::~Batcher() { stop(); }
 
@@ -70,7 +72,7 @@ void Batcher::submit(const Model& model, std::vector<std::vector<int32_t>> ids, 
     if (queue_.size() + group->ids.size() > queue_limit_) throw Overloaded{};
     for (size_t i = 0; i < group->ids.size(); ++i) queue_.push_back({&model, group, i});
   }
-  wake_.notify_one();
+  wake_.notify_all();
 }
 
 void Batcher::announce(long n) {
@@ -78,7 +80,7 @@ void Batcher::announce(long n) {
     std::lock_guard<std::mutex> lock(mutex_);
     on_way_ += n;
   }
-  if (n < 0) wake_.notify_one();
+  if (n < 0) wake_.notify_all();
 }
 
 size_t Batcher::depth() const {
@@ -92,7 +94,8 @@ void Batcher::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (auto& lane : lanes_)
+    if (lane.joinable()) lane.join();
 }
 
 void Batcher::loop() {
@@ -105,6 +108,7 @@ void Batcher::loop() {
       // Texts announced but still being tokenized get a moment to join this batch.
       wake_.wait_for(lock, max_wait_,
                      [&] { return queue_.size() >= max_batch_ || on_way_ <= 0 || stopping_; });
+      if (queue_.empty()) continue;  // another lane took them meanwhile
       // Up to max_batch texts of the first waiting text's model, in arrival order.
       const Model* model = queue_.front().model;
       for (auto it = queue_.begin(); it != queue_.end() && batch.size() < max_batch_;) {

@@ -1,8 +1,10 @@
-// One inference thread for every model: requests' token ids wait in a bounded queue and are run
-// together, one padding-free batch of up to max_batch texts of the same model at a time (the engine
-// groups by length). Requests announce their texts before tokenizing them; the thread waits (at
-// most max_wait) only for announced texts still on their way, so an idle server runs a lone request
-// at once.
+// Inference threads ("lanes") shared by every model: requests' token ids wait in a bounded queue
+// and are run together, each lane taking one padding-free batch of up to max_batch texts of the
+// same model at a time (the engine groups by length). Requests announce their texts before
+// tokenizing them; a lane waits (at most max_wait) only for announced texts still on their way, so
+// an idle server runs a lone request at once. With two lanes, one batch computes while the other's
+// answers go out and the next batch forms; the engine's pool splits its threads between the
+// batches computing at once (engine ComputeScope), and gives all of them to a batch alone.
 #pragma once
 #include <chrono>
 #include <condition_variable>
@@ -29,7 +31,8 @@ struct ShuttingDown {};
 
 class Batcher {
  public:
-  Batcher(size_t max_batch, double max_wait_ms, size_t queue_limit, Metrics& metrics);
+  Batcher(size_t max_batch, double max_wait_ms, size_t queue_limit, Metrics& metrics,
+          size_t lanes = 1);
   ~Batcher();
 
   // `n` texts are on their way (announce(-n) takes back those that will not come).
@@ -44,7 +47,7 @@ class Batcher {
   void submit(const Model& model, std::vector<std::vector<int32_t>> ids, Done done);
 
   size_t depth() const;  // texts waiting
-  // Runs what is queued, then stops the thread. Later run() calls throw ShuttingDown.
+  // Runs what is queued, then stops the lanes. Later run() calls throw ShuttingDown.
   void stop();
 
  private:
@@ -65,7 +68,7 @@ class Batcher {
   std::deque<Item> queue_;
   bool stopping_ = false;
   long on_way_ = 0;  // announced texts not yet queued
-  std::thread thread_;
+  std::vector<std::thread> lanes_;
 };
 
 }  // namespace maum::server

@@ -8,6 +8,7 @@
 #include "batcher.h"
 #include "lru_cache.h"
 #include "maum/error.h"
+#include "maum/runtime.h"
 #include "maum/tokenizer.h"
 #include "metrics.h"
 
@@ -45,7 +46,11 @@ Service::Service(const ServerOptions& options, Metrics& metrics)
     metrics.model_loaded(spec.name, models_.back()->load_seconds);
   }
   if (options.cache > 0) cache_ = std::make_unique<LruCache>(options.cache);
-  batcher_ = std::make_unique<Batcher>(options.max_batch, options.max_wait_ms, options.queue, metrics);
+  // Two lanes where there are two threads to share (docs/SERVER.md, "Batching"); with one thread
+  // a second lane would only take turns with the first.
+  const size_t lanes = num_threads() >= 2 ? 2 : 1;
+  batcher_ = std::make_unique<Batcher>(options.max_batch, options.max_wait_ms, options.queue,
+                                       metrics, lanes);
 }
 
 Service::~Service() { shutdown(); }
