@@ -51,14 +51,27 @@ class ThreadPool {
 
   void resize(int threads) {
     if (threads <= 0) threads = hardware_threads();
-    std::unique_lock<std::shared_mutex> no_runs(runs_mutex_);  // waits for open runs to finish
-    if (threads == this->threads()) return;
-    stop_workers();
-    start_workers(threads);
+    // New runs go inline from here on, so that a steady stream of them cannot keep the lock
+    // from us; then wait for the open ones.
+    resizing_.fetch_add(1, std::memory_order_seq_cst);
+    {
+      std::unique_lock<std::shared_mutex> no_runs(runs_mutex_);
+      if (threads != this->threads()) {
+        stop_workers();
+        start_workers(threads);
+      }
+    }
+    resizing_.fetch_sub(1, std::memory_order_seq_cst);
   }
 
   void enter_scope() { computing_.fetch_add(1, std::memory_order_relaxed); }
   void leave_scope() { computing_.fetch_sub(1, std::memory_order_relaxed); }
+
+  // This caller's share of the threads while the others in scopes compute (>= 1).
+  int share() const {
+    const int computing = std::max(1, computing_.load(std::memory_order_relaxed));
+    return std::max(1, threads() / computing);
+  }
 
   void run(size_t count, const std::function<void(size_t)>& task) {
     if (count == 0) return;
@@ -67,15 +80,17 @@ class ThreadPool {
       return;
     }
     ComputeScope scope;  // a caller outside any scope computes for the run's duration
-    std::shared_lock<std::shared_mutex> no_resize(runs_mutex_, std::try_to_lock);
+    std::shared_lock<std::shared_mutex> no_resize(runs_mutex_, std::defer_lock);
     Run* run = nullptr;
     int helpers = 0;
-    if (no_resize.owns_lock()) {  // else a resize is under way: inline
+    // During a resize: inline.
+    if (resizing_.load(std::memory_order_seq_cst) == 0 && no_resize.try_lock()) {
       const int computing = std::max(1, computing_.load(std::memory_order_relaxed));
       helpers = std::min<int>(static_cast<int>(workers_.size()), (threads() - computing) / computing);
       if (helpers > 0) run = claim_slot();
     }
     if (run == nullptr) {
+      if (no_resize.owns_lock()) no_resize.unlock();
       run_inline(count, task);
       return;
     }
@@ -182,7 +197,10 @@ class ThreadPool {
   }
 
   void leave(Run& run) {
-    if (run.helpers.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+    // While the run is open its caller has not started waiting, and will read the count itself
+    // (seq_cst: its close comes after this load in the one order).
+    if (run.helpers.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        !run.open.load(std::memory_order_seq_cst)) {
       std::lock_guard<std::mutex> lock(mutex_);
       done_.notify_all();
     }
@@ -217,9 +235,12 @@ class ThreadPool {
       if (stopping_.load(std::memory_order_acquire)) return;
       seen = generation_.load(std::memory_order_acquire);
       Helped helped;
-      while ((helped = help_one_run()) == Helped::kRun) {
-      }
-      spin = helped != Helped::kNoRoom;
+      bool helped_any = false;
+      while ((helped = help_one_run()) == Helped::kRun) helped_any = true;
+      // Spin for the next run only where one is likely to need this worker: it just helped, or
+      // one caller computes alone. A spare worker beside several callers sleeps.
+      spin = helped_any ||
+             (helped != Helped::kNoRoom && computing_.load(std::memory_order_relaxed) <= 1);
     }
   }
 
@@ -243,6 +264,7 @@ class ThreadPool {
 
   std::atomic<int> threads_{1};
   std::atomic<int> computing_{0};     // threads inside a ComputeScope
+  std::atomic<int> resizing_{0};      // resizes waiting for or holding runs_mutex_
   std::shared_mutex runs_mutex_;      // shared by open runs, exclusive for a resize
   std::mutex mutex_;                  // for the condition variables and the runs' errors
   std::condition_variable wake_, done_;
@@ -266,6 +288,8 @@ ComputeScope::~ComputeScope() {
 int pool_threads() { return ThreadPool::instance().threads(); }
 
 int threads_here() { return t_task_depth > 0 ? 1 : pool_threads(); }
+
+int threads_for_this_caller() { return t_task_depth > 0 ? 1 : ThreadPool::instance().share(); }
 
 void parallel_for(size_t count, const std::function<void(size_t)>& task) {
   ThreadPool::instance().run(count, task);

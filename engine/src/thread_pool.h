@@ -15,9 +15,10 @@ int pool_threads();
 int threads_here();
 
 // Marks the calling thread as computing until the scope ends (nested scopes count once), e.g.
-// for a whole forward pass. Threads in scopes share the pool: while `c` of them compute, each
-// parallel_for gets at most (pool_threads() - c) / c of the pool's workers, so that together they
-// use pool_threads() threads; one alone gets them all.
+// for a whole forward pass. Threads in scopes share the pool: a parallel_for opened while `c` of
+// them compute gets at most (pool_threads() - c) / c of the pool's workers, so that together they
+// use pool_threads() threads; one alone gets them all. A run keeps the helpers it got until its
+// tasks are done: a caller that starts meanwhile adds its own thread until then.
 class ComputeScope {
  public:
   ComputeScope();
@@ -25,6 +26,12 @@ class ComputeScope {
   ComputeScope(const ComputeScope&) = delete;
   ComputeScope& operator=(const ComputeScope&) = delete;
 };
+
+// Threads this caller may count on for work it splits once for its whole duration (e.g. a batch
+// cut into one group of sequences per thread): 1 inside a task, else pool_threads() divided among
+// the threads computing now. Splits made per parallel step should use threads_here(), so that a
+// step can take workers another caller has just given back.
+int threads_for_this_caller();
 
 // Runs task(i) for every i in [0, count), on the calling thread plus the pool's workers, and
 // returns when all are done. The first exception thrown by a task is rethrown here (the remaining
@@ -40,7 +47,7 @@ void parallel_for(size_t count, const std::function<void(size_t)>& task);
 void parallel_ranges(size_t total, size_t min_grain,
                      const std::function<void(size_t, size_t)>& range);
 
-// Resizes the pool (0 = cores). Waits for a running parallel_for to finish first.
+// Resizes the pool (0 = cores). Runs started meanwhile go inline; waits for the open ones.
 void resize_pool(int threads);
 
 }  // namespace maum::engine

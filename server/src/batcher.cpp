@@ -23,7 +23,12 @@ Batcher::Batcher(size_t max_batch, double max_wait_ms, size_t queue_limit, Metri
       max_wait_(static_cast<long long>(std::max(0.0, max_wait_ms) * 1000)),
       queue_limit_(queue_limit),
       metrics_(metrics) {
-  for (size_t i = 0; i < std::max<size_t>(1, lanes); ++i) lanes_.emplace_back([this] { loop(); });
+  try {
+    for (size_t i = 0; i < std::max<size_t>(1, lanes); ++i) lanes_.emplace_back([this] { loop(); });
+  } catch (...) {
+    stop();  // the lanes already started must not outlive a batcher that was never made
+    throw;
+  }
 }
 
 Batcher::~Batcher() { stop(); }

@@ -1,7 +1,6 @@
 #include "io_pool.h"
 
 #include <algorithm>
-#include <system_error>
 #include <utility>
 
 namespace maum::server {
@@ -13,18 +12,28 @@ IoPool::~IoPool() { shutdown(); }
 
 void IoPool::enqueue(std::function<void()> fn) {
   std::function<void()> run_here;
+  std::vector<std::thread> finished;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    join_finished();
-    jobs_.push_back(std::move(fn));
-    if (idle_ < jobs_.size() && threads_.size() < max_threads_) {
+    try {
+      finished = take_finished();
+    } catch (...) {  // out of memory: they are joined by a later call, or by shutdown()
+    }
+    try {
+      jobs_.push_back(std::move(fn));
+    } catch (...) {  // out of memory: the connection is served here rather than dropped
+      run_here = std::move(fn);
+    }
+    if (!run_here && idle_ < jobs_.size() && threads_.size() < max_threads_) {
+      // The map entry first, so that a thread never runs without one that joins it.
+      const uint64_t key = next_key_++;
       try {
-        std::thread t([this] { work(); });
-        const std::thread::id id = t.get_id();
-        threads_.emplace(id, std::move(t));
-      } catch (const std::system_error&) {
+        std::thread& slot = threads_[key];
+        slot = std::thread([this, key] { work(key); });
+      } catch (...) {
         // Out of threads (RLIMIT_NPROC, memory): a running thread takes the job when it is free.
-        // With none running, nobody would, so it runs here, on cpp-httplib's accepting thread.
+        // With none running, nobody would, so it runs here.
+        threads_.erase(key);
         if (threads_.empty()) {
           run_here = std::move(jobs_.back());
           jobs_.pop_back();
@@ -32,6 +41,7 @@ void IoPool::enqueue(std::function<void()> fn) {
       }
     }
   }
+  for (auto& t : finished) t.join();
   if (run_here) {
     run_here();
     return;
@@ -40,7 +50,7 @@ void IoPool::enqueue(std::function<void()> fn) {
 }
 
 void IoPool::shutdown() {
-  std::unordered_map<std::thread::id, std::thread> threads;
+  std::unordered_map<uint64_t, std::thread> threads;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     shutdown_ = true;
@@ -48,25 +58,22 @@ void IoPool::shutdown() {
     finished_.clear();
   }
   ready_.notify_all();
-  for (auto& [id, t] : threads) t.join();
+  for (auto& [key, t] : threads) t.join();
 }
 
-size_t IoPool::threads() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return threads_.size() - finished_.size();
-}
-
-void IoPool::join_finished() {
-  for (const std::thread::id& id : finished_) {
-    auto it = threads_.find(id);
+std::vector<std::thread> IoPool::take_finished() {
+  std::vector<std::thread> out;
+  for (uint64_t key : finished_) {
+    auto it = threads_.find(key);
     if (it == threads_.end()) continue;
-    it->second.join();  // it has given up the mutex for good: joining cannot wait on us
+    out.push_back(std::move(it->second));
     threads_.erase(it);
   }
   finished_.clear();
+  return out;
 }
 
-void IoPool::work() {
+void IoPool::work(uint64_t key) {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     ++idle_;
@@ -74,8 +81,8 @@ void IoPool::work() {
         ready_.wait_for(lock, idle_exit_, [&] { return !jobs_.empty() || shutdown_; });
     --idle_;
     if (jobs_.empty()) {
-      // Shutting down, or idle for idle_exit_: end (shutdown() joins, or the next enqueue does).
-      if (!woken && !shutdown_) finished_.push_back(std::this_thread::get_id());
+      // Shutting down (shutdown() joins), or idle for idle_exit_ (the next enqueue joins).
+      if (!woken && !shutdown_) finished_.push_back(key);
       return;
     }
     std::function<void()> job = std::move(jobs_.front());

@@ -7,8 +7,10 @@ namespace maum {
 // Threads for intra-op parallelism (GEMMs, attention heads, rows). 0 = number of cores. Caps
 // everything the engine runs (no library it calls starts threads of its own); never
 // oversubscribes. Concurrent calls (one Model used from several threads) share these threads:
-// the calling threads count among them, and one call alone gets them all. More calling threads
-// than this each still run their own call.
+// the calling threads count among them, and one call alone gets them all. The share is taken at
+// each parallel step, so a second call that starts while a first one's step is running adds its
+// own thread until that step ends (for a batch of many short texts, a step can be a whole group
+// of them). More calling threads than this each still run their own call.
 void set_num_threads(int threads);
 int num_threads();
 
