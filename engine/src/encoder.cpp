@@ -408,11 +408,10 @@ std::vector<std::vector<float>> encode_and_classify(const ModelConfig& c, const 
   // inline on their thread, sized for one (threads_here()), so exactly pool_threads() threads work
   // either way. Results are those of one pass over the batch (a row's computation does not depend
   // on its batch-mates), up to the portable table's row blocking (run_batches in model.cpp).
-  // The split is fixed for the whole batch, so it counts only this caller's share of the threads
-  // (all of them when it computes alone): a batch that starts beside another one's runs its steps
-  // with the pool instead, and takes more workers as soon as the other batch ends.
+  // The split follows the pool's size, not how many callers compute now: results must not depend
+  // on other callers' load, and the portable table's GEMM rounds by rows per call.
   check_sequences(c, sequences);
-  const size_t threads = static_cast<size_t>(threads_for_this_caller());
+  const size_t threads = static_cast<size_t>(threads_here());
   if (threads > 1 && sequences.size() >= 2 * threads) {
     const auto groups = split_by_tokens(sequences, threads);
     if (!groups.empty()) {

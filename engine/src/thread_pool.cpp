@@ -67,12 +67,6 @@ class ThreadPool {
   void enter_scope() { computing_.fetch_add(1, std::memory_order_relaxed); }
   void leave_scope() { computing_.fetch_sub(1, std::memory_order_relaxed); }
 
-  // This caller's share of the threads while the others in scopes compute (>= 1).
-  int share() const {
-    const int computing = std::max(1, computing_.load(std::memory_order_relaxed));
-    return std::max(1, threads() / computing);
-  }
-
   void run(size_t count, const std::function<void(size_t)>& task) {
     if (count == 0) return;
     if (t_task_depth > 0 || count == 1) {  // nested: this thread is one of a run's threads already
@@ -288,8 +282,6 @@ ComputeScope::~ComputeScope() {
 int pool_threads() { return ThreadPool::instance().threads(); }
 
 int threads_here() { return t_task_depth > 0 ? 1 : pool_threads(); }
-
-int threads_for_this_caller() { return t_task_depth > 0 ? 1 : ThreadPool::instance().share(); }
 
 void parallel_for(size_t count, const std::function<void(size_t)>& task) {
   ThreadPool::instance().run(count, task);

@@ -27,12 +27,6 @@ class ComputeScope {
   ComputeScope& operator=(const ComputeScope&) = delete;
 };
 
-// Threads this caller may count on for work it splits once for its whole duration (e.g. a batch
-// cut into one group of sequences per thread): 1 inside a task, else pool_threads() divided among
-// the threads computing now. Splits made per parallel step should use threads_here(), so that a
-// step can take workers another caller has just given back.
-int threads_for_this_caller();
-
 // Runs task(i) for every i in [0, count), on the calling thread plus the pool's workers, and
 // returns when all are done. The first exception thrown by a task is rethrown here (the remaining
 // tasks still run). Concurrent callers (e.g. a server's batches at once) share the workers as
