@@ -31,8 +31,9 @@ struct ShuttingDown {};
 
 class Batcher {
  public:
+  // `lanes` batches may compute at once (at least 1).
   Batcher(size_t max_batch, double max_wait_ms, size_t queue_limit, Metrics& metrics,
-          size_t lanes = 1);
+          size_t lanes);
   ~Batcher();
 
   // `n` texts are on their way (announce(-n) takes back those that will not come).
