@@ -138,6 +138,7 @@ Ops make_ref_ops() {
   o.pack_f32 = ref::pack_f32_none;
   o.packed_u8s8_size = ref::packed_none;
   o.pack_u8s8 = ref::pack_u8s8_none;
+  o.s8_row_stats = ref::s8_row_stats;
   o.linear_f32 = ref::linear_f32;
   o.linear_u8s8 = ref::linear_u8s8;
   o.attention_head = ref::attention_head;

@@ -142,6 +142,11 @@ struct Ops {
   void (*pack_f32)(const float* w, size_t n, size_t k, float* packed) = nullptr;
   size_t (*packed_u8s8_size)(size_t n, size_t k) = nullptr;
   void (*pack_u8s8)(const int8_t* w, size_t n, size_t k, int8_t* packed) = nullptr;
+  // What the loader needs of every s8 weight matrix w[n, k] besides its packing: sums[r] =
+  // sum_k w[r][k] (QuantizedWeights::row_sum) for each of the n rows, and the largest |w| of those
+  // rows as the return value (128 for -128; 0 when n or k is 0), which decides
+  // QuantizedWeights::narrow. Exact in every table.
+  unsigned (*s8_row_stats)(const int8_t* w, size_t n, size_t k, int32_t* sums) = nullptr;
 
   // y[m, n_begin:n_end] = epilogue(x[m, k] . w[n_begin:n_end, k]^T + bias): the output columns
   // [n_begin, n_end) only, so the engine can split columns across threads (n_begin must be a

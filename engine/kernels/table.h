@@ -21,6 +21,7 @@ void quantize_rows_u8(const float* x, size_t ldx, uint8_t* q, size_t ldq, float*
                       size_t k);
 void gemm_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,
                const float* bias, float* y, size_t ldy, size_t m);
+unsigned s8_row_stats(const int8_t* w, size_t n, size_t k, int32_t* sums);
 size_t packed_none(size_t n, size_t k);
 void pack_f32_none(const float* w, size_t n, size_t k, float* packed);
 void pack_u8s8_none(const int8_t* w, size_t n, size_t k, int8_t* packed);

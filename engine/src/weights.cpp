@@ -89,34 +89,21 @@ class Binder {
       int32_t* sums = row_sum.get();
       // Each job writes its own node (std::map nodes stay put): the largest |w| of the layer.
       int* max_abs = &max_abs_by_tensor[reinterpret_cast<const int8_t*>(t.data)];
-      // |w| as a byte (|-128| = 128) so that the compiler's vector code takes an unsigned byte
-      // maximum: twice as fast as with int, on every row of every int8 matrix at load.
-      auto row_sums = [sums, max_abs, k](const int8_t* rows, size_t first, size_t count) {
-        uint8_t largest = static_cast<uint8_t>(*max_abs);
-        for (size_t r = 0; r < count; ++r) {
-          const int8_t* row = rows + r * k;
-          int32_t s = 0;
-          uint8_t row_largest = 0;
-          for (size_t c = 0; c < k; ++c) {
-            s += row[c];
-            const uint8_t magnitude = static_cast<uint8_t>(row[c] < 0 ? -row[c] : row[c]);
-            row_largest = std::max(row_largest, magnitude);
-          }
-          sums[first + r] = s;
-          largest = std::max(largest, row_largest);
-        }
-        *max_abs = largest;
+      // Exact in every table, so the selected one's (its SIMD code is part of every cold start).
+      auto* stats = kernels::ops().s8_row_stats;
+      auto row_stats = [sums, max_abs, k, stats](const int8_t* rows, size_t first, size_t count) {
+        *max_abs = std::max(*max_abs, static_cast<int>(stats(rows, count, k, sums + first)));
       };
       if (packed) {
-        pack_jobs.push_back([this, &t, n, k, ops, packed, row_sums] {
+        pack_jobs.push_back([this, &t, n, k, ops, packed, row_stats] {
           for_each_slab<int8_t>(t, n, k, [&](const int8_t* rows, size_t first, size_t count) {
-            row_sums(rows, first, count);
+            row_stats(rows, first, count);
             ops->pack_u8s8(rows, count, k, packed + ops->packed_u8s8_size(first, k));
           });
         });
       } else {
         const auto* q = reinterpret_cast<const int8_t*>(w_.file->load(t));
-        pack_jobs.push_back([q, n, row_sums] { row_sums(q, 0, n); });
+        pack_jobs.push_back([q, n, row_stats] { row_stats(q, 0, n); });
       }
       // The kernels of a table that packed the weights read only the packed copy, never data
       // (the reference path, which reads data, runs only where nothing is packed): with packing,

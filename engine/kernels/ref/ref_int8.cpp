@@ -1,6 +1,8 @@
 // Portable scalar int8 path: exact int32 accumulation, the reference the SIMD int8 kernels must
 // match bit for bit in the integer part.
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include "engine/kernels/table.h"
@@ -48,6 +50,20 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
     }
     if (n_end > n_begin) apply_epilogue(yr + n_begin, n_end - n_begin, epilogue);
   }
+}
+
+unsigned s8_row_stats(const int8_t* w, size_t n, size_t k, int32_t* sums) {
+  unsigned largest = 0;
+  for (size_t r = 0; r < n; ++r) {
+    const int8_t* row = w + r * k;
+    int32_t sum = 0;
+    for (size_t i = 0; i < k; ++i) {
+      sum += row[i];
+      largest = std::max(largest, static_cast<unsigned>(std::abs(static_cast<int>(row[i]))));
+    }
+    sums[r] = sum;
+  }
+  return largest;
 }
 
 void gemm_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const QuantizedWeights& w,

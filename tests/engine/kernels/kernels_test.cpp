@@ -182,13 +182,56 @@ TEST(Dispatch, TablesAreFullyPopulatedAndRuntimeInfoNamesTheIsa) {
     EXPECT_EQ(o.isa, isa);
     EXPECT_TRUE(o.gemm_f32 && o.gelu_erf && o.gelu_tanh && o.add_layernorm && o.softmax &&
                 o.quantize_rows_u8 && o.gemm_u8s8 && o.packed_f32_size && o.pack_f32 &&
-                o.packed_u8s8_size && o.pack_u8s8 && o.linear_f32 && o.linear_u8s8 &&
-                o.attention_head)
+                o.packed_u8s8_size && o.pack_u8s8 && o.s8_row_stats && o.linear_f32 &&
+                o.linear_u8s8 && o.attention_head)
         << isa_name(isa);
   }
   const std::string info = maum::runtime_info();
   EXPECT_NE(info.find(isa_name(ops().isa)), std::string::npos) << info;
   EXPECT_NE(info.find(isa_name(best_isa())), std::string::npos) << info;
+}
+
+// Ops::s8_row_stats in every table this CPU runs, the reference included: each row's sum and the
+// largest |w| exactly as integer math states them (int64 here), over lengths around the SIMD
+// widths, and rows whose extremes (-128 first, 127 last, a lone -128 in a tail) sit where a
+// vector body or a scalar tail reads them.
+TEST(S8RowStats, ExactSumsAndLargestMagnitudeInEveryTable) {
+  std::mt19937 rng(51);
+  std::uniform_int_distribution<int> byte(-128, 127), small(-3, 3);
+  for (Isa isa : {Isa::kScalar, Isa::kPortable, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni,
+                  Isa::kAmx}) {
+    if (!isa_supported(isa)) continue;
+    const Ops& o = ops_for(isa);
+    for (size_t n : {size_t(0), size_t(1), size_t(3), size_t(17)}) {
+      for (size_t k : {size_t(0), size_t(1), size_t(31), size_t(32), size_t(33), size_t(64),
+                       size_t(95), size_t(768), size_t(3077)}) {
+        for (int pattern = 0; pattern < 4; ++pattern) {
+          std::vector<int8_t> w(n * k);
+          for (auto& v : w) v = static_cast<int8_t>(pattern == 3 ? small(rng) : byte(rng));
+          if (pattern == 1) std::fill(w.begin(), w.end(), int8_t(-128));  // the most negative sums
+          if (pattern == 2) std::fill(w.begin(), w.end(), int8_t(127));
+          // pattern 3: |w| <= 3, then one -128 in the last row's last byte (a tail unless k % 32 == 0).
+          if (pattern == 3 && !w.empty()) w.back() = -128;
+          std::vector<int32_t> sums(n + 1, 12345);
+          const unsigned largest = o.s8_row_stats(w.data(), n, k, sums.data());
+          unsigned expected_largest = 0;
+          for (size_t r = 0; r < n; ++r) {
+            int64_t sum = 0;
+            for (size_t i = 0; i < k; ++i) {
+              const int v = w[r * k + i];
+              sum += v;
+              expected_largest = std::max(expected_largest, static_cast<unsigned>(std::abs(v)));
+            }
+            ASSERT_EQ(sums[r], sum) << isa_name(isa) << " n=" << n << " k=" << k << " row " << r
+                                    << " pattern " << pattern;
+          }
+          ASSERT_EQ(sums[n], 12345) << "wrote past the last row";
+          ASSERT_EQ(largest, expected_largest)
+              << isa_name(isa) << " n=" << n << " k=" << k << " pattern " << pattern;
+        }
+      }
+    }
+  }
 }
 
 // MAUM_ISA=amx where AMX cannot run is an InvalidArgument that says why (no AMX on this CPU, the
