@@ -56,10 +56,17 @@ void pack_f32_panels(const float* w, size_t n, size_t k, float* packed);
 // u8s8: panels of 16 columns, k in groups of 4 interleaved: [n/16][k/4][16][4] bytes, zero-padded
 // in n and k (what vpdpbusd consumes; the AVX2 kernel widens the same bytes).
 size_t packed_u8s8_panels_size(size_t n, size_t k);
+inline size_t u8s8_panels_k_pad(size_t k) { return (k + 3) / 4 * 4; }
+// One panel of that layout (padded to k_pad, a multiple of 4) from its groups of 4 k at kg_begin
+// on: rows (<= kPackPanel) rows of w, row stride k, into the panel's start. What the packings
+// below run per panel, and what a SIMD packing runs for the groups it leaves.
+void pack_u8s8_panel_groups(const int8_t* w, size_t rows, size_t k, size_t k_pad, size_t kg_begin,
+                            int8_t* panel);
 void pack_u8s8_panels(const int8_t* w, size_t n, size_t k, int8_t* packed);
 // u8s8 for AMX tiles: the same layout with k zero-padded to a multiple of 64, so that every 64 k
 // of a panel are one whole B tile (16 rows of 16 columns x 4 k = 64 bytes).
 size_t packed_u8s8_tiles_size(size_t n, size_t k);
+inline size_t u8s8_tiles_k_pad(size_t k) { return (k + 63) / 64 * 64; }
 void pack_u8s8_tiles(const int8_t* w, size_t n, size_t k, int8_t* packed);
 // bf16 (the rounding rule is stated in kernels.h above Ops::packed_bf16_size): to_bf16 rounds,
 // from_bf16 widens exactly (the 16 bits become a float's upper half).
@@ -103,8 +110,8 @@ void gemm_f32_using(const float* x, size_t ldx, const float* w, const float* bia
 
 // An int8 kernel on a packed copy of the weights, as each SIMD table sets it: linear_u8s8
 // (with the reference, which reads data, where the loader packed nothing: QuantizedWeights::
-// packed null), gemm_u8s8 (all columns, no epilogue) and the packing (by default the shared u8s8
-// panel layout).
+// packed null), gemm_u8s8 (all columns, no epilogue) and the packing (one of the shared u8s8
+// layouts).
 using LinearU8S8 = void (*)(const uint8_t* q, size_t ldq, const float* x_scale,
                             const QuantizedWeights& w, const float* bias, float* y, size_t ldy,
                             size_t m, size_t n_begin, size_t n_end, Epilogue epilogue);
@@ -125,10 +132,8 @@ void gemm_u8s8_using(const uint8_t* q, size_t ldq, const float* x_scale, const Q
   Linear(q, ldq, x_scale, w, bias, y, ldy, m, 0, w.n, Epilogue::kNone);
 }
 template <LinearU8S8 Packed>
-void set_linear_u8s8(Ops& ops,
-                            size_t (*packed_size)(size_t n, size_t k) = ref::packed_u8s8_panels_size,
-                            void (*pack)(const int8_t* w, size_t n, size_t k,
-                                         int8_t* packed) = ref::pack_u8s8_panels) {
+void set_linear_u8s8(Ops& ops, size_t (*packed_size)(size_t n, size_t k),
+                     void (*pack)(const int8_t* w, size_t n, size_t k, int8_t* packed)) {
   ops.linear_u8s8 = linear_u8s8_packed_or_reference<Packed>;
   ops.gemm_u8s8 = gemm_u8s8_using<linear_u8s8_packed_or_reference<Packed>>;
   ops.packed_u8s8_size = packed_size;
@@ -161,5 +166,9 @@ void fill_amx_bf16(Ops& ops);       // x86/amx_bf16.cpp, only where amx_status()
 void fill_avx2_bf16(Ops& ops);
 void fill_avx512_bf16(Ops& ops);
 void fill_bf16_gemm(Ops& ops);
+// ref::pack_u8s8_panels and ref::pack_u8s8_tiles byte for byte, with AVX2 (x86/avx2_int8.cpp):
+// the packing of every x86 table's int8 weights.
+void pack_u8s8_panels_avx2(const int8_t* w, size_t n, size_t k, int8_t* packed);
+void pack_u8s8_tiles_avx2(const int8_t* w, size_t n, size_t k, int8_t* packed);
 
 }  // namespace maum::kernels

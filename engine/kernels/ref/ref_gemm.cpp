@@ -23,23 +23,8 @@ float dot(const float* a, const float* b, size_t k) {
 
 // [n/16][k_pad/4][16][4]: k zero-padded to k_pad (a multiple of 4), n to whole panels.
 void pack_u8s8_padded(const int8_t* w, size_t n, size_t k, size_t k_pad, int8_t* packed) {
-  // Whole 4-byte groups move as one 4-byte copy per row (packing runs over every weight at load,
-  // so it is part of every cold start); the tail group and padding rows are zero-filled.
-  const size_t k_full = k / 4 * 4;
-  for (size_t p = 0; p < n; p += kPackPanel) {
-    int8_t* panel = packed + p * k_pad;
-    const size_t rows = std::min(kPackPanel, n - p);
-    for (size_t kg = 0; kg < k_pad; kg += 4) {
-      int8_t* dst = panel + kg * kPackPanel;
-      std::memset(dst, 0, kPackPanel * 4);
-      if (kg < k_full) {
-        for (size_t c = 0; c < rows; ++c) std::memcpy(dst + c * 4, w + (p + c) * k + kg, 4);
-      } else {
-        for (size_t c = 0; c < rows; ++c)
-          for (size_t kk = kg; kk < k; ++kk) dst[c * 4 + (kk - kg)] = w[(p + c) * k + kk];
-      }
-    }
-  }
+  for (size_t p = 0; p < n; p += kPackPanel)
+    pack_u8s8_panel_groups(w + p * k, std::min(kPackPanel, n - p), k, k_pad, 0, packed + p * k_pad);
 }
 
 }  // namespace
@@ -62,6 +47,23 @@ void linear_f32(const float* x, size_t ldx, const LinearF32& w, float* y, size_t
            n_end - n_begin, w.k);
   if (epilogue != Epilogue::kNone) {
     for (size_t r = 0; r < m; ++r) apply_epilogue(y + r * ldy + n_begin, n_end - n_begin, epilogue);
+  }
+}
+
+void pack_u8s8_panel_groups(const int8_t* w, size_t rows, size_t k, size_t k_pad, size_t kg_begin,
+                            int8_t* panel) {
+  // Whole 4-byte groups move as one 4-byte copy per row (packing runs over every weight at load,
+  // so it is part of every cold start); the tail group and padding rows are zero-filled.
+  const size_t k_full = k / 4 * 4;
+  for (size_t kg = kg_begin; kg < k_pad; kg += 4) {
+    int8_t* dst = panel + kg * kPackPanel;
+    std::memset(dst, 0, kPackPanel * 4);
+    if (kg < k_full) {
+      for (size_t c = 0; c < rows; ++c) std::memcpy(dst + c * 4, w + c * k + kg, 4);
+    } else {
+      for (size_t c = 0; c < rows; ++c)
+        for (size_t kk = kg; kk < k; ++kk) dst[c * 4 + (kk - kg)] = w[c * k + kk];
+    }
   }
 }
 
@@ -88,19 +90,19 @@ void pack_f32_panels(const float* w, size_t n, size_t k, float* packed) {
 }
 
 size_t packed_u8s8_panels_size(size_t n, size_t k) {
-  return panels_of(n) * kPackPanel * ((k + 3) / 4 * 4);
+  return panels_of(n) * kPackPanel * u8s8_panels_k_pad(k);
 }
 
 void pack_u8s8_panels(const int8_t* w, size_t n, size_t k, int8_t* packed) {
-  pack_u8s8_padded(w, n, k, (k + 3) / 4 * 4, packed);
+  pack_u8s8_padded(w, n, k, u8s8_panels_k_pad(k), packed);
 }
 
 size_t packed_u8s8_tiles_size(size_t n, size_t k) {
-  return panels_of(n) * kPackPanel * ((k + 63) / 64 * 64);
+  return panels_of(n) * kPackPanel * u8s8_tiles_k_pad(k);
 }
 
 void pack_u8s8_tiles(const int8_t* w, size_t n, size_t k, int8_t* packed) {
-  pack_u8s8_padded(w, n, k, (k + 63) / 64 * 64, packed);
+  pack_u8s8_padded(w, n, k, u8s8_tiles_k_pad(k), packed);
 }
 
 }  // namespace maum::kernels::ref

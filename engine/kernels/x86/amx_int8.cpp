@@ -98,7 +98,7 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
 }  // namespace
 
 void fill_amx_int8(Ops& ops) {
-  set_linear_u8s8<linear_u8s8>(ops, ref::packed_u8s8_tiles_size, ref::pack_u8s8_tiles);
+  set_linear_u8s8<linear_u8s8>(ops, ref::packed_u8s8_tiles_size, pack_u8s8_tiles_avx2);
 }
 
 }  // namespace maum::kernels

@@ -143,6 +143,8 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
 
 }  // namespace
 
-void fill_vnni_gemm(Ops& ops) { set_linear_u8s8<linear_u8s8>(ops); }
+void fill_vnni_gemm(Ops& ops) {
+  set_linear_u8s8<linear_u8s8>(ops, ref::packed_u8s8_panels_size, pack_u8s8_panels_avx2);
+}
 
 }  // namespace maum::kernels

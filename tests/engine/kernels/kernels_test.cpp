@@ -234,6 +234,55 @@ TEST(S8RowStats, ExactSumsAndLargestMagnitudeInEveryTable) {
   }
 }
 
+// Every table's int8 packing writes the layout kernels.h states, byte for byte: panel p of 16
+// columns, then k in groups of 4, [n/16][k_pad/4][16][4], zero past n and past k, k_pad a
+// multiple of 4 (64 for the amx table's tiles); the reference packings too. Around the SIMD
+// packing's blocks of 16 rows x 32 k, and nothing written past the packed size.
+TEST(U8s8Packing, EveryTableWritesTheStatedLayout) {
+  std::mt19937 rng(52);
+  std::uniform_int_distribution<int> byte(-128, 127);
+  struct Packing {
+    std::string name;
+    size_t (*size)(size_t, size_t);
+    void (*pack)(const int8_t*, size_t, size_t, int8_t*);
+    size_t k_multiple;
+  };
+  std::vector<Packing> packings = {
+      {"ref panels", ref::packed_u8s8_panels_size, ref::pack_u8s8_panels, 4},
+      {"ref tiles", ref::packed_u8s8_tiles_size, ref::pack_u8s8_tiles, 64}};
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAmx}) {
+    if (!isa_supported(isa)) continue;
+    const Ops& o = ops_for(isa);
+    packings.push_back({isa_name(isa), o.packed_u8s8_size, o.pack_u8s8,
+                        o.packed_u8s8_size(16, 1) == 16 * 64 ? size_t(64) : size_t(4)});
+  }
+  for (const Packing& packing : packings) {
+    for (size_t n : {size_t(1), size_t(15), size_t(16), size_t(17), size_t(48), size_t(70)}) {
+      for (size_t k : {size_t(1), size_t(3), size_t(4), size_t(31), size_t(32), size_t(33),
+                       size_t(64), size_t(65), size_t(100), size_t(768)}) {
+        const size_t k_pad = (k + packing.k_multiple - 1) / packing.k_multiple * packing.k_multiple;
+        const size_t panels = (n + 15) / 16;
+        ASSERT_EQ(packing.size(n, k), panels * 16 * k_pad) << packing.name << " n=" << n << " k=" << k;
+        std::vector<int8_t> w(n * k);
+        for (auto& v : w) v = static_cast<int8_t>(byte(rng));
+        std::vector<int8_t> packed(packing.size(n, k) + 64, int8_t(99));
+        packing.pack(w.data(), n, k, packed.data());
+        for (size_t p = 0; p < panels; ++p)
+          for (size_t g = 0; g < k_pad / 4; ++g)
+            for (size_t c = 0; c < 16; ++c)
+              for (size_t j = 0; j < 4; ++j) {
+                const size_t row = p * 16 + c, col = g * 4 + j;
+                const int8_t expected = row < n && col < k ? w[row * k + col] : int8_t(0);
+                ASSERT_EQ(packed[((p * (k_pad / 4) + g) * 16 + c) * 4 + j], expected)
+                    << packing.name << " n=" << n << " k=" << k << " row " << row << " k " << col;
+              }
+        for (size_t i = packing.size(n, k); i < packed.size(); ++i)
+          ASSERT_EQ(packed[i], 99) << packing.name << " wrote past the packed size";
+      }
+    }
+  }
+}
+
 // MAUM_ISA=amx where AMX cannot run is an InvalidArgument that says why (no AMX on this CPU, the
 // OS does not enable tile state, or the kernel refused the tile data permission), and nothing
 // picks the amx table by itself.
