@@ -166,8 +166,9 @@ void fill_amx_bf16(Ops& ops);       // x86/amx_bf16.cpp, only where amx_status()
 void fill_avx2_bf16(Ops& ops);
 void fill_avx512_bf16(Ops& ops);
 void fill_bf16_gemm(Ops& ops);
-// ref::pack_u8s8_panels and ref::pack_u8s8_tiles byte for byte, with AVX2 (x86/avx2_int8.cpp):
-// the packing of every x86 table's int8 weights.
+// ref::pack_f32_panels, ref::pack_u8s8_panels and ref::pack_u8s8_tiles byte for byte, with AVX2
+// (x86/avx2_gemm.cpp, x86/avx2_int8.cpp): the packings of every x86 table.
+void pack_f32_panels_avx2(const float* w, size_t n, size_t k, float* packed);
 void pack_u8s8_panels_avx2(const int8_t* w, size_t n, size_t k, int8_t* packed);
 void pack_u8s8_tiles_avx2(const int8_t* w, size_t n, size_t k, int8_t* packed);
 

@@ -21,7 +21,7 @@ void fill_avx512_gemm(Ops& ops) {
   ops.gemm_f32 = gemm_f32_using<linear_f32>;
   ops.linear_f32 = linear_f32;
   ops.packed_f32_size = ref::packed_f32_panels_size;
-  ops.pack_f32 = ref::pack_f32_panels;
+  ops.pack_f32 = pack_f32_panels_avx2;
 }
 
 }  // namespace maum::kernels

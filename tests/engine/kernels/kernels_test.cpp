@@ -283,6 +283,48 @@ TEST(U8s8Packing, EveryTableWritesTheStatedLayout) {
   }
 }
 
+// Likewise the fp32 packing: [n/16][k][16], zero past n, in every table that packs (around the
+// SIMD packing's 8 x 8 blocks), bit for bit, and nothing written past the packed size.
+TEST(F32Packing, EveryTableWritesTheStatedLayout) {
+  std::mt19937 rng(53);
+  std::uniform_real_distribution<float> value(-2.0f, 2.0f);
+  for (Isa isa : {Isa::kScalar, Isa::kPortable, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni,
+                  Isa::kAmx}) {
+    if (!isa_supported(isa)) continue;
+    const Ops& o = ops_for(isa);
+    if (o.packed_f32_size(16, 8) == 0) continue;  // this table reads w as it is
+    for (size_t n : {size_t(1), size_t(8), size_t(15), size_t(16), size_t(17), size_t(40)}) {
+      for (size_t k : {size_t(1), size_t(7), size_t(8), size_t(9), size_t(16), size_t(23),
+                       size_t(768)}) {
+        const size_t panels = (n + 15) / 16;
+        ASSERT_EQ(o.packed_f32_size(n, k), panels * 16 * k) << isa_name(isa);
+        std::vector<float> w(n * k);
+        for (auto& v : w) v = value(rng);
+        std::vector<float> packed(o.packed_f32_size(n, k) + 16, 99.0f);
+        o.pack_f32(w.data(), n, k, packed.data());
+        for (size_t p = 0; p < panels; ++p)
+          for (size_t i = 0; i < k; ++i)
+            for (size_t c = 0; c < 16; ++c) {
+              const size_t row = p * 16 + c;
+              const float expected = row < n ? w[row * k + i] : 0.0f;
+              const float got = packed[(p * k + i) * 16 + c];
+              ASSERT_EQ(std::memcmp(&got, &expected, sizeof(float)), 0)
+                  << isa_name(isa) << " n=" << n << " k=" << k << " row " << row << " k " << i;
+            }
+        for (size_t i = o.packed_f32_size(n, k); i < packed.size(); ++i)
+          ASSERT_EQ(packed[i], 99.0f) << isa_name(isa) << " wrote past the packed size";
+      }
+    }
+  }
+  // The reference packing, which the scalar table does not use, against the same layout.
+  std::vector<float> w(17 * 9), packed(ref::packed_f32_panels_size(17, 9));
+  for (auto& v : w) v = value(rng);
+  ref::pack_f32_panels(w.data(), 17, 9, packed.data());
+  for (size_t row = 0; row < 32; ++row)
+    for (size_t i = 0; i < 9; ++i)
+      ASSERT_EQ(packed[((row / 16) * 9 + i) * 16 + row % 16], row < 17 ? w[row * 9 + i] : 0.0f);
+}
+
 // MAUM_ISA=amx where AMX cannot run is an InvalidArgument that says why (no AMX on this CPU, the
 // OS does not enable tile state, or the kernel refused the tile data permission), and nothing
 // picks the amx table by itself.
