@@ -77,11 +77,18 @@ float from_bf16(uint16_t b);
 // (w[2p], w[2p+1]), what vdpbf16ps multiplies (and AMX-BF16's B tiles hold). The reference
 // linear_bf16 reads it too.
 size_t packed_bf16_panels_size(size_t n, size_t k);
+inline size_t bf16_panel_pairs(size_t k) { return (k + 1) / 2; }  // k pairs per panel
 void pack_bf16_panels(const float* w, size_t n, size_t k, uint16_t* packed);
 // bf16 for AMX tiles: the same layout with k zero-padded to a multiple of 32, so that every 16
 // pairs of a panel are one whole B tile (16 rows of 16 columns x 2 bf16 = 64 bytes).
 size_t packed_bf16_tiles_size(size_t n, size_t k);
+inline size_t bf16_tile_pairs(size_t k) { return (k + 31) / 32 * 16; }
 void pack_bf16_tiles(const float* w, size_t n, size_t k, uint16_t* packed);
+// One panel of either layout (`pairs` k pairs) from pair pair_begin on: rows (<= kPackPanel) rows
+// of w, row stride k, into the panel's start (what the packings above run per panel, and what a
+// SIMD packing runs for the pairs it leaves).
+void pack_bf16_panel_pairs(const float* w, size_t rows, size_t k, size_t pairs, size_t pair_begin,
+                           uint16_t* panel);
 void linear_bf16(const float* x, size_t ldx, const LinearBf16& w, float* y, size_t ldy, size_t m,
                  size_t n_begin, size_t n_end, Epilogue epilogue);
 }  // namespace ref
@@ -166,10 +173,13 @@ void fill_amx_bf16(Ops& ops);       // x86/amx_bf16.cpp, only where amx_status()
 void fill_avx2_bf16(Ops& ops);
 void fill_avx512_bf16(Ops& ops);
 void fill_bf16_gemm(Ops& ops);
-// ref::pack_f32_panels, ref::pack_u8s8_panels and ref::pack_u8s8_tiles byte for byte, with AVX2
-// (x86/avx2_gemm.cpp, x86/avx2_int8.cpp): the packings of every x86 table.
+// The reference's packings byte for byte, and Ops::s8_row_stats, with AVX2 (x86/avx2_pack.cpp):
+// the load-time weight work of every x86 table.
+unsigned s8_row_stats_avx2(const int8_t* w, size_t n, size_t k, int32_t* sums);
 void pack_f32_panels_avx2(const float* w, size_t n, size_t k, float* packed);
 void pack_u8s8_panels_avx2(const int8_t* w, size_t n, size_t k, int8_t* packed);
 void pack_u8s8_tiles_avx2(const int8_t* w, size_t n, size_t k, int8_t* packed);
+void pack_bf16_panels_avx2(const float* w, size_t n, size_t k, uint16_t* packed);
+void pack_bf16_tiles_avx2(const float* w, size_t n, size_t k, uint16_t* packed);
 
 }  // namespace maum::kernels

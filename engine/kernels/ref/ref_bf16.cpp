@@ -33,41 +33,39 @@ namespace {
 
 // The panel layout with `pairs` k pairs per panel (at least (k + 1) / 2; the rest zero).
 void pack_panels(const float* w, size_t n, size_t k, size_t pairs, uint16_t* packed) {
-  for (size_t p = 0; p < n; p += kPackPanel) {
-    uint16_t* panel = packed + p * 2 * pairs;
-    const size_t rows = std::min(kPackPanel, n - p);
-    for (size_t pair = 0; pair < pairs; ++pair) {
-      uint16_t* dst = panel + pair * 2 * kPackPanel;
-      const size_t kk = 2 * pair;
-      for (size_t c = 0; c < rows; ++c) {
-        const float* row = w + (p + c) * k;
-        dst[2 * c] = kk < k ? to_bf16(row[kk]) : 0;
-        dst[2 * c + 1] = kk + 1 < k ? to_bf16(row[kk + 1]) : 0;
-      }
-      for (size_t c = rows; c < kPackPanel; ++c) dst[2 * c] = dst[2 * c + 1] = 0;
-    }
-  }
+  for (size_t p = 0; p < n; p += kPackPanel)
+    pack_bf16_panel_pairs(w + p * k, std::min(kPackPanel, n - p), k, pairs, 0, packed + p * 2 * pairs);
 }
-
-// k pairs per panel: the panel layout's, and the tile layout's (k padded to a multiple of 32).
-size_t panel_pairs(size_t k) { return (k + 1) / 2; }
-size_t tile_pairs(size_t k) { return (k + 31) / 32 * 16; }
 
 // uint16 values of the layout with `pairs` k pairs per panel.
 size_t packed_size(size_t n, size_t pairs) { return panels_of(n) * kPackPanel * 2 * pairs; }
 
 }  // namespace
 
-size_t packed_bf16_panels_size(size_t n, size_t k) { return packed_size(n, panel_pairs(k)); }
-
-void pack_bf16_panels(const float* w, size_t n, size_t k, uint16_t* packed) {
-  pack_panels(w, n, k, panel_pairs(k), packed);
+void pack_bf16_panel_pairs(const float* w, size_t rows, size_t k, size_t pairs, size_t pair_begin,
+                           uint16_t* panel) {
+  for (size_t pair = pair_begin; pair < pairs; ++pair) {
+    uint16_t* dst = panel + pair * 2 * kPackPanel;
+    const size_t kk = 2 * pair;
+    for (size_t c = 0; c < rows; ++c) {
+      const float* row = w + c * k;
+      dst[2 * c] = kk < k ? to_bf16(row[kk]) : 0;
+      dst[2 * c + 1] = kk + 1 < k ? to_bf16(row[kk + 1]) : 0;
+    }
+    for (size_t c = rows; c < kPackPanel; ++c) dst[2 * c] = dst[2 * c + 1] = 0;
+  }
 }
 
-size_t packed_bf16_tiles_size(size_t n, size_t k) { return packed_size(n, tile_pairs(k)); }
+size_t packed_bf16_panels_size(size_t n, size_t k) { return packed_size(n, bf16_panel_pairs(k)); }
+
+void pack_bf16_panels(const float* w, size_t n, size_t k, uint16_t* packed) {
+  pack_panels(w, n, k, bf16_panel_pairs(k), packed);
+}
+
+size_t packed_bf16_tiles_size(size_t n, size_t k) { return packed_size(n, bf16_tile_pairs(k)); }
 
 void pack_bf16_tiles(const float* w, size_t n, size_t k, uint16_t* packed) {
-  pack_panels(w, n, k, tile_pairs(k), packed);
+  pack_panels(w, n, k, bf16_tile_pairs(k), packed);
 }
 
 void linear_bf16(const float* x, size_t ldx, const LinearBf16& w, float* y, size_t ldy, size_t m,

@@ -109,7 +109,7 @@ void linear_bf16(const float* x, size_t ldx, const LinearBf16& w, float* y, size
 void fill_amx_bf16(Ops& ops) {
   ops.linear_bf16 = linear_bf16;
   ops.packed_bf16_size = ref::packed_bf16_tiles_size;
-  ops.pack_bf16 = ref::pack_bf16_tiles;
+  ops.pack_bf16 = pack_bf16_tiles_avx2;
   ops.bf16_name = "amx: tdpbf16ps on AMX-BF16 tiles";
 }
 

@@ -9,6 +9,8 @@ namespace maum::kernels {
 void fill_avx2_bf16(Ops& ops) {
   using V = x86::Vec<float, x86::Avx2>;
   ops.linear_bf16 = x86::linear_bf16_fma<V, 6, 2>;
+  ops.packed_bf16_size = ref::packed_bf16_panels_size;
+  ops.pack_bf16 = pack_bf16_panels_avx2;
   ops.bf16_name = "avx2: bf16 widened to fp32 (shifts), FMA";
 }
 

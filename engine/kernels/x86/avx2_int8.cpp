@@ -260,92 +260,11 @@ void linear_u8s8(const uint8_t* q, size_t ldq, const float* x_scale, const Quant
                                                             n_begin, n_end, epilogue);
 }
 
-// Ops::s8_row_stats, which the loader runs over every int8 weight (part of every cold start;
-// the compiler's code for the reference loop widens each byte to int32 lanes, ~4x the
-// instructions). Per 32 bytes: vpsadbw of w ^ 0x80 (= w + 128 as an unsigned byte) against zero
-// sums each 8 bytes into a 64-bit lane, exactly for any k, and the row sum is that total minus
-// 128 per byte; vpabsb + vpmaxub keep the largest |w| (vpabsb of -128 is 0x80, 128 unsigned).
-unsigned s8_row_stats(const int8_t* w, size_t n, size_t k, int32_t* sums) {
-  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
-  const __m256i zero = _mm256_setzero_si256();
-  __m256i largest = zero;
-  unsigned largest_in_tails = 0;
-  for (size_t r = 0; r < n; ++r) {
-    const int8_t* row = w + r * k;
-    __m256i biased = zero;
-    size_t i = 0;
-    for (; i + 32 <= k; i += 32) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i));
-      biased = _mm256_add_epi64(biased, _mm256_sad_epu8(_mm256_xor_si256(v, flip), zero));
-      largest = _mm256_max_epu8(largest, _mm256_abs_epi8(v));
-    }
-    __m128i total = _mm_add_epi64(_mm256_castsi256_si128(biased), _mm256_extracti128_si256(biased, 1));
-    total = _mm_add_epi64(total, _mm_unpackhi_epi64(total, total));
-    int64_t sum = _mm_cvtsi128_si64(total) - 128 * static_cast<int64_t>(i);
-    for (; i < k; ++i) {
-      sum += row[i];
-      largest_in_tails = std::max(largest_in_tails, static_cast<unsigned>(row[i] < 0 ? -row[i] : row[i]));
-    }
-    sums[r] = static_cast<int32_t>(sum);
-  }
-  __m128i m = _mm_max_epu8(_mm256_castsi256_si128(largest), _mm256_extracti128_si256(largest, 1));
-  m = _mm_max_epu8(m, _mm_srli_si128(m, 8));
-  m = _mm_max_epu8(m, _mm_srli_si128(m, 4));
-  m = _mm_max_epu8(m, _mm_srli_si128(m, 2));
-  m = _mm_max_epu8(m, _mm_srli_si128(m, 1));
-  return std::max(largest_in_tails, static_cast<unsigned>(_mm_cvtsi128_si32(m) & 0xff));
-}
-
-// The panel layout padded to k_pad, as ref::pack_u8s8_panel_groups writes it: in a whole panel,
-// 4 rows x 32 k at a time, a 4 x 4 transpose of 4-byte groups in each 128-bit lane (vpunpck*dq,
-// vpunpck*qdq) leaves 4 rows' bytes of one group of 4 k in 16 bytes, stored where that group's
-// 64-byte line holds those rows: ~3x fewer instructions than the reference's 4-byte copies and
-// zero fill, over every int8 weight of every cold start. The reference's code packs the rest
-// (past the last whole 32 k, a last panel of fewer rows, the zero padding).
-void pack_u8s8_padded(const int8_t* w, size_t n, size_t k, size_t k_pad, int8_t* packed) {
-  for (size_t p = 0; p < n; p += kPackPanel) {
-    const size_t rows = std::min(kPackPanel, n - p);
-    const int8_t* src = w + p * k;
-    int8_t* panel = packed + p * k_pad;
-    size_t kg = 0;
-    if (rows == kPackPanel) {
-      for (; kg + 32 <= k; kg += 32) {
-        int8_t* line = panel + kg * kPackPanel;  // group kg / 4 + j: line + j * 64
-        for (size_t c = 0; c < kPackPanel; c += 4) {
-          auto row = [&](size_t r) {
-            return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + (c + r) * k + kg));
-          };
-          const __m256i r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3);
-          const __m256i t0 = _mm256_unpacklo_epi32(r0, r1), t1 = _mm256_unpackhi_epi32(r0, r1);
-          const __m256i t2 = _mm256_unpacklo_epi32(r2, r3), t3 = _mm256_unpackhi_epi32(r2, r3);
-          const __m256i groups[4] = {_mm256_unpacklo_epi64(t0, t2), _mm256_unpackhi_epi64(t0, t2),
-                                     _mm256_unpacklo_epi64(t1, t3), _mm256_unpackhi_epi64(t1, t3)};
-          for (size_t j = 0; j < 4; ++j) {
-            _mm_storeu_si128(reinterpret_cast<__m128i*>(line + j * 64 + c * 4),
-                             _mm256_castsi256_si128(groups[j]));
-            _mm_storeu_si128(reinterpret_cast<__m128i*>(line + (j + 4) * 64 + c * 4),
-                             _mm256_extracti128_si256(groups[j], 1));
-          }
-        }
-      }
-    }
-    ref::pack_u8s8_panel_groups(src, rows, k, k_pad, kg, panel);
-  }
-}
-
 }  // namespace
-
-void pack_u8s8_panels_avx2(const int8_t* w, size_t n, size_t k, int8_t* packed) {
-  pack_u8s8_padded(w, n, k, ref::u8s8_panels_k_pad(k), packed);
-}
-
-void pack_u8s8_tiles_avx2(const int8_t* w, size_t n, size_t k, int8_t* packed) {
-  pack_u8s8_padded(w, n, k, ref::u8s8_tiles_k_pad(k), packed);
-}
 
 void fill_avx2_int8(Ops& ops) {
   set_linear_u8s8<linear_u8s8>(ops, ref::packed_u8s8_panels_size, pack_u8s8_panels_avx2);
-  ops.s8_row_stats = s8_row_stats;
+  ops.s8_row_stats = s8_row_stats_avx2;
 }
 
 }  // namespace maum::kernels

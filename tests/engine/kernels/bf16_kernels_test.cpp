@@ -115,6 +115,62 @@ TEST(Bf16Reference, KnownSumsAndLayout) {
 
 // The AMX layout (ref::pack_bf16_tiles): each panel of the shared layout with its k pairs
 // zero-padded to a multiple of 16 (whole 32-k B tiles), packable panel by panel.
+// Every table's bf16 packing (the reference's, and each x86 table's, whose AVX2 code rounds 16 k
+// of a row at a time) writes the stated layout: [n/16][pairs][16][2] of to_bf16(w), zero past n
+// and past k, pairs = (k + 1) / 2, or (k + 31) / 32 * 16 for the amx table's tiles; with the
+// rounding's special cases (NaN, ±Inf, subnormals, ties, overflow to Inf) among the values, and
+// nothing written past the packed size.
+TEST(Bf16Packing, EveryTableWritesTheStatedLayout) {
+  std::mt19937 rng(54);
+  std::uniform_real_distribution<float> value(-3.0f, 3.0f);
+  const float special[] = {std::numeric_limits<float>::quiet_NaN(),
+                           -std::numeric_limits<float>::infinity(),
+                           float_of(0x00000001), float_of(0x807fffff), float_of(0x3f808000),
+                           float_of(0x3f818000), float_of(0x7f7fffff), -0.0f};
+  struct Packing {
+    std::string name;
+    size_t (*size)(size_t, size_t);
+    void (*pack)(const float*, size_t, size_t, uint16_t*);
+  };
+  std::vector<Packing> packings = {{"ref panels", ref::packed_bf16_panels_size, ref::pack_bf16_panels},
+                                   {"ref tiles", ref::packed_bf16_tiles_size, ref::pack_bf16_tiles}};
+  for (Isa isa : {Isa::kScalar, Isa::kPortable, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni,
+                  Isa::kAmx}) {
+    if (!isa_supported(isa)) continue;
+    const Ops& o = ops_for(isa);
+    packings.push_back({isa_name(isa), o.packed_bf16_size, o.pack_bf16});
+  }
+  for (const Packing& packing : packings) {
+    for (size_t n : {size_t(1), size_t(15), size_t(16), size_t(17), size_t(40)}) {
+      for (size_t k : {size_t(1), size_t(2), size_t(15), size_t(16), size_t(17), size_t(31),
+                       size_t(32), size_t(33), size_t(100), size_t(768)}) {
+        const size_t panels = (n + 15) / 16;
+        const size_t size = packing.size(n, k);
+        ASSERT_EQ(size % (panels * 32), 0u) << packing.name;
+        const size_t pairs = size / (panels * 32);
+        ASSERT_TRUE(pairs == (k + 1) / 2 || pairs == (k + 31) / 32 * 16)
+            << packing.name << " n=" << n << " k=" << k << ": " << pairs << " pairs";
+        std::vector<float> w(n * k);
+        for (auto& v : w) v = value(rng);
+        for (size_t i = 0; i < w.size(); i += 7) w[i] = special[(i / 7) % 8];
+        std::vector<uint16_t> packed(size + 32, uint16_t(0xabcd));
+        packing.pack(w.data(), n, k, packed.data());
+        for (size_t p = 0; p < panels; ++p)
+          for (size_t pair = 0; pair < pairs; ++pair)
+            for (size_t c = 0; c < 16; ++c)
+              for (size_t j = 0; j < 2; ++j) {
+                const size_t row = p * 16 + c, col = 2 * pair + j;
+                const uint16_t expected = row < n && col < k ? ref::to_bf16(w[row * k + col]) : 0;
+                ASSERT_EQ(packed[((p * pairs + pair) * 16 + c) * 2 + j], expected)
+                    << packing.name << " n=" << n << " k=" << k << " row " << row << " k " << col;
+              }
+        for (size_t i = size; i < packed.size(); ++i)
+          ASSERT_EQ(packed[i], 0xabcd) << packing.name << " wrote past the packed size";
+      }
+    }
+  }
+}
+
 TEST(Bf16Reference, TileLayoutIsThePanelLayoutPadded) {
   std::mt19937 rng(64);
   for (size_t k : {size_t(1), size_t(31), size_t(32), size_t(33), size_t(768)}) {
