@@ -140,6 +140,11 @@ TEST(Bf16Packing, EveryTableWritesTheStatedLayout) {
     const Ops& o = ops_for(isa);
     packings.push_back({isa_name(isa), o.packed_bf16_size, o.pack_bf16});
   }
+#if MAUM_SIMD
+  // The tile packing also where the amx table cannot run (it packs with AVX2 only).
+  if (isa_supported(Isa::kAvx2))
+    packings.push_back({"avx2 tiles", ref::packed_bf16_tiles_size, pack_bf16_tiles_avx2});
+#endif
   for (const Packing& packing : packings) {
     for (size_t n : {size_t(1), size_t(15), size_t(16), size_t(17), size_t(40)}) {
       for (size_t k : {size_t(1), size_t(2), size_t(15), size_t(16), size_t(17), size_t(31),

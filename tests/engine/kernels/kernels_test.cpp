@@ -256,6 +256,11 @@ TEST(U8s8Packing, EveryTableWritesTheStatedLayout) {
     packings.push_back({isa_name(isa), o.packed_u8s8_size, o.pack_u8s8,
                         o.packed_u8s8_size(16, 1) == 16 * 64 ? size_t(64) : size_t(4)});
   }
+#if MAUM_SIMD
+  // The tile packing also where the amx table cannot run (it packs with AVX2 only).
+  if (isa_supported(Isa::kAvx2))
+    packings.push_back({"avx2 tiles", ref::packed_u8s8_tiles_size, pack_u8s8_tiles_avx2, 64});
+#endif
   for (const Packing& packing : packings) {
     for (size_t n : {size_t(1), size_t(15), size_t(16), size_t(17), size_t(48), size_t(70)}) {
       for (size_t k : {size_t(1), size_t(3), size_t(4), size_t(31), size_t(32), size_t(33),
