@@ -32,7 +32,11 @@ class Binder {
          const kernels::Ops* bf16_for)
       : w_(w), quantized_(quantized), pack_for_(pack_for), bf16_for_(bf16_for) {}
 
-  // Work that reads whole weight matrices (packing, int8 row sums), run on the pool after binding.
+  // Reads of the tensors the kernels read as they are in the file, and work that reads whole
+  // weight matrices (packing, int8 row sums): run on the pool after binding, reads first (the
+  // word embeddings, the largest, among them), so that on several threads the reading, the
+  // packing and the caller's work beside them (bind_weights' `alongside`) overlap.
+  std::vector<std::function<void()>> read_jobs;
   std::vector<std::function<void()>> pack_jobs;
   // Each int8 weight tensor's largest |value|, written by its pack job (QuantizedWeights::narrow).
   std::map<const int8_t*, int> max_abs_by_tensor;
@@ -40,11 +44,14 @@ class Binder {
   std::set<std::string> used;
 
   const float* f32(const std::string& name, std::vector<int64_t> shape) {
-    const core::TensorView& t = loaded(name, core::DType::F32, shape);
-    if (reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0)
+    const core::TensorView& t = get(name, core::DType::F32, shape);
+    if (reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
+      read_later(t);
       return reinterpret_cast<const float*>(t.data);
+    }
     // A valid file may place an F32 tensor at an offset that is not a multiple of 4 (after an
     // odd-sized int8 tensor); reading it in place would be undefined behaviour, so copy it.
+    w_.file->load(t);
     auto copy = std::make_unique<float[]>(t.nbytes / sizeof(float));
     std::memcpy(copy.get(), t.data, t.nbytes);
     w_.owned_floats.push_back(std::move(copy));
@@ -52,7 +59,9 @@ class Binder {
   }
 
   const int8_t* i8(const std::string& name, std::vector<int64_t> shape) {
-    return reinterpret_cast<const int8_t*>(loaded(name, core::DType::I8, shape).data);
+    const core::TensorView& t = get(name, core::DType::I8, shape);
+    read_later(t);
+    return reinterpret_cast<const int8_t*>(t.data);
   }
 
   // The F32 tensor t packed into a new buffer a slab at a time (on the pool, after binding) by a
@@ -155,12 +164,11 @@ class Binder {
     return t;
   }
 
-  // A tensor the kernels read as it is in the file: its bytes are read now.
-  const core::TensorView& loaded(const std::string& name, core::DType dtype,
-                                 const std::vector<int64_t>& shape) {
-    const core::TensorView& t = get(name, dtype, shape);
-    w_.file->load(t);
-    return t;
+  // A tensor the kernels read as it is in the file: its bytes are read into t.data by a job
+  // (SafetensorsFile::load reads each tensor into its own place: jobs may run at once).
+  void read_later(const core::TensorView& t) {
+    const core::SafetensorsFile* file = w_.file.get();
+    read_jobs.push_back([file, &t] { file->load(t); });
   }
 
   // Calls each(rows, first_row, row_count) over a [n, k] tensor a slab of whole pack panels at a
@@ -209,7 +217,8 @@ void for_each_linear(Weights& w, F&& f) {
 
 std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFile> file,
                                       const ModelConfig& c, const kernels::Ops* pack_for,
-                                      const kernels::Ops* bf16_for) {
+                                      const kernels::Ops* bf16_for,
+                                      const std::function<void()>& alongside) {
   auto w = std::make_unique<Weights>();
   w->file = std::move(file);
   const std::set<std::string> quantized = format::quantized_tensors(*w->file);
@@ -255,7 +264,11 @@ std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFil
     if (!b.used.count(name))
       throw FormatError(w->file->path() + ": tensor \"" + name + "\" is not part of the model maum.config describes (" +
                         std::to_string(c.num_layers) + " layers); config and weights disagree");
-  parallel_for(b.pack_jobs.size(), [&](size_t i) { b.pack_jobs[i](); });
+  std::vector<std::function<void()>> jobs;
+  if (alongside) jobs.push_back(alongside);
+  for (auto* list : {&b.read_jobs, &b.pack_jobs})
+    for (auto& job : *list) jobs.push_back(std::move(job));
+  parallel_for(jobs.size(), [&](size_t i) { jobs[i](); });
   for_each_linear(*w, [&](Linear& l) {
     if (!l.is_quantized()) return;
     l.quantized.narrow = b.max_abs_by_tensor.at(l.quantized.data) <= 64;

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,9 +70,12 @@ struct Weights {
 // (when the table uses one). With bf16_for set (an fp32 file), the linear layers' weights are
 // instead rounded to bf16 in that table's bf16 layout, read from the file slab by slab (no fp32
 // copy is kept).
+// `alongside`, when given, runs on the same threads as the reading and packing, as one more of
+// their jobs (Model::load builds the tokenizer there); its exception is thrown like theirs.
 std::unique_ptr<Weights> bind_weights(std::shared_ptr<const core::SafetensorsFile> file,
                                       const ModelConfig& config,
                                       const kernels::Ops* pack_for = nullptr,
-                                      const kernels::Ops* bf16_for = nullptr);
+                                      const kernels::Ops* bf16_for = nullptr,
+                                      const std::function<void()>& alongside = {});
 
 }  // namespace maum::engine
