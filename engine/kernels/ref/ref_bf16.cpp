@@ -34,7 +34,8 @@ namespace {
 // The panel layout with `pairs` k pairs per panel (at least (k + 1) / 2; the rest zero).
 void pack_panels(const float* w, size_t n, size_t k, size_t pairs, uint16_t* packed) {
   for (size_t p = 0; p < n; p += kPackPanel)
-    pack_bf16_panel_pairs(w + p * k, std::min(kPackPanel, n - p), k, pairs, 0, packed + p * 2 * pairs);
+    pack_bf16_panel_pairs(w + p * k, std::min(kPackPanel, n - p), k, pairs, 0,
+                          packed + p * 2 * pairs);
 }
 
 // uint16 values of the layout with `pairs` k pairs per panel.

@@ -13,24 +13,8 @@
 namespace maum::kernels {
 namespace {
 
-// r[j] becomes element j of the 8 rows r[0..7].
-inline void transpose_8x8(__m256 r[8]) {
-  __m256 t[8], u[8];
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
-    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
-  }
-  for (int i = 0; i < 4; ++i) {
-    r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-    r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-  }
-}
+// The 8 x 8 register transpose of the AVX2 kernels (Vec::transpose).
+using V = x86::Vec<float, x86::Avx2>;
 
 // The panel layout padded to k_pad, as ref::pack_u8s8_panel_groups writes it: in a whole panel,
 // 4 rows x 32 k at a time, a 4 x 4 transpose of 4-byte groups in each 128-bit lane (vpunpck*dq,
@@ -86,13 +70,20 @@ void pack_bf16_padded(const float* w, size_t n, size_t k, size_t pairs, uint16_t
           __m256 units[8];
           for (size_t i = 0; i < 8; ++i) {
             const float* row = src + (half + i) * k + 2 * pair;
-            const __m256i lo = _mm256_srli_epi32(_mm256_castps_si256(x86::round_bf16(_mm256_loadu_ps(row))), 16);
-            const __m256i hi = _mm256_srli_epi32(_mm256_castps_si256(x86::round_bf16(_mm256_loadu_ps(row + 8))), 16);
-            units[i] = _mm256_castsi256_ps(_mm256_permute4x64_epi64(_mm256_packus_epi32(lo, hi), 0xd8));
+            // Each rounded float's bf16 is its upper half: shifted down, two rows of 8 narrow to
+            // 16 uint16, in k order once vpermq undoes vpackusdw's lane interleave.
+            auto bf16_of = [](const float* x) {
+              const __m256 rounded = x86::round_bf16(_mm256_loadu_ps(x));
+              return _mm256_srli_epi32(_mm256_castps_si256(rounded), 16);
+            };
+            const __m256i narrowed = _mm256_packus_epi32(bf16_of(row), bf16_of(row + 8));
+            units[i] = _mm256_castsi256_ps(_mm256_permute4x64_epi64(narrowed, 0xd8));
           }
-          transpose_8x8(units);
-          for (size_t j = 0; j < 8; ++j)
-            _mm256_storeu_ps(reinterpret_cast<float*>(panel + (pair + j) * 2 * kPackPanel + 2 * half), units[j]);
+          V::transpose(units);
+          for (size_t j = 0; j < 8; ++j) {
+            uint16_t* dst = panel + (pair + j) * 2 * kPackPanel + 2 * half;
+            _mm256_storeu_ps(reinterpret_cast<float*>(dst), units[j]);
+          }
         }
       }
     }
@@ -121,12 +112,14 @@ unsigned s8_row_stats_avx2(const int8_t* w, size_t n, size_t k, int32_t* sums) {
       biased = _mm256_add_epi64(biased, _mm256_sad_epu8(_mm256_xor_si256(v, flip), zero));
       largest = _mm256_max_epu8(largest, _mm256_abs_epi8(v));
     }
-    __m128i total = _mm_add_epi64(_mm256_castsi256_si128(biased), _mm256_extracti128_si256(biased, 1));
+    __m128i total =
+        _mm_add_epi64(_mm256_castsi256_si128(biased), _mm256_extracti128_si256(biased, 1));
     total = _mm_add_epi64(total, _mm_unpackhi_epi64(total, total));
     int64_t sum = _mm_cvtsi128_si64(total) - 128 * static_cast<int64_t>(i);
     for (; i < k; ++i) {
       sum += row[i];
-      largest_in_tails = std::max(largest_in_tails, static_cast<unsigned>(row[i] < 0 ? -row[i] : row[i]));
+      const int v = row[i];
+      largest_in_tails = std::max(largest_in_tails, static_cast<unsigned>(v < 0 ? -v : v));
     }
     sums[r] = static_cast<int32_t>(sum);
   }
@@ -154,8 +147,9 @@ void pack_f32_panels_avx2(const float* w, size_t n, size_t k, float* packed) {
       for (size_t half = 0; half < kPackPanel; half += 8) {
         __m256 r[8];
         for (size_t i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + (half + i) * k + kk);
-        transpose_8x8(r);
-        for (size_t j = 0; j < 8; ++j) _mm256_storeu_ps(panel + (kk + j) * kPackPanel + half, r[j]);
+        V::transpose(r);
+        for (size_t j = 0; j < 8; ++j)
+          _mm256_storeu_ps(panel + (kk + j) * kPackPanel + half, r[j]);
       }
     }
     for (; kk < k; ++kk)
