@@ -10,8 +10,9 @@ set(MAUM_LINK_DEPS Threads::Threads)
 if(MAUM_BUILD_CONVERTER)
   list(APPEND MAUM_COMPONENTS maum_convert)
   list(APPEND MAUM_PUBLIC_INCLUDE_DIRS convert/include)
-  # Installed, libmaum.a names the shared libhdf5 (its consumers' executables may be shared
-  # libraries' parts); in this tree, maum_hdf5 (the root CMakeLists.txt).
+  # In this tree (and for add_subdirectory consumers) maum_hdf5: the static libhdf5.a for
+  # executables (the root CMakeLists.txt); installed, libmaum.a names the shared libhdf5, as it
+  # did before.
   list(APPEND MAUM_LINK_DEPS PkgConfig::LIBZIP ZLIB::ZLIB $<BUILD_INTERFACE:maum_hdf5>
        $<INSTALL_INTERFACE:PkgConfig::HDF5>)
 endif()

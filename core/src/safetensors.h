@@ -58,6 +58,7 @@ class SafetensorsFile {
   // afterwards. Only for tensors the caller has copied and never reads again.
   void release(const TensorView& tensor) const;
   // The tensor's bytes, read from the file first when it was opened kOnDemand (tensor.data then).
+  // Thread-safe: each tensor is read into its own range (the loader reads tensors in parallel).
   const uint8_t* load(const TensorView& tensor) const;
   // Copies the tensor's bytes to `out` (for kOnDemand straight from the file, leaving data()
   // unread: for weights that are repacked at load). Thread-safe.

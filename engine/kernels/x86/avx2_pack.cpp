@@ -96,8 +96,8 @@ void pack_bf16_padded(const float* w, size_t n, size_t k, size_t pairs, uint16_t
 // Ops::s8_row_stats, which the loader runs over every int8 weight (part of every cold start;
 // the compiler's code for the reference loop widens each byte to int32 lanes, ~4x the
 // instructions). Per 32 bytes: vpsadbw of w ^ 0x80 (= w + 128 as an unsigned byte) against zero
-// sums each 8 bytes into a 64-bit lane, exactly for any k, and the row sum is that total minus
-// 128 per byte; vpabsb + vpmaxub keep the largest |w| (vpabsb of -128 is 0x80, 128 unsigned).
+// sums each 8 bytes into a 64-bit lane, exactly, and the row sum is that total minus 128 per
+// byte (an int32 as the reference's, exact for k < 2^24); vpabsb + vpmaxub keep the largest |w| (vpabsb of -128 is 0x80, 128 unsigned).
 unsigned s8_row_stats_avx2(const int8_t* w, size_t n, size_t k, int32_t* sums) {
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
   const __m256i zero = _mm256_setzero_si256();

@@ -113,20 +113,20 @@ TEST(Bf16Reference, KnownSumsAndLayout) {
   EXPECT_EQ(run_linear(ref(), x1, 1, w1, nullptr, 1, 1, 1, 1, Epilogue::kNone, false)[0], 3.0f);
 }
 
-// The AMX layout (ref::pack_bf16_tiles): each panel of the shared layout with its k pairs
-// zero-padded to a multiple of 16 (whole 32-k B tiles), packable panel by panel.
 // Every table's bf16 packing (the reference's, and each x86 table's, whose AVX2 code rounds 16 k
 // of a row at a time) writes the stated layout: [n/16][pairs][16][2] of to_bf16(w), zero past n
 // and past k, pairs = (k + 1) / 2, or (k + 31) / 32 * 16 for the amx table's tiles; with the
-// rounding's special cases (NaN, ±Inf, subnormals, ties, overflow to Inf) among the values, and
-// nothing written past the packed size.
+// rounding's special cases (quiet and signalling NaN, ±Inf, subnormals, ties, overflow to Inf)
+// among the values, and nothing written past the packed size.
 TEST(Bf16Packing, EveryTableWritesTheStatedLayout) {
   std::mt19937 rng(54);
   std::uniform_real_distribution<float> value(-3.0f, 3.0f);
-  const float special[] = {std::numeric_limits<float>::quiet_NaN(),
+  // A signalling NaN (0x7f800001) too: rounding must quieten it as to_bf16 does.
+  const float special[] = {std::numeric_limits<float>::quiet_NaN(), float_of(0x7f800001),
                            -std::numeric_limits<float>::infinity(),
                            float_of(0x00000001), float_of(0x807fffff), float_of(0x3f808000),
                            float_of(0x3f818000), float_of(0x7f7fffff), -0.0f};
+  const size_t specials = sizeof(special) / sizeof(special[0]);
   struct Packing {
     std::string name;
     size_t (*size)(size_t, size_t);
@@ -157,7 +157,7 @@ TEST(Bf16Packing, EveryTableWritesTheStatedLayout) {
             << packing.name << " n=" << n << " k=" << k << ": " << pairs << " pairs";
         std::vector<float> w(n * k);
         for (auto& v : w) v = value(rng);
-        for (size_t i = 0; i < w.size(); i += 7) w[i] = special[(i / 7) % 8];
+        for (size_t i = 0; i < w.size(); i += 7) w[i] = special[(i / 7) % specials];
         std::vector<uint16_t> packed(size + 32, uint16_t(0xabcd));
         packing.pack(w.data(), n, k, packed.data());
         for (size_t p = 0; p < panels; ++p)
@@ -176,6 +176,8 @@ TEST(Bf16Packing, EveryTableWritesTheStatedLayout) {
   }
 }
 
+// The AMX layout (ref::pack_bf16_tiles): each panel of the shared layout with its k pairs
+// zero-padded to a multiple of 16 (whole 32-k B tiles), packable panel by panel.
 TEST(Bf16Reference, TileLayoutIsThePanelLayoutPadded) {
   std::mt19937 rng(64);
   for (size_t k : {size_t(1), size_t(31), size_t(32), size_t(33), size_t(768)}) {
